@@ -1,0 +1,58 @@
+//! `zonekeeper validate`: load and check a revision, print every problem.
+
+use miette::IntoDiagnostic;
+
+use super::{Format, Global, color_wanted};
+use crate::desired::{self, LoadError, Source};
+
+/// Exit code of an invalid desired state.
+pub const INVALID: u8 = 1;
+
+/// Runs `validate`.
+pub fn run(g: &Global) -> miette::Result<u8> {
+    let source = Source::open(&g.repo, Some(&g.rev), g.worktree).into_diagnostic()?;
+    match desired::load(&source) {
+        Ok(state) => {
+            match g.format {
+                Format::Text => println!(
+                    "{} is valid: {} zone(s), {} group(s), {} secondar{}.",
+                    short(&state.revision.id),
+                    state.zones.len(),
+                    state.config.groups.len(),
+                    state.config.secondaries.len(),
+                    if state.config.secondaries.len() == 1 { "y" } else { "ies" }
+                ),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "revision": state.revision.id, "zones": state.zones.len(), "problems": []})
+                ),
+            }
+            Ok(0)
+        }
+        Err(LoadError::Invalid(problems)) => {
+            report_problems(g.format, &source.revision().id, &problems);
+            Ok(INVALID)
+        }
+        Err(e) => Err(e).into_diagnostic(),
+    }
+}
+
+/// Prints problems in the chosen format (text to stderr, JSON to stdout).
+pub fn report_problems(format: Format, revision: &str, problems: &desired::Problems) {
+    match format {
+        Format::Text => eprint!("{}", problems.render(color_wanted())),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "valid": false,
+                "revision": revision,
+                "problems": problems.0.iter().map(|p| p.to_json()).collect::<Vec<_>>(),
+            })
+        ),
+    }
+}
+
+/// The first 12 characters of a commit id.
+pub fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}

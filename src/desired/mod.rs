@@ -1,0 +1,207 @@
+//! The desired state: read from Git at a revision, parsed with source spans, validated.
+//!
+//! Layout of a desired-state repository:
+//!
+//! ```text
+//! zonekeeper.yaml          the primary, the secondaries, the server groups
+//! zones/example.com.yaml   one file per zone, named after the zone
+//! ```
+//!
+//! Nothing invalid goes further: [`load`] returns every problem of the revision at once,
+//! each pointing at `file:line:col`.
+
+pub mod problem;
+pub mod source;
+pub mod validate;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+pub use problem::{Place, Problem, Problems, SourceFile};
+pub use source::{FileChange, Revision, Source, SourceError};
+
+use crate::model::{Config, Zone};
+
+/// The desired state at one revision.
+#[derive(Debug)]
+pub struct DesiredState {
+    /// The revision it was read from.
+    pub revision: Revision,
+    /// Servers and groups.
+    pub config: Config,
+    /// Zones by name (lower case, with the trailing dot). With [`Scope::Changes`], only the
+    /// zones whose files changed.
+    pub zones: BTreeMap<String, Zone>,
+    /// Whether every zone was read.
+    pub scope: Scope,
+}
+
+/// How much of the revision was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every zone file.
+    Full,
+    /// Only the zone files that changed since a recorded revision; `deleted` names the
+    /// zones whose files are gone.
+    Changes {
+        /// The revision compared against.
+        since: String,
+        /// Zones whose files were deleted.
+        deleted: Vec<String>,
+    },
+}
+
+/// Why the desired state could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The repository could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The revision is invalid.
+    #[error("the desired state has {} problem(s)", .0.0.len())]
+    Invalid(Problems),
+}
+
+/// Turns a YAML parse error into a problem at its location.
+fn parse_problem(file: &SourceFile, err: &serde_saphyr::Error) -> Problem {
+    let place = err
+        .location()
+        .map(|l| Place::of(&l))
+        .map(|mut p| {
+            if p.len == 0 || p.offset == 0 && p.line > 1 {
+                p.offset = offset_of(&file.text, p.line, p.column);
+                p.len = 1;
+            }
+            p
+        })
+        .unwrap_or(Place::start());
+    let message = err.without_snippet().to_string();
+    let message = message.split_once(": ").filter(|(head, _)| head.starts_with("line ")).map(|(_, m)| m.to_string()).unwrap_or(message);
+    Problem::new("yaml::syntax", file, place, message.trim().to_string())
+        .label("here")
+        .help("fix the YAML here; `zonekeeper validate --worktree` checks uncommitted files")
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_text = text[start.min(text.len())..].lines().next().unwrap_or("");
+    let col: usize = line_text.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+    (start + col).min(text.len())
+}
+
+/// Reads and checks `zonekeeper.yaml`.
+pub fn load_config(source: &Source, problems: &mut Vec<Problem>) -> Result<Option<Config>, SourceError> {
+    let Some(text) = source.read(source::CONFIG_FILE)? else {
+        let file = SourceFile::new(source::CONFIG_FILE, String::new());
+        problems.push(
+            Problem::new("repo::no-config", &file, Place::start(), format!("{} is missing", source::CONFIG_FILE))
+                .help("a desired-state repository has zonekeeper.yaml at its top; copy the one in examples/"),
+        );
+        return Ok(None);
+    };
+    let file = SourceFile::new(source::CONFIG_FILE, text);
+    match yaml::parse::<yaml::ConfigFile>(&file.text) {
+        Ok(y) => Ok(Some(validate::build_config(&file, &y, source.workdir().as_deref(), problems))),
+        Err(e) => {
+            problems.push(parse_problem(&file, &e));
+            Ok(None)
+        }
+    }
+}
+
+/// Parses and checks zone files, in parallel on every core.
+fn build_zones(files: Vec<(String, String)>, config: &Config, problems: &mut Vec<Problem>) -> BTreeMap<String, Zone> {
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1).max(1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let results: Vec<(Vec<Zone>, Vec<Problem>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut zones = Vec::new();
+                    let mut problems = Vec::new();
+                    for (path, text) in part {
+                        let file = SourceFile::new(path.clone(), text.clone());
+                        match yaml::parse::<yaml::ZoneFile>(text) {
+                            Ok(y) => {
+                                if let Some(z) = validate::build_zone(&file, &y, config, &mut problems) {
+                                    zones.push(z);
+                                }
+                            }
+                            Err(e) => problems.push(parse_problem(&file, &e)),
+                        }
+                    }
+                    (zones, problems)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut zones = BTreeMap::new();
+    for (zs, ps) in results {
+        problems.extend(ps);
+        for z in zs {
+            zones.insert(z.name.to_lowercase().to_string(), z);
+        }
+    }
+    zones
+}
+
+/// Loads and validates every file of the revision.
+pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
+    let mut problems = Vec::new();
+    let config = load_config(source, &mut problems)?;
+    let files = source.zone_files()?;
+    let zones = match &config {
+        Some(c) => build_zones(files, c, &mut problems),
+        None => BTreeMap::new(),
+    };
+    finish(source, config, zones, Scope::Full, problems)
+}
+
+/// Loads only what changed since `since` (a recorded commit). Falls back to [`load`] when
+/// the change cannot be told cheaply, or when `zonekeeper.yaml` changed.
+pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadError> {
+    let Some((config_changed, changes)) = source.changes_since(since) else { return load(source) };
+    if config_changed {
+        return load(source);
+    }
+    let mut problems = Vec::new();
+    let config = load_config(source, &mut problems)?;
+    let mut files = Vec::new();
+    let mut deleted = Vec::new();
+    for (path, change) in changes {
+        match change {
+            FileChange::Deleted => deleted.extend(validate::zone_name_of(&path)),
+            FileChange::Changed => {
+                if let Some(text) = source.read(&path)? {
+                    files.push((path, text));
+                }
+            }
+        }
+    }
+    let zones = match &config {
+        Some(c) => build_zones(files, c, &mut problems),
+        None => BTreeMap::new(),
+    };
+    finish(source, config, zones, Scope::Changes { since: since.to_string(), deleted }, problems)
+}
+
+fn finish(source: &Source, config: Option<Config>, zones: BTreeMap<String, Zone>, scope: Scope, mut problems: Vec<Problem>) -> Result<DesiredState, LoadError> {
+    if let Some(c) = &config {
+        for z in zones.keys() {
+            if c.groups.values().any(|g| g.catalog.to_lowercase().to_string() == *z) {
+                let file = SourceFile::new(format!("zones/{}yaml", z), String::new());
+                problems.push(Problem::new("zone::catalog-clash", &file, Place::start(), format!("zone {z} is also a group's catalog zone")).help("rename the catalog zone in zonekeeper.yaml"));
+            }
+        }
+    }
+    match config {
+        Some(config) if problems.is_empty() => Ok(DesiredState { revision: source.revision().clone(), config, zones, scope }),
+        _ => {
+            problems.sort_by(|a, b| (a.file.path.as_str(), a.place.offset).cmp(&(b.file.path.as_str(), b.place.offset)));
+            Err(LoadError::Invalid(Problems(problems)))
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The YAML shapes of the desired-state files, as serde reads them, with the source span
+//! of every value an operator may get wrong. `schema/` holds the same shapes as JSON Schema.
+
+use indexmap::IndexMap;
+use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_saphyr::Spanned;
+
+/// `zonekeeper.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The hidden primary.
+    pub primary: PrimaryYaml,
+    /// Secondaries by name.
+    #[serde(default)]
+    pub secondaries: IndexMap<Spanned<String>, SecondaryYaml>,
+    /// Groups by name.
+    #[serde(default)]
+    pub groups: IndexMap<Spanned<String>, GroupYaml>,
+}
+
+/// `primary:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrimaryYaml {
+    /// A label for messages.
+    pub name: Option<String>,
+    /// Its DNS address.
+    pub address: Spanned<String>,
+    /// Its DNS port.
+    pub port: Option<u16>,
+    /// The TSIG key.
+    pub tsig: TsigYaml,
+    /// The control channel.
+    pub control: ControlYaml,
+}
+
+/// `primary.tsig:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsigYaml {
+    /// Key name.
+    pub name: Spanned<String>,
+    /// Algorithm (hmac-sha256).
+    pub algorithm: Option<Spanned<String>>,
+    /// File holding the secret.
+    pub secret_file: Option<Spanned<String>>,
+    /// Environment variable holding the secret.
+    pub secret_env: Option<Spanned<String>>,
+    /// A secret written in the repository: always refused, named so it can be pointed at.
+    pub secret: Option<Spanned<String>>,
+}
+
+/// `primary.control:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlYaml {
+    /// The rndc program.
+    pub rndc: Option<String>,
+    /// rndc.conf reaching the primary.
+    pub rndc_conf: Spanned<String>,
+    /// Where zonekeeper writes zones.conf and zone files.
+    pub config_dir: Spanned<String>,
+}
+
+/// `secondaries.NAME:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondaryYaml {
+    /// IPv4/IPv6 addresses.
+    pub addresses: Vec<Spanned<String>>,
+    /// DNS port.
+    pub port: Option<u16>,
+    /// bind or knot.
+    pub software: Option<Spanned<String>>,
+}
+
+/// `groups.NAME:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupYaml {
+    /// The catalog zone's name.
+    pub catalog: Spanned<String>,
+    /// Member secondaries.
+    pub secondaries: Vec<Spanned<String>>,
+    /// Apex NS names.
+    pub nameservers: Vec<Spanned<String>>,
+    /// Default TTL.
+    pub ttl: Option<Spanned<u64>>,
+    /// Default SOA values.
+    pub soa: SoaYaml,
+}
+
+/// SOA values (group defaults, or a zone's overrides).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoaYaml {
+    /// MNAME.
+    pub mname: Option<Spanned<String>>,
+    /// RNAME (hostmaster.example.net. or hostmaster@example.net).
+    pub rname: Option<Spanned<String>>,
+    /// Refresh.
+    pub refresh: Option<Spanned<u64>>,
+    /// Retry.
+    pub retry: Option<Spanned<u64>>,
+    /// Expire.
+    pub expire: Option<Spanned<u64>>,
+    /// Negative-caching TTL.
+    pub minimum: Option<Spanned<u64>>,
+    /// TTL of the SOA record.
+    pub ttl: Option<Spanned<u64>>,
+}
+
+/// `zones/<zone>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneFile {
+    /// The group that serves the zone.
+    pub group: Spanned<String>,
+    /// Default TTL of the zone's RRsets.
+    pub ttl: Option<Spanned<u64>>,
+    /// SOA overrides.
+    #[serde(default)]
+    pub soa: SoaYaml,
+    /// Whether the apex NS RRset comes from the group (default true).
+    pub group_nameservers: Option<Spanned<bool>>,
+    /// Records by owner name, then by type.
+    #[serde(default)]
+    pub records: IndexMap<Spanned<String>, IndexMap<Spanned<String>, Spanned<RrsetYaml>>>,
+}
+
+/// One RRset as written: a value, a list of values, or `{ttl, values}` / `{ttl, value}`.
+#[derive(Debug, Default)]
+pub struct RrsetYaml {
+    /// TTL, when given.
+    pub ttl: Option<Spanned<u64>>,
+    /// Values with their spans; a lone scalar has none of its own (see `scalar`).
+    pub values: Vec<Spanned<String>>,
+    /// A lone scalar value; its span is the RRset's.
+    pub scalar: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RrsetYaml {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RrsetYaml;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a value, a list of values, or a mapping with `ttl` and `values`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RrsetYaml, E> {
+                Ok(RrsetYaml { scalar: Some(v.to_string()), ..Default::default() })
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RrsetYaml, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RrsetYaml, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RrsetYaml, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RrsetYaml, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RrsetYaml, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<Spanned<String>>()? {
+                    values.push(v);
+                }
+                Ok(RrsetYaml { values, ..Default::default() })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RrsetYaml, A::Error> {
+                let mut out = RrsetYaml::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "ttl" => out.ttl = Some(map.next_value()?),
+                        "values" => out.values = map.next_value()?,
+                        "value" => out.values = vec![map.next_value()?],
+                        other => return Err(A::Error::unknown_field(other, &["ttl", "values", "value"])),
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses one YAML document, or returns the parser's message and location.
+pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str(text)
+}

@@ -1,0 +1,20 @@
+//! zonekeeper keeps a fleet of authoritative DNS servers (one hidden primary and groups of
+//! secondaries fed by catalog zones) in line with a desired state held in Git.
+//!
+//! # Layout
+//!
+//! - [`model`]: names, TTLs, serials, RRsets, zones, servers and groups. Pure data, no I/O.
+//! - [`desired`]: reads the desired state from a Git revision, parses YAML with source
+//!   spans and validates it; errors are miette diagnostics pointing at `file:line:col`.
+//! - [`store`]: the recorded state (SQLite by default, PostgreSQL for teams).
+//! - [`live`]: probes of what the servers really answer (SOA serial, AA flag).
+//! - [`plan`]: the pure diff of desired against recorded, and its rendering.
+//! - [`backend`]: how changes reach the servers: TSIG-signed RFC 2136 UPDATEs, catalog
+//!   zones (RFC 9432), the primary's rendered configuration and `rndc`.
+//! - [`apply`]: the executor that carries a plan out, verifies it and records it.
+//! - [`lab`]: a throw-away BIND 9 lab on loopback, for the demo and the tests.
+
+pub mod lab;
+pub mod model;
+pub mod desired;
+pub mod cli;

@@ -1,0 +1,159 @@
+//! The servers and groups of the fleet, as desired: the hidden primary, the secondaries and
+//! the server groups that bind secondaries, a catalog zone and apex NS names together.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use hickory_proto::rr::Name;
+
+/// The fleet's servers and groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The hidden primary every change goes to.
+    pub primary: Primary,
+    /// Secondaries by name.
+    pub secondaries: BTreeMap<String, Secondary>,
+    /// Server groups by name.
+    pub groups: BTreeMap<String, Group>,
+}
+
+/// Where the TSIG secret is read from. Never the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file outside the repository: a BIND key file, or the base64 secret alone.
+    File(PathBuf),
+    /// An environment variable holding the base64 secret.
+    Env(String),
+}
+
+/// A TSIG key by name; the secret stays outside the desired state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsigKeyRef {
+    /// The key's name, as configured on the servers.
+    pub name: Name,
+    /// The algorithm; zonekeeper signs with hmac-sha256.
+    pub algorithm: String,
+    /// Where the secret comes from.
+    pub secret: SecretSource,
+}
+
+/// The hidden primary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Primary {
+    /// A label for messages.
+    pub name: String,
+    /// Where it answers DNS (UPDATE, SOA queries, AXFR).
+    pub addr: SocketAddr,
+    /// The key that signs UPDATEs.
+    pub tsig: TsigKeyRef,
+    /// The `rndc` program.
+    pub rndc: PathBuf,
+    /// The rndc configuration file that reaches the primary's control channel.
+    pub rndc_conf: PathBuf,
+    /// The directory where zonekeeper writes `zones.conf` (included by the primary's
+    /// named.conf) and the zone files of new zones.
+    pub config_dir: PathBuf,
+}
+
+/// The software a secondary runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Software {
+    /// ISC BIND 9.18 or later.
+    Bind,
+    /// CZ.NIC Knot DNS 3.
+    Knot,
+}
+
+impl Software {
+    /// Its name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Software::Bind => "bind",
+            Software::Knot => "knot",
+        }
+    }
+}
+
+/// A secondary server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secondary {
+    /// Its name in the desired state.
+    pub name: String,
+    /// Its IPv4 and IPv6 addresses.
+    pub addresses: Vec<IpAddr>,
+    /// Its DNS port (53 but in labs).
+    pub port: u16,
+    /// What it runs.
+    pub software: Software,
+}
+
+impl Secondary {
+    /// Every address it answers on, with the port.
+    pub fn sockets(&self) -> Vec<SocketAddr> {
+        self.addresses.iter().map(|a| SocketAddr::new(*a, self.port)).collect()
+    }
+}
+
+/// SOA values a group gives its zones unless a zone overrides them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoaDefaults {
+    /// MNAME.
+    pub mname: Name,
+    /// RNAME.
+    pub rname: Name,
+    /// Refresh, seconds.
+    pub refresh: u32,
+    /// Retry, seconds.
+    pub retry: u32,
+    /// Expire, seconds.
+    pub expire: u32,
+    /// Negative-caching TTL, seconds.
+    pub minimum: u32,
+}
+
+/// A server group: the secondaries that serve a set of zones, fed by one catalog zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The group's name.
+    pub name: String,
+    /// Its catalog zone (RFC 9432), served by the primary.
+    pub catalog: Name,
+    /// Names of its member secondaries.
+    pub secondaries: Vec<String>,
+    /// The NS names published at the apex of its zones.
+    pub nameservers: Vec<Name>,
+    /// Default TTL of its zones' records.
+    pub ttl: u32,
+    /// Default SOA values.
+    pub soa: SoaDefaults,
+}
+
+impl Config {
+    /// The secondaries of a group (unknown names are skipped; validation reports them).
+    pub fn group_secondaries(&self, group: &str) -> Vec<&Secondary> {
+        self.groups
+            .get(group)
+            .map(|g| g.secondaries.iter().filter_map(|s| self.secondaries.get(s)).collect())
+            .unwrap_or_default()
+    }
+
+    /// A JSON summary of the groups and servers as they would be recorded (no secrets).
+    pub fn summary_json(&self) -> serde_json::Value {
+        let groups: serde_json::Map<String, serde_json::Value> = self
+            .groups
+            .values()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    serde_json::json!({
+                        "catalog": g.catalog.to_string(),
+                        "secondaries": g.secondaries,
+                        "nameservers": g.nameservers.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({ "primary": self.primary.addr.to_string(), "groups": groups })
+    }
+}

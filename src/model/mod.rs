@@ -1,0 +1,17 @@
+//! The vocabulary of zonekeeper: DNS names, TTLs, serials, RRsets, zones, servers and
+//! groups, as plain data.
+//!
+//! Everything here is pure: no I/O, no clock reads, no randomness. Times and dates are
+//! always arguments. DNS data types (names, record types, RDATA) are hickory's; this
+//! module adds what zonekeeper needs on top: a canonical presentation form used for
+//! diffs, hashes and zone files, and the managed serial.
+
+pub mod config;
+pub mod record;
+pub mod serial;
+pub mod zone;
+
+pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};
+pub use record::{Rrset, presentation};
+pub use serial::next_serial;
+pub use zone::{Soa, Zone};

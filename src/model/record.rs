@@ -1,0 +1,328 @@
+//! RRsets, the parsing of record values as operators write them in YAML, and the canonical
+//! presentation form zonekeeper uses for diffs, content hashes and rendered zone files.
+//!
+//! Values are written in zone-file presentation form, with names relative to the zone
+//! unless they end in a dot (`10 mail`, `10 60 5060 sip.example.net.`), except TXT, whose
+//! value is the text itself: no quotes, and strings longer than 255 bytes are split into
+//! several character-strings as RFC 1035 requires.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SRV, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+/// The record types zonekeeper manages in zone files.
+pub const SUPPORTED_TYPES: &[RecordType] = &[
+    RecordType::A,
+    RecordType::AAAA,
+    RecordType::CAA,
+    RecordType::CNAME,
+    RecordType::MX,
+    RecordType::NS,
+    RecordType::PTR,
+    RecordType::SRV,
+    RecordType::TXT,
+];
+
+/// The largest TTL RFC 2181 allows: 2^31 - 1 seconds.
+pub const MAX_TTL: u64 = (1 << 31) - 1;
+
+/// One RRset: every record of one type at one owner name, sharing one TTL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rrset {
+    /// The owner name, fully qualified.
+    pub owner: Name,
+    /// The record type.
+    pub rtype: RecordType,
+    /// The TTL of the whole RRset.
+    pub ttl: u32,
+    /// The record data, in the order written.
+    pub rdatas: Vec<RData>,
+}
+
+impl Rrset {
+    /// The RRset's records, ready for an UPDATE message.
+    pub fn records(&self) -> Vec<Record> {
+        self.rdatas
+            .iter()
+            .map(|d| Record::from_rdata(self.owner.clone(), self.ttl, d.clone()))
+            .collect()
+    }
+
+    /// The canonical presentation lines of this RRset (`owner ttl IN TYPE rdata`), sorted.
+    pub fn lines(&self) -> Vec<String> {
+        let owner = self.owner.to_lowercase().to_string();
+        let mut lines: Vec<String> = self
+            .rdatas
+            .iter()
+            .map(|d| format!("{owner} {} IN {} {}", self.ttl, self.rtype, presentation(d)))
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// Why a value could not be read; the caller puts it on the value's span.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValueError {
+    /// What is wrong with the value.
+    pub message: String,
+    /// What to write instead.
+    pub help: String,
+}
+
+fn bad(message: impl Into<String>, help: impl Into<String>) -> ValueError {
+    ValueError { message: message.into(), help: help.into() }
+}
+
+/// Reads a domain name as written in YAML: `@` is the origin, a name ending in a dot is
+/// absolute, anything else is relative to `origin`.
+pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
+    let text = text.trim();
+    if text == "@" {
+        return Ok(origin.clone());
+    }
+    if text.is_empty() {
+        return Err(bad("empty domain name", "write a host name, or @ for the zone apex"));
+    }
+    let parsed = if text.is_ascii() { Name::from_ascii(text) } else { Name::from_utf8(text) };
+    let name = parsed.map_err(|e| {
+        bad(
+            format!("invalid domain name `{text}`: {e}"),
+            "labels are at most 63 bytes, names at most 255; end a name with a dot to make it absolute",
+        )
+    })?;
+    if name.is_fqdn() {
+        return Ok(name);
+    }
+    name.append_domain(origin).map_err(|e| {
+        bad(format!("domain name `{text}` is too long in this zone: {e}"), "shorten the name")
+    })
+}
+
+fn number<T: std::str::FromStr>(field: &str, what: &str, rtype: RecordType) -> Result<T, ValueError> {
+    field.parse::<T>().map_err(|_| {
+        bad(format!("invalid {what} `{field}` in {rtype} value"), format!("{rtype} values are written as {}", example(rtype)))
+    })
+}
+
+/// An example value of a type, used in hints.
+pub fn example(rtype: RecordType) -> &'static str {
+    match rtype {
+        RecordType::A => "`192.0.2.1`",
+        RecordType::AAAA => "`2001:db8::1`",
+        RecordType::CNAME => "`target` or `target.example.net.`",
+        RecordType::MX => "`PREFERENCE EXCHANGE`, e.g. `10 mail`",
+        RecordType::NS => "`ns1.example.net.`",
+        RecordType::PTR => "`host.example.net.`",
+        RecordType::SRV => "`PRIORITY WEIGHT PORT TARGET`, e.g. `10 60 5060 sip`",
+        RecordType::TXT => "plain text without quotes, e.g. `v=spf1 mx -all`",
+        RecordType::CAA => "`FLAGS TAG \"VALUE\"`, e.g. `0 issue \"letsencrypt.org\"`",
+        _ => "a value in zone-file presentation form",
+    }
+}
+
+/// Reads one record value of type `rtype`, as written in YAML, relative to `origin`.
+pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData, ValueError> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let want = |n: usize| -> Result<(), ValueError> {
+        if fields.len() == n {
+            Ok(())
+        } else {
+            Err(bad(
+                format!("{rtype} value needs {n} field{}, found {}", if n == 1 { "" } else { "s" }, fields.len()),
+                format!("{rtype} values are written as {}", example(rtype)),
+            ))
+        }
+    };
+    Ok(match rtype {
+        RecordType::A => {
+            want(1)?;
+            let ip: Ipv4Addr = fields[0].parse().map_err(|_| {
+                bad(format!("`{}` is not an IPv4 address", fields[0]), "write a dotted quad such as 192.0.2.1; IPv6 addresses go in AAAA")
+            })?;
+            RData::A(A(ip))
+        }
+        RecordType::AAAA => {
+            want(1)?;
+            let ip: Ipv6Addr = fields[0].parse().map_err(|_| {
+                bad(format!("`{}` is not an IPv6 address", fields[0]), "write an address such as 2001:db8::1; IPv4 addresses go in A")
+            })?;
+            RData::AAAA(AAAA(ip))
+        }
+        RecordType::CNAME => {
+            want(1)?;
+            RData::CNAME(CNAME(parse_name(fields[0], origin)?))
+        }
+        RecordType::NS => {
+            want(1)?;
+            RData::NS(NS(parse_name(fields[0], origin)?))
+        }
+        RecordType::PTR => {
+            want(1)?;
+            RData::PTR(PTR(parse_name(fields[0], origin)?))
+        }
+        RecordType::MX => {
+            want(2)?;
+            RData::MX(MX::new(number(fields[0], "preference", rtype)?, parse_name(fields[1], origin)?))
+        }
+        RecordType::SRV => {
+            want(4)?;
+            RData::SRV(SRV::new(
+                number(fields[0], "priority", rtype)?,
+                number(fields[1], "weight", rtype)?,
+                number(fields[2], "port", rtype)?,
+                parse_name(fields[3], origin)?,
+            ))
+        }
+        RecordType::TXT => {
+            let bytes = text.as_bytes();
+            if bytes.len() > 65_000 {
+                return Err(bad("TXT value is too long for one DNS message", "split it into several TXT records"));
+            }
+            let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![&[][..]] } else { bytes.chunks(255).collect() };
+            RData::TXT(TXT::from_bytes(chunks))
+        }
+        RecordType::CAA => {
+            if fields.len() < 3 {
+                return Err(bad(format!("CAA value needs 3 fields, found {}", fields.len()), format!("CAA values are written as {}", example(rtype))));
+            }
+            RData::try_from_str(RecordType::CAA, text)
+                .map_err(|e| bad(format!("invalid CAA value: {e}"), format!("CAA values are written as {}", example(rtype))))?
+        }
+        other => {
+            return Err(bad(
+                format!("record type {other} is not managed by zonekeeper"),
+                "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT",
+            ));
+        }
+    })
+}
+
+/// Quotes one character-string for a zone file: `"` and `\` escaped, bytes outside
+/// printable ASCII as `\DDD`.
+fn quoted(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\{b:03}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The canonical presentation form of RDATA: names lower-cased and fully qualified, TXT and
+/// CAA values quoted and escaped, exactly as a BIND zone file reads it back.
+pub fn presentation(rdata: &RData) -> String {
+    let name = |n: &Name| n.to_lowercase().to_string();
+    match rdata {
+        RData::A(a) => a.0.to_string(),
+        RData::AAAA(a) => a.0.to_string(),
+        RData::CNAME(n) => name(&n.0),
+        RData::NS(n) => name(&n.0),
+        RData::PTR(n) => name(&n.0),
+        RData::MX(mx) => format!("{} {}", mx.preference, name(&mx.exchange)),
+        RData::SRV(srv) => format!("{} {} {} {}", srv.priority, srv.weight, srv.port, name(&srv.target)),
+        RData::TXT(txt) => txt.txt_data.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(" "),
+        RData::CAA(caa) => format!("{} {} {}", caa.flags(), caa.tag, quoted(&caa.value)),
+        RData::SOA(soa) => format!(
+            "{} {} {} {} {} {} {}",
+            name(&soa.mname),
+            name(&soa.rname),
+            soa.serial,
+            soa.refresh,
+            soa.retry,
+            soa.expire,
+            soa.minimum
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The names an RDATA points at (NS, CNAME, MX, SRV, PTR targets).
+pub fn target(rdata: &RData) -> Option<&Name> {
+    match rdata {
+        RData::CNAME(n) => Some(&n.0),
+        RData::NS(n) => Some(&n.0),
+        RData::PTR(n) => Some(&n.0),
+        RData::MX(mx) => Some(&mx.exchange),
+        RData::SRV(srv) => Some(&srv.target),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Name {
+        Name::from_ascii("example.com.").unwrap()
+    }
+
+    fn p(t: RecordType, s: &str) -> String {
+        presentation(&parse_rdata(t, s, &origin()).unwrap())
+    }
+
+    #[test]
+    fn names_are_relative_unless_dotted() {
+        assert_eq!(p(RecordType::CNAME, "www"), "www.example.com.");
+        assert_eq!(p(RecordType::CNAME, "web.example.net."), "web.example.net.");
+        assert_eq!(p(RecordType::NS, "@"), "example.com.");
+        assert_eq!(p(RecordType::MX, "10 Mail"), "10 mail.example.com.");
+        assert_eq!(p(RecordType::SRV, "10 60 5060 sip"), "10 60 5060 sip.example.com.");
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        assert_eq!(p(RecordType::A, "192.0.2.1"), "192.0.2.1");
+        assert_eq!(p(RecordType::AAAA, "2001:DB8::1"), "2001:db8::1");
+        let e = parse_rdata(RecordType::A, "192.0.2.300", &origin()).unwrap_err();
+        assert!(e.message.contains("not an IPv4 address"), "{e:?}");
+        assert!(parse_rdata(RecordType::A, "2001:db8::1", &origin()).is_err());
+        assert!(parse_rdata(RecordType::AAAA, "192.0.2.1", &origin()).is_err());
+    }
+
+    #[test]
+    fn field_counts_are_checked() {
+        let e = parse_rdata(RecordType::MX, "mail", &origin()).unwrap_err();
+        assert!(e.message.contains("needs 2 fields"), "{e:?}");
+        assert!(parse_rdata(RecordType::SRV, "1 2 x sip", &origin()).is_err());
+    }
+
+    #[test]
+    fn long_txt_is_split_at_255_bytes() {
+        let long = "a".repeat(300);
+        let RData::TXT(txt) = parse_rdata(RecordType::TXT, &long, &origin()).unwrap() else { panic!() };
+        let lens: Vec<usize> = txt.txt_data.iter().map(|c| c.len()).collect();
+        assert_eq!(lens, vec![255, 45]);
+        assert_eq!(p(RecordType::TXT, "say \"hi\" \\ bye"), r#""say \"hi\" \\ bye""#);
+        assert_eq!(p(RecordType::TXT, "é"), r#""\195\169""#);
+        assert_eq!(p(RecordType::TXT, ""), r#""""#);
+    }
+
+    #[test]
+    fn caa_round_trips() {
+        assert_eq!(p(RecordType::CAA, "0 issue \"letsencrypt.org\""), "0 issue \"letsencrypt.org\"");
+        assert!(parse_rdata(RecordType::CAA, "0 issue", &origin()).is_err());
+    }
+
+    #[test]
+    fn rrset_lines_are_sorted_and_lowercase() {
+        let set = Rrset {
+            owner: Name::from_ascii("WWW.example.com.").unwrap(),
+            rtype: RecordType::A,
+            ttl: 60,
+            rdatas: vec![
+                parse_rdata(RecordType::A, "192.0.2.2", &origin()).unwrap(),
+                parse_rdata(RecordType::A, "192.0.2.1", &origin()).unwrap(),
+            ],
+        };
+        assert_eq!(set.lines(), vec!["www.example.com. 60 IN A 192.0.2.1", "www.example.com. 60 IN A 192.0.2.2"]);
+    }
+}
