@@ -18,3 +18,5 @@ pub mod lab;
 pub mod model;
 pub mod desired;
 pub mod cli;
+pub mod store;
+pub mod plan;

@@ -1,0 +1,282 @@
+//! The plan: a pure diff of the desired state against the recorded one. No I/O, no clock:
+//! today's date comes in as an argument so serials are predictable.
+//!
+//! A plan lists zones to create, update, delete or re-verify, each with its record-level
+//! changes grouped by RRset and the serial it will carry, and the group membership
+//! changes. It is plain data: [`render`] turns it into text or JSON, and a saved plan is
+//! that JSON, checked against the store before it is applied.
+
+pub mod render;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::desired::{DesiredState, Scope};
+use crate::model::serial::next_serial;
+use crate::model::zone::lines_by_rrset;
+use crate::store::{GroupRow, RecordedZone};
+
+/// What happens to a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneAction {
+    /// New: configured on the primary, added to its group's catalog.
+    Create,
+    /// Changed: one signed UPDATE on the primary.
+    Update,
+    /// Gone from the desired state: removed from the catalog, then from the primary.
+    Delete,
+    /// Unchanged, but not yet seen on every server: checked again.
+    Verify,
+}
+
+/// One RRset that changes: its old and new canonical lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RrsetChange {
+    /// Owner name.
+    pub owner: String,
+    /// Record type.
+    pub rtype: String,
+    /// Lines recorded now.
+    pub old: Vec<String>,
+    /// Lines desired.
+    pub new: Vec<String>,
+}
+
+/// One zone's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneChange {
+    /// Zone name, lower case with the trailing dot.
+    pub zone: String,
+    /// What happens.
+    pub action: ZoneAction,
+    /// The group that serves it (after the change; the recorded one for a deletion).
+    pub group: String,
+    /// The group that served it before, when it moves between groups.
+    pub old_group: Option<String>,
+    /// The serial the primary serves now (from the store), if the zone exists.
+    pub expected_serial: Option<u32>,
+    /// The serial after the change.
+    pub new_serial: Option<u32>,
+    /// Changed RRsets (SOA values included when they change).
+    pub rrsets: Vec<RrsetChange>,
+    /// The recorded canonical content (for the text diff; empty for a new zone).
+    #[serde(skip)]
+    pub old_text: String,
+    /// The desired canonical content (empty for a deletion).
+    #[serde(skip)]
+    pub new_text: String,
+}
+
+/// A change to a server group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChange {
+    /// Group name.
+    pub group: String,
+    /// The group is new.
+    pub created: bool,
+    /// The group is gone.
+    pub removed: bool,
+    /// Its catalog zone, before and after when it changes.
+    pub catalog: (Option<String>, Option<String>),
+    /// Secondaries joining.
+    pub added: Vec<String>,
+    /// Secondaries leaving.
+    pub removed_secondaries: Vec<String>,
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The revision planned.
+    pub revision: String,
+    /// Its author.
+    pub author: String,
+    /// The revision the store had applied when planning.
+    pub base_revision: Option<String>,
+    /// Zone changes, by zone name.
+    pub zones: Vec<ZoneChange>,
+    /// Group changes.
+    pub groups: Vec<GroupChange>,
+}
+
+impl Plan {
+    /// Whether anything would change on the servers or in the store.
+    pub fn has_changes(&self) -> bool {
+        !self.zones.is_empty() || !self.groups.is_empty()
+    }
+
+    /// Count of zone changes of one kind.
+    pub fn count(&self, action: ZoneAction) -> usize {
+        self.zones.iter().filter(|z| z.action == action).count()
+    }
+}
+
+/// What the plan needs from the store: the zone index (content loaded for every zone whose
+/// hash differs from the desired one), the groups as applied, and the applied revision.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    /// Recorded zones by name.
+    pub zones: BTreeMap<String, RecordedZone>,
+    /// Groups as applied.
+    pub groups: Vec<GroupRow>,
+    /// The revision applied in full.
+    pub revision: Option<String>,
+}
+
+/// The zones whose recorded content the plan needs (hash differs, or group changed).
+pub fn zones_needing_content(desired: &DesiredState, recorded: &BTreeMap<String, RecordedZone>) -> Vec<String> {
+    desired
+        .zones
+        .iter()
+        .filter_map(|(name, z)| {
+            let r = recorded.get(name)?;
+            (r.content_hash != z.content_hash() || r.group != z.group).then(|| name.clone())
+        })
+        .collect()
+}
+
+/// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).
+pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan {
+    let mut zones = Vec::new();
+    for (name, z) in &desired.zones {
+        let new_hash = z.content_hash();
+        match recorded.zones.get(name) {
+            None => {
+                let serial = next_serial(None, today);
+                let new_text = z.canonical_text(serial);
+                zones.push(ZoneChange {
+                    zone: name.clone(),
+                    action: ZoneAction::Create,
+                    group: z.group.clone(),
+                    old_group: None,
+                    expected_serial: None,
+                    new_serial: Some(serial),
+                    rrsets: rrset_changes("", &new_text),
+                    old_text: String::new(),
+                    new_text,
+                });
+            }
+            Some(r) if r.content_hash != new_hash || r.group != z.group => {
+                let serial = next_serial(Some(r.serial), today);
+                let new_text = z.canonical_text(serial);
+                zones.push(ZoneChange {
+                    zone: name.clone(),
+                    action: ZoneAction::Update,
+                    group: z.group.clone(),
+                    old_group: (r.group != z.group).then(|| r.group.clone()),
+                    expected_serial: Some(r.serial),
+                    new_serial: Some(serial),
+                    rrsets: rrset_changes(&r.content, &new_text),
+                    old_text: r.content.clone(),
+                    new_text,
+                });
+            }
+            Some(r) if !r.verified => zones.push(ZoneChange {
+                zone: name.clone(),
+                action: ZoneAction::Verify,
+                group: z.group.clone(),
+                old_group: None,
+                expected_serial: Some(r.serial),
+                new_serial: Some(r.serial),
+                rrsets: Vec::new(),
+                old_text: String::new(),
+                new_text: String::new(),
+            }),
+            Some(_) => {}
+        }
+    }
+    let gone: Vec<&String> = match &desired.scope {
+        Scope::Full => recorded.zones.keys().filter(|n| !desired.zones.contains_key(*n)).collect(),
+        Scope::Changes { deleted, .. } => deleted.iter().filter(|n| recorded.zones.contains_key(*n)).collect(),
+    };
+    for name in gone {
+        let r = &recorded.zones[name];
+        zones.push(ZoneChange {
+            zone: name.clone(),
+            action: ZoneAction::Delete,
+            group: r.group.clone(),
+            old_group: None,
+            expected_serial: Some(r.serial),
+            new_serial: None,
+            rrsets: rrset_changes(&r.content, ""),
+            old_text: r.content.clone(),
+            new_text: String::new(),
+        });
+    }
+    zones.sort_by(|a, b| a.zone.cmp(&b.zone));
+    Plan {
+        revision: desired.revision.id.clone(),
+        author: desired.revision.author.clone(),
+        base_revision: recorded.revision.clone(),
+        zones,
+        groups: group_changes(desired, &recorded.groups),
+    }
+}
+
+/// RRsets whose lines differ between two canonical texts, the SOA's values included
+/// (its serial left out).
+fn rrset_changes(old: &str, new: &str) -> Vec<RrsetChange> {
+    let (o, n) = (lines_by_rrset(old), lines_by_rrset(new));
+    let keys: BTreeSet<_> = o.keys().chain(n.keys()).collect();
+    let mut out: Vec<RrsetChange> = keys
+        .into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| RrsetChange {
+            owner: k.0.clone(),
+            rtype: k.1.clone(),
+            old: o.get(k).cloned().unwrap_or_default(),
+            new: n.get(k).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let soa = |t: &str| crate::model::zone::soa_of(t).map(|(ttl, mut f)| {
+        f[2] = "SERIAL".into();
+        format!("{ttl} {}", f.join(" "))
+    });
+    if !old.is_empty() && !new.is_empty() && soa(old) != soa(new) {
+        let line = |t: &str| t.lines().next().unwrap_or("").to_string();
+        let owner = new.split_whitespace().next().unwrap_or("").to_string();
+        out.insert(0, RrsetChange { owner, rtype: "SOA".into(), old: vec![line(old)], new: vec![line(new)] });
+    }
+    out
+}
+
+fn group_changes(desired: &DesiredState, recorded: &[GroupRow]) -> Vec<GroupChange> {
+    let mut out = Vec::new();
+    for g in desired.config.groups.values() {
+        let catalog = g.catalog.to_lowercase().to_string();
+        let before = recorded.iter().find(|r| r.name == g.name);
+        let old: Vec<String> = before.map(|r| r.secondaries.clone()).unwrap_or_default();
+        let added: Vec<String> = g.secondaries.iter().filter(|s| !old.contains(s)).cloned().collect();
+        let removed: Vec<String> = old.iter().filter(|s| !g.secondaries.contains(s)).cloned().collect();
+        let old_catalog = before.map(|r| r.catalog.clone());
+        let catalog_changed = old_catalog.as_deref() != Some(catalog.as_str());
+        if before.is_none() || !added.is_empty() || !removed.is_empty() || catalog_changed {
+            out.push(GroupChange {
+                group: g.name.clone(),
+                created: before.is_none(),
+                removed: false,
+                catalog: (old_catalog, Some(catalog)),
+                added,
+                removed_secondaries: removed,
+            });
+        }
+    }
+    for r in recorded {
+        if !desired.config.groups.contains_key(&r.name) {
+            out.push(GroupChange {
+                group: r.name.clone(),
+                created: false,
+                removed: true,
+                catalog: (Some(r.catalog.clone()), None),
+                added: Vec::new(),
+                removed_secondaries: r.secondaries.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
