@@ -136,6 +136,7 @@ impl LabSpec {
     /// lock file under `std::env::temp_dir()/zonekeeper-lab-ports/`, held (with `flock`) by
     /// this process until the [`Lab`] started from the spec is dropped, which removes the
     /// file. A lock file left behind by a process that died is unlocked and is taken over.
+    /// If no lab is started from the spec, its ports stay reserved until the process exits.
     pub fn for_test(
         dir: &Path,
         n_secondaries: usize,
@@ -502,13 +503,19 @@ impl Lab {
 
     /// Stops (SIGSTOP) the server called `name`: it keeps its sockets but answers nothing,
     /// like a hung server.
+    /// Returns once all its threads are stopped (kill(2) returns before they are, and a
+    /// thread still running could answer one more query).
     pub fn pause(&mut self, name: &str) -> Result<(), LabError> {
-        self.signal_running(name, "STOP")
+        let pid = self.signal_running(name, "STOP")?;
+        wait_task_states(pid, true);
+        Ok(())
     }
 
     /// Continues (SIGCONT) the server called `name` after [`Lab::pause`].
     pub fn resume(&mut self, name: &str) -> Result<(), LabError> {
-        self.signal_running(name, "CONT")
+        let pid = self.signal_running(name, "CONT")?;
+        wait_task_states(pid, false);
+        Ok(())
     }
 
     /// Stops the server called `name` cleanly: SIGCONT (a paused named ignores SIGTERM),
@@ -527,7 +534,7 @@ impl Lab {
     pub fn start_server(&mut self, name: &str) -> Result<(), LabError> {
         let i = self.index(name)?;
         if self.running_child(i)?.is_some() {
-            self.signal_running(name, "CONT")?;
+            self.resume(name)?;
         } else {
             ensure_loopback(&self.spec)?;
             check_confs(&self.spec, &[name.to_string()])?;
@@ -550,10 +557,7 @@ impl Lab {
                 args: joined,
                 timeout: RNDC_TIMEOUT,
             }),
-            Some((status, stdout, stderr)) if status.success() => {
-                let _ = stderr;
-                Ok(stdout)
-            }
+            Some((status, stdout, _)) if status.success() => Ok(stdout),
             Some((status, stdout, stderr)) => Err(LabError::Rndc {
                 server: name.to_string(),
                 args: joined,
@@ -627,7 +631,7 @@ impl Lab {
         Ok(self.servers[i].child.as_mut())
     }
 
-    fn signal_running(&mut self, name: &str, signal: &'static str) -> Result<(), LabError> {
+    fn signal_running(&mut self, name: &str, signal: &'static str) -> Result<u32, LabError> {
         let i = self.index(name)?;
         let pid = match self.running_child(i)? {
             Some(child) => child.id(),
@@ -642,7 +646,8 @@ impl Lab {
             signal,
             pid,
             source,
-        })
+        })?;
+        Ok(pid)
     }
 
     fn spawn(&mut self, i: usize) -> Result<(), LabError> {
@@ -869,13 +874,39 @@ fn pid_alive(pid: u32) -> bool {
     if pid == 0 {
         return false;
     }
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
+    !matches!(
+        stat_state(Path::new(&format!("/proc/{pid}/stat"))),
+        Some('Z' | 'X') | None
+    )
+}
+
+/// The scheduler state letter of `/proc/PID/task/TID/stat` or `/proc/PID/stat`.
+fn stat_state(stat_path: &Path) -> Option<char> {
+    let stat = fs::read_to_string(stat_path).ok()?;
     // Format: "PID (COMM) STATE ..."; COMM may contain spaces and parentheses.
-    match stat.rfind(')') {
-        Some(end) => !matches!(stat[end + 1..].split_whitespace().next(), Some("Z") | None),
-        None => false,
+    let end = stat.rfind(')')?;
+    stat[end + 1..].split_whitespace().next()?.chars().next()
+}
+
+/// Waits (up to 2 s) until every thread of `pid` is stopped (`stopped`) or none is.
+fn wait_task_states(pid: u32, stopped: bool) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let task_dir = PathBuf::from(format!("/proc/{pid}/task"));
+    loop {
+        let Ok(tasks) = fs::read_dir(&task_dir) else {
+            return;
+        };
+        let done = tasks
+            .flatten()
+            .all(|task| match stat_state(&task.path().join("stat")) {
+                Some('T' | 't') => stopped,
+                Some('Z' | 'X') | None => true,
+                Some(_) => !stopped,
+            });
+        if done || Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -1870,5 +1901,30 @@ mod tests {
             ensure_key_file(&path, "other"),
             Err(LabError::KeyFile { .. })
         ));
+    }
+
+    #[test]
+    fn port_lock_reserve_release_and_takeover() {
+        // Find a port in the range that nobody holds right now.
+        let port = (TEST_PORT_LAST - 50..=TEST_PORT_LAST)
+            .find(|&p| try_reserve_port(p).unwrap())
+            .unwrap();
+        let path = port_lock_path(port);
+        assert!(path.exists());
+        // Held: neither this process nor another open file description gets it.
+        assert!(!try_reserve_port(port).unwrap());
+        let other = File::open(&path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        drop(other);
+        release_port(port);
+        assert!(!path.exists());
+        // A leftover, unlocked file (its process died) is taken over.
+        fs::write(&path, "999999\n").unwrap();
+        assert!(try_reserve_port(port).unwrap());
+        release_port(port);
+        assert!(!path.exists());
     }
 }

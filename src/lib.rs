@@ -14,9 +14,12 @@
 //! - [`apply`]: the executor that carries a plan out, verifies it and records it.
 //! - [`lab`]: a throw-away BIND 9 lab on loopback, for the demo and the tests.
 
-pub mod lab;
-pub mod model;
-pub mod desired;
+pub mod apply;
+pub mod backend;
 pub mod cli;
-pub mod store;
+pub mod desired;
+pub mod lab;
+pub mod live;
+pub mod model;
 pub mod plan;
+pub mod store;

@@ -1,6 +1,10 @@
 //! The command line: flags defined once with their docs (clap derive), one file per
 //! subcommand that turns arguments into a call of the library. No DNS logic lives here.
 
+pub mod apply;
+pub mod lab;
+pub mod plan;
+pub mod status;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -53,6 +57,16 @@ pub enum Format {
 pub enum Command {
     /// Check the desired state at a revision; report every problem at once (exit 0 valid, 1 invalid).
     Validate,
+    /// Show what apply would change: zones created, updated, deleted, record by record.
+    Plan(plan::PlanArgs),
+    /// Carry out the plan on the servers, verify every server, record the result.
+    Apply(apply::ApplyArgs),
+    /// The primary, groups and servers with their zone counts and last checks, and the
+    /// last applied revision.
+    Status,
+    /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
 }
 
 /// Whether to colour output: only on a terminal, and never with NO_COLOR set.
@@ -63,7 +77,16 @@ pub fn color_wanted() -> bool {
 
 /// Runs the command; returns the process exit code.
 pub fn run(cli: Cli) -> miette::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    let g = &cli.global;
     match &cli.command {
-        Command::Validate => validate::run(&cli.global),
+        Command::Validate => validate::run(g),
+        Command::Plan(args) => runtime.block_on(plan::run(g, args)),
+        Command::Apply(args) => runtime.block_on(apply::run(g, args)),
+        Command::Status => runtime.block_on(status::run(g)),
+        Command::Lab(cmd) => lab::run(g, cmd),
     }
 }

@@ -20,7 +20,11 @@ pub fn run(g: &Global) -> miette::Result<u8> {
                     state.zones.len(),
                     state.config.groups.len(),
                     state.config.secondaries.len(),
-                    if state.config.secondaries.len() == 1 { "y" } else { "ies" }
+                    if state.config.secondaries.len() == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    }
                 ),
                 Format::Json => println!(
                     "{}",

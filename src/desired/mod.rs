@@ -76,7 +76,11 @@ fn parse_problem(file: &SourceFile, err: &serde_saphyr::Error) -> Problem {
         })
         .unwrap_or(Place::start());
     let message = err.without_snippet().to_string();
-    let message = message.split_once(": ").filter(|(head, _)| head.starts_with("line ")).map(|(_, m)| m.to_string()).unwrap_or(message);
+    let message = message
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line "))
+        .map(|(_, m)| m.to_string())
+        .unwrap_or(message);
     Problem::new("yaml::syntax", file, place, message.trim().to_string())
         .label("here")
         .help("fix the YAML here; `zonekeeper validate --worktree` checks uncommitted files")
@@ -84,14 +88,25 @@ fn parse_problem(file: &SourceFile, err: &serde_saphyr::Error) -> Problem {
 
 /// Byte offset of a 1-based line and column.
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let line_text = text[start.min(text.len())..].lines().next().unwrap_or("");
-    let col: usize = line_text.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+    let col: usize = line_text
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
     (start + col).min(text.len())
 }
 
 /// Reads and checks `zonekeeper.yaml`.
-pub fn load_config(source: &Source, problems: &mut Vec<Problem>) -> Result<Option<Config>, SourceError> {
+pub fn load_config(
+    source: &Source,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<Config>, SourceError> {
     let Some(text) = source.read(source::CONFIG_FILE)? else {
         let file = SourceFile::new(source::CONFIG_FILE, String::new());
         problems.push(
@@ -102,7 +117,12 @@ pub fn load_config(source: &Source, problems: &mut Vec<Problem>) -> Result<Optio
     };
     let file = SourceFile::new(source::CONFIG_FILE, text);
     match yaml::parse::<yaml::ConfigFile>(&file.text) {
-        Ok(y) => Ok(Some(validate::build_config(&file, &y, source.workdir().as_deref(), problems))),
+        Ok(y) => Ok(Some(validate::build_config(
+            &file,
+            &y,
+            source.workdir().as_deref(),
+            problems,
+        ))),
         Err(e) => {
             problems.push(parse_problem(&file, &e));
             Ok(None)
@@ -111,8 +131,15 @@ pub fn load_config(source: &Source, problems: &mut Vec<Problem>) -> Result<Optio
 }
 
 /// Parses and checks zone files, in parallel on every core.
-fn build_zones(files: Vec<(String, String)>, config: &Config, problems: &mut Vec<Problem>) -> BTreeMap<String, Zone> {
-    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1).max(1);
+fn build_zones(
+    files: Vec<(String, String)>,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, Zone> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .max(1);
     let chunk = files.len().div_ceil(threads).max(1);
     let results: Vec<(Vec<Zone>, Vec<Problem>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
@@ -125,7 +152,9 @@ fn build_zones(files: Vec<(String, String)>, config: &Config, problems: &mut Vec
                         let file = SourceFile::new(path.clone(), text.clone());
                         match yaml::parse::<yaml::ZoneFile>(text) {
                             Ok(y) => {
-                                if let Some(z) = validate::build_zone(&file, &y, config, &mut problems) {
+                                if let Some(z) =
+                                    validate::build_zone(&file, &y, config, &mut problems)
+                                {
                                     zones.push(z);
                                 }
                             }
@@ -163,7 +192,9 @@ pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
 /// Loads only what changed since `since` (a recorded commit). Falls back to [`load`] when
 /// the change cannot be told cheaply, or when `zonekeeper.yaml` changed.
 pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadError> {
-    let Some((config_changed, changes)) = source.changes_since(since) else { return load(source) };
+    let Some((config_changed, changes)) = source.changes_since(since) else {
+        return load(source);
+    };
     if config_changed {
         return load(source);
     }
@@ -185,22 +216,55 @@ pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadEr
         Some(c) => build_zones(files, c, &mut problems),
         None => BTreeMap::new(),
     };
-    finish(source, config, zones, Scope::Changes { since: since.to_string(), deleted }, problems)
+    finish(
+        source,
+        config,
+        zones,
+        Scope::Changes {
+            since: since.to_string(),
+            deleted,
+        },
+        problems,
+    )
 }
 
-fn finish(source: &Source, config: Option<Config>, zones: BTreeMap<String, Zone>, scope: Scope, mut problems: Vec<Problem>) -> Result<DesiredState, LoadError> {
+fn finish(
+    source: &Source,
+    config: Option<Config>,
+    zones: BTreeMap<String, Zone>,
+    scope: Scope,
+    mut problems: Vec<Problem>,
+) -> Result<DesiredState, LoadError> {
     if let Some(c) = &config {
         for z in zones.keys() {
-            if c.groups.values().any(|g| g.catalog.to_lowercase().to_string() == *z) {
+            if c.groups
+                .values()
+                .any(|g| g.catalog.to_lowercase().to_string() == *z)
+            {
                 let file = SourceFile::new(format!("zones/{}yaml", z), String::new());
-                problems.push(Problem::new("zone::catalog-clash", &file, Place::start(), format!("zone {z} is also a group's catalog zone")).help("rename the catalog zone in zonekeeper.yaml"));
+                problems.push(
+                    Problem::new(
+                        "zone::catalog-clash",
+                        &file,
+                        Place::start(),
+                        format!("zone {z} is also a group's catalog zone"),
+                    )
+                    .help("rename the catalog zone in zonekeeper.yaml"),
+                );
             }
         }
     }
     match config {
-        Some(config) if problems.is_empty() => Ok(DesiredState { revision: source.revision().clone(), config, zones, scope }),
+        Some(config) if problems.is_empty() => Ok(DesiredState {
+            revision: source.revision().clone(),
+            config,
+            zones,
+            scope,
+        }),
         _ => {
-            problems.sort_by(|a, b| (a.file.path.as_str(), a.place.offset).cmp(&(b.file.path.as_str(), b.place.offset)));
+            problems.sort_by(|a, b| {
+                (a.file.path.as_str(), a.place.offset).cmp(&(b.file.path.as_str(), b.place.offset))
+            });
             Err(LoadError::Invalid(Problems(problems)))
         }
     }

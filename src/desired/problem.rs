@@ -19,7 +19,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file with its text.
     pub fn new(path: impl Into<String>, text: String) -> Self {
-        SourceFile { path: path.into(), text: Arc::new(text) }
+        SourceFile {
+            path: path.into(),
+            text: Arc::new(text),
+        }
     }
 }
 
@@ -50,7 +53,12 @@ impl Place {
 
     /// The start of a file.
     pub fn start() -> Place {
-        Place { offset: 0, len: 0, line: 1, column: 1 }
+        Place {
+            offset: 0,
+            len: 0,
+            line: 1,
+            column: 1,
+        }
     }
 }
 
@@ -76,7 +84,12 @@ pub struct Problem {
 
 impl Problem {
     /// A problem at a place.
-    pub fn new(code: &'static str, file: &SourceFile, place: Place, message: impl Into<String>) -> Self {
+    pub fn new(
+        code: &'static str,
+        file: &SourceFile,
+        place: Place,
+        message: impl Into<String>,
+    ) -> Self {
         let message = message.into();
         Problem {
             code,
@@ -110,7 +123,10 @@ impl Problem {
 
     /// `file:line:col`.
     pub fn location(&self) -> String {
-        format!("{}:{}:{}", self.file.path, self.place.line, self.place.column)
+        format!(
+            "{}:{}:{}",
+            self.file.path, self.place.line, self.place.column
+        )
     }
 
     /// The problem as JSON, for `--format json`.
@@ -140,7 +156,9 @@ impl Diagnostic for Problem {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -150,7 +168,10 @@ impl Diagnostic for Problem {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = |p: &Place| SourceSpan::from((p.offset, p.len));
         let main = LabeledSpan::new_primary_with_span(Some(self.label.clone()), span(&self.place));
-        let rest = self.related.iter().map(move |(p, l)| LabeledSpan::new_with_span(Some(l.clone()), span(p)));
+        let rest = self
+            .related
+            .iter()
+            .map(move |(p, l)| LabeledSpan::new_with_span(Some(l.clone()), span(p)));
         Some(Box::new(std::iter::once(main).chain(rest)))
     }
 }

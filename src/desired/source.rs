@@ -90,16 +90,25 @@ impl Source {
                 repo: None,
                 commit: None,
                 worktree: Some(repo_dir.to_path_buf()),
-                revision: Revision { id: "worktree".into(), author, summary: "uncommitted files".into() },
+                revision: Revision {
+                    id: "worktree".into(),
+                    author,
+                    summary: "uncommitted files".into(),
+                },
             });
         }
-        let repo = Repository::open(repo_dir)
-            .map_err(|source| SourceError::Open { path: repo_dir.to_path_buf(), source })?;
+        let repo = Repository::open(repo_dir).map_err(|source| SourceError::Open {
+            path: repo_dir.to_path_buf(),
+            source,
+        })?;
         let rev = rev.unwrap_or("HEAD");
         let commit = repo
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
-            .map_err(|source| SourceError::Revision { rev: rev.to_string(), source })?;
+            .map_err(|source| SourceError::Revision {
+                rev: rev.to_string(),
+                source,
+            })?;
         let revision = Revision {
             id: commit.id().to_string(),
             author: signature(&commit.author()),
@@ -107,7 +116,12 @@ impl Source {
         };
         let oid = commit.id();
         drop(commit);
-        Ok(Source { repo: Some(repo), commit: Some(oid), worktree: None, revision })
+        Ok(Source {
+            repo: Some(repo),
+            commit: Some(oid),
+            worktree: None,
+            revision,
+        })
     }
 
     /// The revision read.
@@ -129,12 +143,16 @@ impl Source {
         if let Some(root) = &self.worktree {
             let full = root.join(path);
             return match std::fs::read(&full) {
-                Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| SourceError::NotText(path.into())),
+                Ok(bytes) => String::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|_| SourceError::NotText(path.into())),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(source) => Err(SourceError::Io { path: full, source }),
             };
         }
-        let (Some(repo), Some(oid)) = (&self.repo, self.commit) else { return Ok(None) };
+        let (Some(repo), Some(oid)) = (&self.repo, self.commit) else {
+            return Ok(None);
+        };
         let tree = repo.find_commit(oid)?.tree()?;
         let entry = match tree.get_path(Path::new(path)) {
             Ok(e) => e,
@@ -142,7 +160,9 @@ impl Source {
             Err(e) => return Err(e.into()),
         };
         let blob = repo.find_blob(entry.id())?;
-        String::from_utf8(blob.content().to_vec()).map(Some).map_err(|_| SourceError::NotText(path.into()))
+        String::from_utf8(blob.content().to_vec())
+            .map(Some)
+            .map_err(|_| SourceError::NotText(path.into()))
     }
 
     /// Every zone file (`zones/*.yaml`) with its text, sorted by path.
@@ -156,7 +176,10 @@ impl Source {
                 Err(source) => return Err(SourceError::Io { path: dir, source }),
             };
             for entry in entries {
-                let entry = entry.map_err(|source| SourceError::Io { path: dir.clone(), source })?;
+                let entry = entry.map_err(|source| SourceError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
                 let name = entry.file_name().to_string_lossy().to_string();
                 if name.ends_with(".yaml") && entry.path().is_file() {
                     let path = format!("{ZONES_DIR}/{name}");
@@ -176,13 +199,18 @@ impl Source {
             let mut failed = None;
             zones.walk(TreeWalkMode::PreOrder, |dir, entry| {
                 let name = entry.name().unwrap_or("");
-                if !dir.is_empty() || entry.kind() != Some(ObjectType::Blob) || !name.ends_with(".yaml") {
+                if !dir.is_empty()
+                    || entry.kind() != Some(ObjectType::Blob)
+                    || !name.ends_with(".yaml")
+                {
                     return TreeWalkResult::Skip;
                 }
                 match repo.find_blob(entry.id()) {
                     Ok(blob) => match String::from_utf8(blob.content().to_vec()) {
                         Ok(text) => out.push((format!("{ZONES_DIR}/{name}"), text)),
-                        Err(_) => failed = Some(SourceError::NotText(format!("{ZONES_DIR}/{name}"))),
+                        Err(_) => {
+                            failed = Some(SourceError::NotText(format!("{ZONES_DIR}/{name}")))
+                        }
                     },
                     Err(e) => failed = Some(e.into()),
                 }
@@ -200,16 +228,28 @@ impl Source {
     /// changed too. `None` when that cannot be told cheaply (work tree, unknown commit).
     pub fn changes_since(&self, old: &str) -> Option<(bool, Vec<(String, FileChange)>)> {
         let (repo, new) = (self.repo.as_ref()?, self.commit?);
-        let old_tree = repo.find_commit(Oid::from_str(old).ok()?).ok()?.tree().ok()?;
+        let old_tree = repo
+            .find_commit(Oid::from_str(old).ok()?)
+            .ok()?
+            .tree()
+            .ok()?;
         let new_tree = repo.find_commit(new).ok()?.tree().ok()?;
         let mut opts = DiffOptions::new();
         opts.pathspec(CONFIG_FILE).pathspec(format!("{ZONES_DIR}/"));
-        let diff = repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts)).ok()?;
+        let diff = repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))
+            .ok()?;
         let mut config_changed = false;
         let mut zones = Vec::new();
         for delta in diff.deltas() {
-            let old_path = delta.old_file().path().map(|p| p.to_string_lossy().to_string());
-            let new_path = delta.new_file().path().map(|p| p.to_string_lossy().to_string());
+            let old_path = delta
+                .old_file()
+                .path()
+                .map(|p| p.to_string_lossy().to_string());
+            let new_path = delta
+                .new_file()
+                .path()
+                .map(|p| p.to_string_lossy().to_string());
             for (path, gone) in [(old_path, true), (new_path, false)].into_iter() {
                 let Some(path) = path else { continue };
                 if path == CONFIG_FILE {
@@ -232,5 +272,9 @@ impl Source {
 }
 
 fn signature(s: &git2::Signature<'_>) -> String {
-    format!("{} <{}>", s.name().unwrap_or("unknown"), s.email().unwrap_or(""))
+    format!(
+        "{} <{}>",
+        s.name().unwrap_or("unknown"),
+        s.email().unwrap_or("")
+    )
 }

@@ -150,7 +150,10 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                 f.write_str("a value, a list of values, or a mapping with `ttl` and `values`")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RrsetYaml, E> {
-                Ok(RrsetYaml { scalar: Some(v.to_string()), ..Default::default() })
+                Ok(RrsetYaml {
+                    scalar: Some(v.to_string()),
+                    ..Default::default()
+                })
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RrsetYaml, E> {
                 self.visit_str(&v.to_string())
@@ -169,7 +172,10 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                 while let Some(v) = seq.next_element::<Spanned<String>>()? {
                     values.push(v);
                 }
-                Ok(RrsetYaml { values, ..Default::default() })
+                Ok(RrsetYaml {
+                    values,
+                    ..Default::default()
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RrsetYaml, A::Error> {
                 let mut out = RrsetYaml::default();
@@ -178,7 +184,9 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                         "ttl" => out.ttl = Some(map.next_value()?),
                         "values" => out.values = map.next_value()?,
                         "value" => out.values = vec![map.next_value()?],
-                        other => return Err(A::Error::unknown_field(other, &["ttl", "values", "value"])),
+                        other => {
+                            return Err(A::Error::unknown_field(other, &["ttl", "values", "value"]));
+                        }
                     }
                 }
                 Ok(out)

@@ -91,7 +91,10 @@ pub struct Secondary {
 impl Secondary {
     /// Every address it answers on, with the port.
     pub fn sockets(&self) -> Vec<SocketAddr> {
-        self.addresses.iter().map(|a| SocketAddr::new(*a, self.port)).collect()
+        self.addresses
+            .iter()
+            .map(|a| SocketAddr::new(*a, self.port))
+            .collect()
     }
 }
 
@@ -134,7 +137,12 @@ impl Config {
     pub fn group_secondaries(&self, group: &str) -> Vec<&Secondary> {
         self.groups
             .get(group)
-            .map(|g| g.secondaries.iter().filter_map(|s| self.secondaries.get(s)).collect())
+            .map(|g| {
+                g.secondaries
+                    .iter()
+                    .filter_map(|s| self.secondaries.get(s))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

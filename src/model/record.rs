@@ -73,7 +73,10 @@ pub struct ValueError {
 }
 
 fn bad(message: impl Into<String>, help: impl Into<String>) -> ValueError {
-    ValueError { message: message.into(), help: help.into() }
+    ValueError {
+        message: message.into(),
+        help: help.into(),
+    }
 }
 
 /// Reads a domain name as written in YAML: `@` is the origin, a name ending in a dot is
@@ -84,9 +87,16 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
         return Ok(origin.clone());
     }
     if text.is_empty() {
-        return Err(bad("empty domain name", "write a host name, or @ for the zone apex"));
+        return Err(bad(
+            "empty domain name",
+            "write a host name, or @ for the zone apex",
+        ));
     }
-    let parsed = if text.is_ascii() { Name::from_ascii(text) } else { Name::from_utf8(text) };
+    let parsed = if text.is_ascii() {
+        Name::from_ascii(text)
+    } else {
+        Name::from_utf8(text)
+    };
     let name = parsed.map_err(|e| {
         bad(
             format!("invalid domain name `{text}`: {e}"),
@@ -97,13 +107,23 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
         return Ok(name);
     }
     name.append_domain(origin).map_err(|e| {
-        bad(format!("domain name `{text}` is too long in this zone: {e}"), "shorten the name")
+        bad(
+            format!("domain name `{text}` is too long in this zone: {e}"),
+            "shorten the name",
+        )
     })
 }
 
-fn number<T: std::str::FromStr>(field: &str, what: &str, rtype: RecordType) -> Result<T, ValueError> {
+fn number<T: std::str::FromStr>(
+    field: &str,
+    what: &str,
+    rtype: RecordType,
+) -> Result<T, ValueError> {
     field.parse::<T>().map_err(|_| {
-        bad(format!("invalid {what} `{field}` in {rtype} value"), format!("{rtype} values are written as {}", example(rtype)))
+        bad(
+            format!("invalid {what} `{field}` in {rtype} value"),
+            format!("{rtype} values are written as {}", example(rtype)),
+        )
     })
 }
 
@@ -131,7 +151,11 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
             Ok(())
         } else {
             Err(bad(
-                format!("{rtype} value needs {n} field{}, found {}", if n == 1 { "" } else { "s" }, fields.len()),
+                format!(
+                    "{rtype} value needs {n} field{}, found {}",
+                    if n == 1 { "" } else { "s" },
+                    fields.len()
+                ),
                 format!("{rtype} values are written as {}", example(rtype)),
             ))
         }
@@ -140,14 +164,20 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
         RecordType::A => {
             want(1)?;
             let ip: Ipv4Addr = fields[0].parse().map_err(|_| {
-                bad(format!("`{}` is not an IPv4 address", fields[0]), "write a dotted quad such as 192.0.2.1; IPv6 addresses go in AAAA")
+                bad(
+                    format!("`{}` is not an IPv4 address", fields[0]),
+                    "write a dotted quad such as 192.0.2.1; IPv6 addresses go in AAAA",
+                )
             })?;
             RData::A(A(ip))
         }
         RecordType::AAAA => {
             want(1)?;
             let ip: Ipv6Addr = fields[0].parse().map_err(|_| {
-                bad(format!("`{}` is not an IPv6 address", fields[0]), "write an address such as 2001:db8::1; IPv4 addresses go in A")
+                bad(
+                    format!("`{}` is not an IPv6 address", fields[0]),
+                    "write an address such as 2001:db8::1; IPv4 addresses go in A",
+                )
             })?;
             RData::AAAA(AAAA(ip))
         }
@@ -165,7 +195,10 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
         }
         RecordType::MX => {
             want(2)?;
-            RData::MX(MX::new(number(fields[0], "preference", rtype)?, parse_name(fields[1], origin)?))
+            RData::MX(MX::new(
+                number(fields[0], "preference", rtype)?,
+                parse_name(fields[1], origin)?,
+            ))
         }
         RecordType::SRV => {
             want(4)?;
@@ -179,17 +212,31 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
         RecordType::TXT => {
             let bytes = text.as_bytes();
             if bytes.len() > 65_000 {
-                return Err(bad("TXT value is too long for one DNS message", "split it into several TXT records"));
+                return Err(bad(
+                    "TXT value is too long for one DNS message",
+                    "split it into several TXT records",
+                ));
             }
-            let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![&[][..]] } else { bytes.chunks(255).collect() };
+            let chunks: Vec<&[u8]> = if bytes.is_empty() {
+                vec![&[][..]]
+            } else {
+                bytes.chunks(255).collect()
+            };
             RData::TXT(TXT::from_bytes(chunks))
         }
         RecordType::CAA => {
             if fields.len() < 3 {
-                return Err(bad(format!("CAA value needs 3 fields, found {}", fields.len()), format!("CAA values are written as {}", example(rtype))));
+                return Err(bad(
+                    format!("CAA value needs 3 fields, found {}", fields.len()),
+                    format!("CAA values are written as {}", example(rtype)),
+                ));
             }
-            RData::try_from_str(RecordType::CAA, text)
-                .map_err(|e| bad(format!("invalid CAA value: {e}"), format!("CAA values are written as {}", example(rtype))))?
+            RData::try_from_str(RecordType::CAA, text).map_err(|e| {
+                bad(
+                    format!("invalid CAA value: {e}"),
+                    format!("CAA values are written as {}", example(rtype)),
+                )
+            })?
         }
         other => {
             return Err(bad(
@@ -228,8 +275,19 @@ pub fn presentation(rdata: &RData) -> String {
         RData::NS(n) => name(&n.0),
         RData::PTR(n) => name(&n.0),
         RData::MX(mx) => format!("{} {}", mx.preference, name(&mx.exchange)),
-        RData::SRV(srv) => format!("{} {} {} {}", srv.priority, srv.weight, srv.port, name(&srv.target)),
-        RData::TXT(txt) => txt.txt_data.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(" "),
+        RData::SRV(srv) => format!(
+            "{} {} {} {}",
+            srv.priority,
+            srv.weight,
+            srv.port,
+            name(&srv.target)
+        ),
+        RData::TXT(txt) => txt
+            .txt_data
+            .iter()
+            .map(|c| quoted(c))
+            .collect::<Vec<_>>()
+            .join(" "),
         RData::CAA(caa) => format!("{} {} {}", caa.flags(), caa.tag, quoted(&caa.value)),
         RData::SOA(soa) => format!(
             "{} {} {} {} {} {} {}",
@@ -275,7 +333,10 @@ mod tests {
         assert_eq!(p(RecordType::CNAME, "web.example.net."), "web.example.net.");
         assert_eq!(p(RecordType::NS, "@"), "example.com.");
         assert_eq!(p(RecordType::MX, "10 Mail"), "10 mail.example.com.");
-        assert_eq!(p(RecordType::SRV, "10 60 5060 sip"), "10 60 5060 sip.example.com.");
+        assert_eq!(
+            p(RecordType::SRV, "10 60 5060 sip"),
+            "10 60 5060 sip.example.com."
+        );
     }
 
     #[test]
@@ -298,17 +359,25 @@ mod tests {
     #[test]
     fn long_txt_is_split_at_255_bytes() {
         let long = "a".repeat(300);
-        let RData::TXT(txt) = parse_rdata(RecordType::TXT, &long, &origin()).unwrap() else { panic!() };
+        let RData::TXT(txt) = parse_rdata(RecordType::TXT, &long, &origin()).unwrap() else {
+            panic!()
+        };
         let lens: Vec<usize> = txt.txt_data.iter().map(|c| c.len()).collect();
         assert_eq!(lens, vec![255, 45]);
-        assert_eq!(p(RecordType::TXT, "say \"hi\" \\ bye"), r#""say \"hi\" \\ bye""#);
+        assert_eq!(
+            p(RecordType::TXT, "say \"hi\" \\ bye"),
+            r#""say \"hi\" \\ bye""#
+        );
         assert_eq!(p(RecordType::TXT, "é"), r#""\195\169""#);
         assert_eq!(p(RecordType::TXT, ""), r#""""#);
     }
 
     #[test]
     fn caa_round_trips() {
-        assert_eq!(p(RecordType::CAA, "0 issue \"letsencrypt.org\""), "0 issue \"letsencrypt.org\"");
+        assert_eq!(
+            p(RecordType::CAA, "0 issue \"letsencrypt.org\""),
+            "0 issue \"letsencrypt.org\""
+        );
         assert!(parse_rdata(RecordType::CAA, "0 issue", &origin()).is_err());
     }
 
@@ -323,6 +392,12 @@ mod tests {
                 parse_rdata(RecordType::A, "192.0.2.1", &origin()).unwrap(),
             ],
         };
-        assert_eq!(set.lines(), vec!["www.example.com. 60 IN A 192.0.2.1", "www.example.com. 60 IN A 192.0.2.2"]);
+        assert_eq!(
+            set.lines(),
+            vec![
+                "www.example.com. 60 IN A 192.0.2.1",
+                "www.example.com. 60 IN A 192.0.2.2"
+            ]
+        );
     }
 }

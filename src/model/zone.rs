@@ -47,7 +47,11 @@ pub type RrsetKey = (String, String);
 impl Zone {
     /// The SOA record with a given serial.
     pub fn soa_record(&self, serial: u32) -> Record {
-        Record::from_rdata(self.name.clone(), self.soa.ttl, RData::SOA(self.soa_rdata(serial)))
+        Record::from_rdata(
+            self.name.clone(),
+            self.soa.ttl,
+            RData::SOA(self.soa_rdata(serial)),
+        )
     }
 
     /// The SOA RDATA with a given serial.
@@ -90,7 +94,9 @@ impl Zone {
 
     /// The RRset with this owner and type, if any.
     pub fn rrset(&self, owner: &Name, rtype: RecordType) -> Option<&Rrset> {
-        self.rrsets.iter().find(|s| s.rtype == rtype && &s.owner == owner)
+        self.rrsets
+            .iter()
+            .find(|s| s.rtype == rtype && &s.owner == owner)
     }
 }
 
@@ -113,7 +119,9 @@ pub fn lines_by_rrset(canonical_text: &str) -> BTreeMap<RrsetKey, Vec<String>> {
         if rtype == "SOA" {
             continue;
         }
-        map.entry((owner.to_string(), rtype.to_string())).or_default().push(line.to_string());
+        map.entry((owner.to_string(), rtype.to_string()))
+            .or_default()
+            .push(line.to_string());
     }
     map
 }
@@ -140,7 +148,10 @@ mod tests {
             owner: Name::from_ascii(owner).unwrap(),
             rtype: t,
             ttl,
-            rdatas: vals.iter().map(|v| parse_rdata(t, v, &origin).unwrap()).collect(),
+            rdatas: vals
+                .iter()
+                .map(|v| parse_rdata(t, v, &origin).unwrap())
+                .collect(),
         };
         Zone {
             name: origin.clone(),
@@ -155,7 +166,12 @@ mod tests {
                 ttl: 3600,
             },
             rrsets: vec![
-                rr("example.com.", RecordType::NS, 3600, &["ns1.example.net.", "ns2.example.net."]),
+                rr(
+                    "example.com.",
+                    RecordType::NS,
+                    3600,
+                    &["ns1.example.net.", "ns2.example.net."],
+                ),
                 rr("www.example.com.", RecordType::A, 300, &["192.0.2.1"]),
             ],
         }
@@ -186,6 +202,9 @@ mod tests {
     fn lines_group_by_rrset_without_soa() {
         let map = lines_by_rrset(&zone().canonical_text(1));
         assert_eq!(map.len(), 2);
-        assert_eq!(map[&("example.com.".to_string(), "NS".to_string())].len(), 2);
+        assert_eq!(
+            map[&("example.com.".to_string(), "NS".to_string())].len(),
+            2
+        );
     }
 }

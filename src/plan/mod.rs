@@ -126,7 +126,10 @@ pub struct Recorded {
 }
 
 /// The zones whose recorded content the plan needs (hash differs, or group changed).
-pub fn zones_needing_content(desired: &DesiredState, recorded: &BTreeMap<String, RecordedZone>) -> Vec<String> {
+pub fn zones_needing_content(
+    desired: &DesiredState,
+    recorded: &BTreeMap<String, RecordedZone>,
+) -> Vec<String> {
     desired
         .zones
         .iter()
@@ -188,8 +191,15 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
         }
     }
     let gone: Vec<&String> = match &desired.scope {
-        Scope::Full => recorded.zones.keys().filter(|n| !desired.zones.contains_key(*n)).collect(),
-        Scope::Changes { deleted, .. } => deleted.iter().filter(|n| recorded.zones.contains_key(*n)).collect(),
+        Scope::Full => recorded
+            .zones
+            .keys()
+            .filter(|n| !desired.zones.contains_key(*n))
+            .collect(),
+        Scope::Changes { deleted, .. } => deleted
+            .iter()
+            .filter(|n| recorded.zones.contains_key(*n))
+            .collect(),
     };
     for name in gone {
         let r = &recorded.zones[name];
@@ -230,14 +240,24 @@ fn rrset_changes(old: &str, new: &str) -> Vec<RrsetChange> {
             new: n.get(k).cloned().unwrap_or_default(),
         })
         .collect();
-    let soa = |t: &str| crate::model::zone::soa_of(t).map(|(ttl, mut f)| {
-        f[2] = "SERIAL".into();
-        format!("{ttl} {}", f.join(" "))
-    });
+    let soa = |t: &str| {
+        crate::model::zone::soa_of(t).map(|(ttl, mut f)| {
+            f[2] = "SERIAL".into();
+            format!("{ttl} {}", f.join(" "))
+        })
+    };
     if !old.is_empty() && !new.is_empty() && soa(old) != soa(new) {
         let line = |t: &str| t.lines().next().unwrap_or("").to_string();
         let owner = new.split_whitespace().next().unwrap_or("").to_string();
-        out.insert(0, RrsetChange { owner, rtype: "SOA".into(), old: vec![line(old)], new: vec![line(new)] });
+        out.insert(
+            0,
+            RrsetChange {
+                owner,
+                rtype: "SOA".into(),
+                old: vec![line(old)],
+                new: vec![line(new)],
+            },
+        );
     }
     out
 }
@@ -248,8 +268,17 @@ fn group_changes(desired: &DesiredState, recorded: &[GroupRow]) -> Vec<GroupChan
         let catalog = g.catalog.to_lowercase().to_string();
         let before = recorded.iter().find(|r| r.name == g.name);
         let old: Vec<String> = before.map(|r| r.secondaries.clone()).unwrap_or_default();
-        let added: Vec<String> = g.secondaries.iter().filter(|s| !old.contains(s)).cloned().collect();
-        let removed: Vec<String> = old.iter().filter(|s| !g.secondaries.contains(s)).cloned().collect();
+        let added: Vec<String> = g
+            .secondaries
+            .iter()
+            .filter(|s| !old.contains(s))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = old
+            .iter()
+            .filter(|s| !g.secondaries.contains(s))
+            .cloned()
+            .collect();
         let old_catalog = before.map(|r| r.catalog.clone());
         let catalog_changed = old_catalog.as_deref() != Some(catalog.as_str());
         if before.is_none() || !added.is_empty() || !removed.is_empty() || catalog_changed {

@@ -12,7 +12,11 @@ const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
 fn paint(color: bool, code: &str, text: &str) -> String {
-    if color { format!("{code}{text}{RESET}") } else { text.to_string() }
+    if color {
+        format!("{code}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
 }
 
 /// The text with the SOA serial masked, so the diff shows only what the operator changed.
@@ -41,8 +45,14 @@ pub fn zone_diff(z: &ZoneChange, color: bool) -> String {
     for change in diff.iter_all_changes() {
         let line = change.value().trim_end();
         match change.tag() {
-            ChangeTag::Delete => out.push_str(&format!("    {}\n", paint(color, RED, &format!("- {line}")))),
-            ChangeTag::Insert => out.push_str(&format!("    {}\n", paint(color, GREEN, &format!("+ {line}")))),
+            ChangeTag::Delete => out.push_str(&format!(
+                "    {}\n",
+                paint(color, RED, &format!("- {line}"))
+            )),
+            ChangeTag::Insert => out.push_str(&format!(
+                "    {}\n",
+                paint(color, GREEN, &format!("+ {line}"))
+            )),
             ChangeTag::Equal => {}
         }
     }
@@ -59,7 +69,10 @@ pub fn text(plan: &Plan, color: bool) -> String {
         "Plan for revision {} ({}), against {}.\n",
         short(&plan.revision),
         plan.author,
-        plan.base_revision.as_deref().map(|r| format!("applied revision {}", short(r))).unwrap_or_else(|| "an empty store".into())
+        plan.base_revision
+            .as_deref()
+            .map(|r| format!("applied revision {}", short(r)))
+            .unwrap_or_else(|| "an empty store".into())
     );
     if !plan.has_changes() {
         out.push_str("No changes: the servers already serve this revision.\n");
@@ -68,11 +81,18 @@ pub fn text(plan: &Plan, color: bool) -> String {
     for g in &plan.groups {
         let mut parts = Vec::new();
         if g.created {
-            parts.push(format!("new group, catalog {}", g.catalog.1.as_deref().unwrap_or("")));
+            parts.push(format!(
+                "new group, catalog {}",
+                g.catalog.1.as_deref().unwrap_or("")
+            ));
         } else if g.removed {
             parts.push("group removed".to_string());
         } else if g.catalog.0 != g.catalog.1 {
-            parts.push(format!("catalog {} → {}", g.catalog.0.as_deref().unwrap_or("-"), g.catalog.1.as_deref().unwrap_or("-")));
+            parts.push(format!(
+                "catalog {} → {}",
+                g.catalog.0.as_deref().unwrap_or("-"),
+                g.catalog.1.as_deref().unwrap_or("-")
+            ));
         }
         for s in &g.added {
             parts.push(format!("+ secondary {s}"));
@@ -80,18 +100,57 @@ pub fn text(plan: &Plan, color: bool) -> String {
         for s in &g.removed_secondaries {
             parts.push(format!("- secondary {s}"));
         }
-        out.push_str(&format!("\n{} {}: {}\n", paint(color, BOLD, "group"), g.group, parts.join(", ")));
+        out.push_str(&format!(
+            "\n{} {}: {}\n",
+            paint(color, BOLD, "group"),
+            g.group,
+            parts.join(", ")
+        ));
     }
     for z in &plan.zones {
         let serial = |s: Option<u32>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
         let head = match z.action {
-            ZoneAction::Create => paint(color, GREEN, &format!("+ create {} (group {}, serial {})", z.zone, z.group, serial(z.new_serial))),
+            ZoneAction::Create => paint(
+                color,
+                GREEN,
+                &format!(
+                    "+ create {} (group {}, serial {})",
+                    z.zone,
+                    z.group,
+                    serial(z.new_serial)
+                ),
+            ),
             ZoneAction::Update => {
-                let moved = z.old_group.as_ref().map(|g| format!(", group {g} → {}", z.group)).unwrap_or_default();
-                paint(color, YELLOW, &format!("~ update {} (serial {} → {}{moved})", z.zone, serial(z.expected_serial), serial(z.new_serial)))
+                let moved = z
+                    .old_group
+                    .as_ref()
+                    .map(|g| format!(", group {g} → {}", z.group))
+                    .unwrap_or_default();
+                paint(
+                    color,
+                    YELLOW,
+                    &format!(
+                        "~ update {} (serial {} → {}{moved})",
+                        z.zone,
+                        serial(z.expected_serial),
+                        serial(z.new_serial)
+                    ),
+                )
             }
-            ZoneAction::Delete => paint(color, RED, &format!("- delete {} (group {}; applied only with --allow-delete)", z.zone, z.group)),
-            ZoneAction::Verify => format!("? verify {} (serial {} not yet seen on every server of group {})", z.zone, serial(z.expected_serial), z.group),
+            ZoneAction::Delete => paint(
+                color,
+                RED,
+                &format!(
+                    "- delete {} (group {}; applied only with --allow-delete)",
+                    z.zone, z.group
+                ),
+            ),
+            ZoneAction::Verify => format!(
+                "? verify {} (serial {} not yet seen on every server of group {})",
+                z.zone,
+                serial(z.expected_serial),
+                z.group
+            ),
         };
         out.push_str(&format!("\n{head}\n"));
         if z.action != ZoneAction::Verify {

@@ -50,7 +50,11 @@ fn recorded_from(d: &DesiredState, serial: u32) -> Recorded {
             )
         })
         .collect::<BTreeMap<_, _>>();
-    Recorded { zones, groups: Vec::new(), revision: Some("c0".into()) }
+    Recorded {
+        zones,
+        groups: Vec::new(),
+        revision: Some("c0".into()),
+    }
 }
 
 const A: &str = "group: default\nrecords:\n  www:\n    A: 192.0.2.1\n";
@@ -87,16 +91,26 @@ fn one_changed_record_is_one_rrset_change_and_a_serial_bump() {
     let rec = recorded_from(&before, 2026112105);
     let after = desired(&[("a.test", A2), ("b.test", A)]);
     let plan = compute(&after, &rec, 20261121);
-    let changes: Vec<_> = plan.zones.iter().filter(|z| z.action != ZoneAction::Verify).collect();
+    let changes: Vec<_> = plan
+        .zones
+        .iter()
+        .filter(|z| z.action != ZoneAction::Verify)
+        .collect();
     assert_eq!(changes.len(), 1);
     let z = changes[0];
     assert_eq!((z.zone.as_str(), z.action), ("a.test.", ZoneAction::Update));
-    assert_eq!((z.expected_serial, z.new_serial), (Some(2026112105), Some(2026112106)));
+    assert_eq!(
+        (z.expected_serial, z.new_serial),
+        (Some(2026112105), Some(2026112106))
+    );
     assert_eq!(z.rrsets.len(), 1);
     assert_eq!(z.rrsets[0].old, vec!["www.a.test. 3600 IN A 192.0.2.1"]);
     assert_eq!(z.rrsets[0].new, vec!["www.a.test. 3600 IN A 192.0.2.2"]);
     let text = render::zone_diff(z, false);
-    assert_eq!(text, "    - www.a.test. 3600 IN A 192.0.2.1\n    + www.a.test. 3600 IN A 192.0.2.2\n");
+    assert_eq!(
+        text,
+        "    - www.a.test. 3600 IN A 192.0.2.1\n    + www.a.test. 3600 IN A 192.0.2.2\n"
+    );
 }
 
 #[test]
@@ -105,7 +119,12 @@ fn removed_zone_files_are_deletions() {
     let rec = recorded_from(&before, 1);
     let after = desired(&[("a.test", A)]);
     let plan = compute(&after, &rec, 20261121);
-    let deletes: Vec<_> = plan.zones.iter().filter(|z| z.action == ZoneAction::Delete).map(|z| z.zone.as_str()).collect();
+    let deletes: Vec<_> = plan
+        .zones
+        .iter()
+        .filter(|z| z.action == ZoneAction::Delete)
+        .map(|z| z.zone.as_str())
+        .collect();
     assert_eq!(deletes, vec!["b.test."]);
 }
 
@@ -113,7 +132,10 @@ fn removed_zone_files_are_deletions() {
 fn soa_timer_change_shows_as_soa_change() {
     let before = desired(&[("a.test", A)]);
     let rec = recorded_from(&before, 7);
-    let after = desired(&[("a.test", "group: default\nsoa: {minimum: 60}\nrecords:\n  www:\n    A: 192.0.2.1\n")]);
+    let after = desired(&[(
+        "a.test",
+        "group: default\nsoa: {minimum: 60}\nrecords:\n  www:\n    A: 192.0.2.1\n",
+    )]);
     let plan = compute(&after, &rec, 20261121);
     assert_eq!(plan.zones[0].rrsets[0].rtype, "SOA");
 }

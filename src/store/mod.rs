@@ -31,7 +31,9 @@ pub enum StoreError {
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
     /// Another apply holds the lock.
-    #[error("another apply is running ({holder}, since {since}); wait for it, or if it died, run again: a lock whose process is gone is taken over")]
+    #[error(
+        "another apply is running ({holder}, since {since}); wait for it, or if it died, run again: a lock whose process is gone is taken over"
+    )]
     Locked {
         /// Who holds it.
         holder: String,
@@ -142,7 +144,8 @@ pub struct Store {
 /// Turns `--db` into a URL: a bare path is an SQLite file.
 pub fn db_url(db: Option<&str>) -> String {
     let db = db.unwrap_or(DEFAULT_DB);
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:") {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")
+    {
         db.to_string()
     } else {
         format!("sqlite://{db}?mode=rwc")
@@ -167,28 +170,46 @@ fn migrator(backend: Backend) -> Migrator {
         Backend::Sqlite => include_str!("../../migrations/sqlite/0001_init.sql"),
         Backend::Postgres => include_str!("../../migrations/postgres/0001_init.sql"),
     };
-    Migrator::with_migrations(vec![Migration::new(1, "init".into(), MigrationType::Simple, sql.into_sql_str(), false)])
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "init".into(),
+        MigrationType::Simple,
+        sql.into_sql_str(),
+        false,
+    )])
 }
 
 impl Store {
     /// Opens (and creates or migrates) the store at `url`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
-        if backend == Backend::Sqlite {
-            if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p)) {
-                if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-            }
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        if backend == Backend::Sqlite
+            && let Some(path) = url
+                .strip_prefix("sqlite://")
+                .map(|p| p.split('?').next().unwrap_or(p))
+            && let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+        {
+            let _ = std::fs::create_dir_all(dir);
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 1 } else { 4 })
             .connect(url)
             .await
-            .map_err(|source| StoreError::Open { url: redact(url), source })?;
+            .map_err(|source| StoreError::Open {
+                url: redact(url),
+                source,
+            })?;
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA busy_timeout = 10000").execute(&pool).await?;
+            sqlx::query("PRAGMA busy_timeout = 10000")
+                .execute(&pool)
+                .await?;
         }
         migrator(backend).run(&pool).await?;
         Ok(Store { pool, backend })
@@ -201,9 +222,11 @@ impl Store {
 
     /// The last revision applied in full.
     pub async fn applied_revision(&self) -> Result<Option<AppliedRevision>, StoreError> {
-        let row = sqlx::query("SELECT commit_id, author, summary, applied_at FROM applied_revision WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT commit_id, author, summary, applied_at FROM applied_revision WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|r| AppliedRevision {
             commit_id: r.get(0),
             author: r.get(1),
@@ -214,9 +237,11 @@ impl Store {
 
     /// Every recorded zone without its content (cheap, for diffs by hash).
     pub async fn zone_index(&self) -> Result<Vec<RecordedZone>, StoreError> {
-        let rows = sqlx::query("SELECT name, grp, serial, content_hash, verified, commit_id FROM zones ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT name, grp, serial, content_hash, verified, commit_id FROM zones ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|r| RecordedZone {
@@ -250,7 +275,10 @@ impl Store {
 
     /// Records zones as applied (created or updated), each with its audit entry, in one
     /// transaction.
-    pub async fn record_zones(&self, zones: &[(RecordedZone, AuditEntry)]) -> Result<(), StoreError> {
+    pub async fn record_zones(
+        &self,
+        zones: &[(RecordedZone, AuditEntry)],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (z, audit) in zones {
             sqlx::query(
@@ -294,7 +322,10 @@ impl Store {
     pub async fn delete_zones(&self, zones: &[(String, AuditEntry)]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (name, audit) in zones {
-            sqlx::query("DELETE FROM zones WHERE name = $1").bind(name).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM zones WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
             insert_audit(&mut tx, audit).await?;
         }
         tx.commit().await?;
@@ -331,7 +362,12 @@ impl Store {
     }
 
     /// Records a revision as applied in full, with the groups and servers it describes.
-    pub async fn set_applied(&self, rev: &AppliedRevision, groups: &[GroupRow], servers: &[ServerRow]) -> Result<(), StoreError> {
+    pub async fn set_applied(
+        &self,
+        rev: &AppliedRevision,
+        groups: &[GroupRow],
+        servers: &[ServerRow],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO applied_revision (id, commit_id, author, summary, applied_at) VALUES (1, $1, $2, $3, $4) \
@@ -355,11 +391,16 @@ impl Store {
                 .await?;
         }
         let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
-        let existing = sqlx::query("SELECT name FROM servers").fetch_all(&mut *tx).await?;
+        let existing = sqlx::query("SELECT name FROM servers")
+            .fetch_all(&mut *tx)
+            .await?;
         for row in existing {
             let name: String = row.get(0);
             if !names.contains(&name.as_str()) {
-                sqlx::query("DELETE FROM servers WHERE name = $1").bind(&name).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM servers WHERE name = $1")
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         for s in servers {
@@ -382,11 +423,19 @@ impl Store {
 
     /// The groups as applied.
     pub async fn groups(&self) -> Result<Vec<GroupRow>, StoreError> {
-        let rows = sqlx::query("SELECT name, catalog, secondaries, nameservers FROM groups ORDER BY name").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT name, catalog, secondaries, nameservers FROM groups ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         let split = |s: String| s.split_whitespace().map(str::to_string).collect();
         Ok(rows
             .into_iter()
-            .map(|r| GroupRow { name: r.get(0), catalog: r.get(1), secondaries: split(r.get(2)), nameservers: split(r.get(3)) })
+            .map(|r| GroupRow {
+                name: r.get(0),
+                catalog: r.get(1),
+                secondaries: split(r.get(2)),
+                nameservers: split(r.get(3)),
+            })
             .collect())
     }
 
@@ -436,32 +485,47 @@ impl Store {
     /// host that is gone is taken over.
     pub async fn lock(&self, holder: &str, now: i64) -> Result<(), StoreError> {
         for _ in 0..2 {
-            let taken = sqlx::query("INSERT INTO apply_lock (id, holder, since) VALUES (1, $1, $2)")
-                .bind(holder)
-                .bind(now)
-                .execute(&self.pool)
-                .await;
+            let taken =
+                sqlx::query("INSERT INTO apply_lock (id, holder, since) VALUES (1, $1, $2)")
+                    .bind(holder)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await;
             match taken {
                 Ok(_) => return Ok(()),
                 Err(sqlx::Error::Database(_)) => {
-                    let row = sqlx::query("SELECT holder, since FROM apply_lock WHERE id = 1").fetch_optional(&self.pool).await?;
+                    let row = sqlx::query("SELECT holder, since FROM apply_lock WHERE id = 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
                     let Some(row) = row else { continue };
                     let (other, since): (String, i64) = (row.get(0), row.get(1));
                     if holder_is_dead(&other) {
-                        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1").bind(&other).execute(&self.pool).await?;
+                        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1")
+                            .bind(&other)
+                            .execute(&self.pool)
+                            .await?;
                         continue;
                     }
-                    return Err(StoreError::Locked { holder: other, since });
+                    return Err(StoreError::Locked {
+                        holder: other,
+                        since,
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Locked { holder: "unknown".into(), since: now })
+        Err(StoreError::Locked {
+            holder: "unknown".into(),
+            since: now,
+        })
     }
 
     /// Releases the apply lock held by `holder`.
     pub async fn unlock(&self, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1").bind(holder).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1")
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -477,11 +541,17 @@ impl Store {
             ("applied_revision", "commit_id, author, summary"),
             ("zones", "name, grp, content_hash, content, commit_id"),
             ("groups", "name, catalog, secondaries, nameservers"),
-            ("servers", "name, role, address, software, groups, COALESCE(last_state, ''), COALESCE(last_message, '')"),
+            (
+                "servers",
+                "name, role, address, software, groups, COALESCE(last_state, ''), COALESCE(last_message, '')",
+            ),
             ("audit", "commit_id, author, action, target, detail"),
         ] {
             let q = format!("SELECT {cols} FROM {table}");
-            for row in sqlx::query(sqlx::AssertSqlSafe(q)).fetch_all(&self.pool).await? {
+            for row in sqlx::query(sqlx::AssertSqlSafe(q))
+                .fetch_all(&self.pool)
+                .await?
+            {
                 for i in 0..row.len() {
                     out.push_str(&row.get::<String, _>(i));
                     out.push('\n');
@@ -492,7 +562,10 @@ impl Store {
     }
 }
 
-async fn insert_audit(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &AuditEntry) -> Result<(), StoreError> {
+async fn insert_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &AuditEntry,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit (at, commit_id, author, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(e.at)
         .bind(&e.commit_id)
@@ -508,13 +581,17 @@ async fn insert_audit(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &AuditEntry)
 /// A holder is `HOST pid PID`; it is dead when it names this host and no such process runs.
 fn holder_is_dead(holder: &str) -> bool {
     let mut parts = holder.split_whitespace();
-    let (Some(host), Some("pid"), Some(pid)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Some(host), Some("pid"), Some(pid)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
     host == this_host() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// This machine's host name.
 pub fn this_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 #[cfg(test)]
@@ -544,8 +621,18 @@ mod tests {
             verified: false,
             commit_id: "c1".into(),
         };
-        let audit = AuditEntry { at: 1, commit_id: "c1".into(), author: "a".into(), action: "create".into(), target: "example.com.".into(), detail: "".into() };
-        store.record_zones(&[(z.clone(), audit.clone())]).await.unwrap();
+        let audit = AuditEntry {
+            at: 1,
+            commit_id: "c1".into(),
+            author: "a".into(),
+            action: "create".into(),
+            target: "example.com.".into(),
+            detail: "".into(),
+        };
+        store
+            .record_zones(&[(z.clone(), audit.clone())])
+            .await
+            .unwrap();
         assert_eq!(store.zone("example.com.").await.unwrap().unwrap(), z);
         assert_eq!(store.zone_index().await.unwrap()[0].serial, 2026112100);
         store.lock("me pid 1", 5).await.unwrap();
@@ -555,9 +642,15 @@ mod tests {
         store.lock("other pid 2", 6).await.unwrap();
         // a lock held by a dead process of this host is taken over
         store.unlock("other pid 2").await.unwrap();
-        store.lock(&format!("{} pid 999999999", this_host()), 7).await.unwrap();
+        store
+            .lock(&format!("{} pid 999999999", this_host()), 7)
+            .await
+            .unwrap();
         store.lock("third pid 3", 8).await.unwrap();
-        store.delete_zones(&[("example.com.".into(), audit)]).await.unwrap();
+        store
+            .delete_zones(&[("example.com.".into(), audit)])
+            .await
+            .unwrap();
         assert!(store.zone("example.com.").await.unwrap().is_none());
         assert_eq!(store.audit_tail(10).await.unwrap().len(), 2);
     }

@@ -1,0 +1,681 @@
+//! The executor: carries a plan out against the servers, verifies it, and records it.
+//!
+//! Order of work, each stage safe to repeat after a failure or a kill:
+//!
+//! 1. Take the store's apply lock; load the TSIG key; connect to the primary (an
+//!    unreachable primary stops here, with nothing changed).
+//! 2. New zones (and new groups' catalog zones): zone files and `zones.conf` are written,
+//!    then one `rndc reconfig`; the primary must then serve each at its serial.
+//! 3. Changed zones: one signed UPDATE each, with the recorded SOA as prerequisite.
+//! 4. Catalog membership: new zones (and zones that moved group) are added to their
+//!    group's catalog, so the secondaries pick them up by themselves.
+//! 5. Verify: every server of each zone's group must answer SOA with AA and the new serial,
+//!    over UDP and TCP, within the verify timeout.
+//! 6. Deletions (only with `--allow-delete`): catalog first, verify the secondaries
+//!    stopped serving, then the primary's configuration and files.
+//! 7. The revision is recorded as applied only when everything above held.
+//!
+//! Each zone is recorded in the store right after the primary took its change, so a
+//! failure later loses nothing: the next apply sees that zone as done and carries on.
+
+mod update;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+
+use crate::backend::bind::{BindError, PrimaryControl, Stanza};
+use crate::backend::catalog;
+use crate::backend::tsig::{self, TsigError};
+use crate::backend::update::{UpdateError, Updater};
+use crate::desired::DesiredState;
+use crate::live::{self, Check, SoaAnswer, Transport};
+use crate::model::Config;
+use crate::model::serial::next_serial;
+use crate::plan::{Plan, ZoneAction};
+use crate::store::{
+    AppliedRevision, AuditEntry, GroupRow, RecordedZone, ServerRow, Store, StoreError,
+};
+
+/// Why an apply stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The TSIG key could not be loaded.
+    #[error(transparent)]
+    Tsig(#[from] TsigError),
+    /// The primary could not be reached or configured.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The primary could not be reached.
+    #[error(
+        "the primary {name} at {addr} is unreachable: {message}. Nothing was changed; apply again once it answers"
+    )]
+    PrimaryUnreachable {
+        /// Its name.
+        name: String,
+        /// Its address.
+        addr: SocketAddr,
+        /// Why.
+        message: String,
+    },
+    /// A new zone did not load on the primary.
+    #[error(
+        "the primary did not load zone {zone}: it {answer}. Check the primary's log; apply again to retry"
+    )]
+    NotLoaded {
+        /// The zone.
+        zone: String,
+        /// What the primary answered.
+        answer: String,
+    },
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Carry out deletions.
+    pub allow_delete: bool,
+    /// How long servers get to serve a new serial.
+    pub verify_timeout: Duration,
+    /// Unix time now.
+    pub now: i64,
+    /// Today as YYYYMMDD.
+    pub today: u32,
+}
+
+/// What an apply did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Zones created on the primary.
+    pub created: Vec<String>,
+    /// Zones updated.
+    pub updated: Vec<String>,
+    /// Zones deleted.
+    pub deleted: Vec<String>,
+    /// Zones every server was seen serving.
+    pub verified: Vec<String>,
+    /// Deletions skipped for want of `--allow-delete`.
+    pub skipped_deletes: Vec<String>,
+    /// Failures, each naming zone and server.
+    pub failures: Vec<String>,
+    /// Whether the revision was recorded as applied.
+    pub revision_recorded: bool,
+}
+
+impl Report {
+    /// Whether everything planned was done.
+    pub fn complete(&self) -> bool {
+        self.failures.is_empty() && self.skipped_deletes.is_empty()
+    }
+}
+
+fn audit(
+    desired: &DesiredState,
+    now: i64,
+    action: &str,
+    target: &str,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        commit_id: desired.revision.id.clone(),
+        author: desired.revision.author.clone(),
+        action: action.into(),
+        target: target.into(),
+        detail,
+    }
+}
+
+fn name(text: &str) -> Name {
+    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+}
+
+/// Where each group's secondaries answer.
+fn group_sockets(config: &Config, group: &str) -> Vec<(String, SocketAddr)> {
+    config
+        .group_secondaries(group)
+        .into_iter()
+        .flat_map(|s| s.sockets().into_iter().map(move |a| (s.name.clone(), a)))
+        .collect()
+}
+
+/// Carries out `plan` (computed from `desired` against `store`).
+pub async fn apply(
+    store: &Store,
+    desired: &DesiredState,
+    plan: &Plan,
+    opts: &Options,
+) -> Result<Report, ApplyError> {
+    let holder = format!("{} pid {}", crate::store::this_host(), std::process::id());
+    store.lock(&holder, opts.now).await?;
+    let result = run(store, desired, plan, opts).await;
+    store.unlock(&holder).await?;
+    result
+}
+
+async fn run(
+    store: &Store,
+    desired: &DesiredState,
+    plan: &Plan,
+    opts: &Options,
+) -> Result<Report, ApplyError> {
+    let config = &desired.config;
+    let primary = &config.primary;
+    let signer = tsig::signer(&primary.tsig)?;
+    let control = PrimaryControl {
+        config_dir: primary.config_dir.clone(),
+        rndc: primary.rndc.clone(),
+        rndc_conf: primary.rndc_conf.clone(),
+        key_name: primary.tsig.name.to_string(),
+    };
+    let updater = Updater::connect(primary.addr, signer, Duration::from_secs(5))
+        .await
+        .map_err(|e| match e {
+            UpdateError::Unreachable { message, .. } => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message,
+            },
+            other => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message: other.to_string(),
+            },
+        })?;
+    let mut report = Report::default();
+    let index: BTreeMap<String, RecordedZone> = store
+        .zone_index()
+        .await?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+
+    // 2. New zones and catalog zones on the primary.
+    let mut creates = Vec::new();
+    let mut adopted = Vec::new();
+    for z in plan.zones.iter().filter(|z| z.action == ZoneAction::Create) {
+        let zname = name(&z.zone);
+        match live::soa(primary.addr, &zname, Transport::Udp, Duration::from_secs(2)).await {
+            // Already served: an earlier apply stopped after loading it. Bring its content
+            // in line with an UPDATE instead of touching its file.
+            SoaAnswer::Serves { serial } if control.has_zone_file(&zname) => {
+                adopted.push((z, serial))
+            }
+            _ => {
+                control.write_zone_file(&zname, &z.new_text)?;
+                creates.push(z);
+            }
+        }
+    }
+    let mut new_catalogs = Vec::new();
+    for g in config.groups.values() {
+        if !control.has_zone_file(&g.catalog) {
+            control.write_zone_file(&g.catalog, &catalog::initial_text(&g.catalog))?;
+            new_catalogs.push(g.catalog.clone());
+        }
+    }
+    let all = stanzas(config, &index, plan, &BTreeSet::new());
+    if control.write_conf(&all)? || !creates.is_empty() || !new_catalogs.is_empty() {
+        control.reconfig().await?;
+    }
+    let mut loads: Vec<Check> = creates
+        .iter()
+        .map(|z| Check {
+            zone: name(&z.zone),
+            server: primary.name.clone(),
+            addr: primary.addr,
+            serial: z.new_serial,
+        })
+        .collect();
+    loads.extend(new_catalogs.iter().map(|c| Check {
+        zone: c.clone(),
+        server: primary.name.clone(),
+        addr: primary.addr,
+        serial: Some(1),
+    }));
+    for outcome in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
+        if !outcome.ok {
+            return Err(ApplyError::NotLoaded {
+                zone: outcome.check.zone.to_string(),
+                answer: outcome.answer.describe(),
+            });
+        }
+    }
+    let records: Vec<(RecordedZone, AuditEntry)> = creates
+        .iter()
+        .map(|z| {
+            let serial = z.new_serial.unwrap_or(0);
+            let detail = format!("created with serial {serial}, {} RRsets", z.rrsets.len());
+            report.created.push(z.zone.clone());
+            (
+                recorded(desired, &z.zone, serial),
+                audit(desired, opts.now, "create", &z.zone, detail),
+            )
+        })
+        .collect();
+    store.record_zones(&records).await?;
+
+    // 3. Changed zones (and adopted ones), one UPDATE each.
+    let mut serials: BTreeMap<String, u32> = plan
+        .zones
+        .iter()
+        .filter_map(|z| Some((z.zone.clone(), z.new_serial?)))
+        .collect();
+    let mut jobs: Vec<(&crate::plan::ZoneChange, Option<u32>)> = plan
+        .zones
+        .iter()
+        .filter(|z| z.action == ZoneAction::Update)
+        .map(|z| (z, z.expected_serial))
+        .collect();
+    jobs.extend(adopted.iter().map(|(z, s)| (*z, Some(*s))));
+    for (z, expected) in jobs {
+        let Some(zone) = desired.zones.get(&z.zone) else {
+            continue;
+        };
+        let new_serial = next_serial(expected, opts.today);
+        serials.insert(z.zone.clone(), new_serial);
+        let old_text = index.get(&z.zone).map(|r| r.content.as_str()).unwrap_or("");
+        let upd = update::zone_update(zone, old_text, &z.rrsets, expected, new_serial);
+        match updater.send(&zone.name, &upd, expected).await {
+            Ok(()) => {
+                let detail = format!(
+                    "serial {} → {new_serial}: {} RRset(s) changed",
+                    expected.map(|s| s.to_string()).unwrap_or("-".into()),
+                    z.rrsets.len()
+                );
+                store
+                    .record_zones(&[(
+                        recorded(desired, &z.zone, new_serial),
+                        audit(desired, opts.now, "update", &z.zone, detail),
+                    )])
+                    .await?;
+                report.updated.push(z.zone.clone());
+            }
+            Err(e) => report.failures.push(e.to_string()),
+        }
+    }
+
+    // 4. Catalog membership.
+    let mut catalog_adds: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+    let mut catalog_removes: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+    for z in &plan.zones {
+        let done = report.created.contains(&z.zone) || report.updated.contains(&z.zone);
+        let needs =
+            matches!(z.action, ZoneAction::Create | ZoneAction::Verify) || z.old_group.is_some();
+        if (done || z.action == ZoneAction::Verify) && needs {
+            catalog_adds
+                .entry(z.group.clone())
+                .or_default()
+                .push(name(&z.zone));
+        }
+        if let (true, Some(old)) = (done, &z.old_group) {
+            catalog_removes
+                .entry(old.clone())
+                .or_default()
+                .push(name(&z.zone));
+        }
+    }
+    for (group, zones) in &catalog_adds {
+        let Some(g) = config.groups.get(group) else {
+            continue;
+        };
+        for u in catalog::add_members(&g.catalog, zones) {
+            if let Err(e) = updater.send(&g.catalog, &u, None).await {
+                report.failures.push(format!(
+                    "adding zones to catalog {} of group {group}: {e}",
+                    g.catalog
+                ));
+            }
+        }
+    }
+    for (group, zones) in &catalog_removes {
+        let catalog = store
+            .groups()
+            .await?
+            .into_iter()
+            .find(|g| &g.name == group)
+            .map(|g| name(&g.catalog));
+        if let Some(catalog) = catalog {
+            for u in catalog::remove_members(&catalog, zones) {
+                if let Err(e) = updater.send(&catalog, &u, None).await {
+                    report.failures.push(format!(
+                        "removing zones from catalog {catalog} of group {group}: {e}"
+                    ));
+                }
+            }
+        }
+    }
+
+    // 5. Verify every server of each zone's group.
+    let mut checks = Vec::new();
+    for z in &plan.zones {
+        let verify = matches!(z.action, ZoneAction::Verify)
+            || report.created.contains(&z.zone)
+            || report.updated.contains(&z.zone);
+        let (true, Some(serial)) = (verify, serials.get(&z.zone)) else {
+            continue;
+        };
+        checks.push(Check {
+            zone: name(&z.zone),
+            server: primary.name.clone(),
+            addr: primary.addr,
+            serial: Some(*serial),
+        });
+        for (server, addr) in group_sockets(config, &z.group) {
+            checks.push(Check {
+                zone: name(&z.zone),
+                server,
+                addr,
+                serial: Some(*serial),
+            });
+        }
+    }
+    let outcomes = live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await;
+    let mut health: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
+    let mut failed_zones = BTreeSet::new();
+    for o in &outcomes {
+        let entry = health.entry(o.check.server.clone()).or_default();
+        if o.ok {
+            entry.0 += 1;
+        } else {
+            let msg = format!(
+                "{} did not serve {} serial {} within {} s: it {}",
+                o.check.server,
+                o.check.zone,
+                o.check.serial.unwrap_or(0),
+                opts.verify_timeout.as_secs(),
+                o.answer.describe()
+            );
+            entry.1.push(msg.clone());
+            report.failures.push(msg);
+            failed_zones.insert(o.check.zone.to_lowercase().to_string());
+        }
+    }
+    let verified: Vec<String> = outcomes
+        .iter()
+        .map(|o| o.check.zone.to_lowercase().to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|z| !failed_zones.contains(z))
+        .collect();
+    store.set_verified(&verified, true).await?;
+    report.verified = verified;
+
+    // 6. Deletions: catalog first, then the primary.
+    let deletes: Vec<&crate::plan::ZoneChange> = plan
+        .zones
+        .iter()
+        .filter(|z| z.action == ZoneAction::Delete)
+        .collect();
+    if !deletes.is_empty() && !opts.allow_delete {
+        report.skipped_deletes = deletes.iter().map(|z| z.zone.clone()).collect();
+    } else if !deletes.is_empty() {
+        let groups = store.groups().await?;
+        let mut by_group: BTreeMap<String, Vec<Name>> = BTreeMap::new();
+        for z in &deletes {
+            by_group
+                .entry(z.group.clone())
+                .or_default()
+                .push(name(&z.zone));
+        }
+        let mut checks = Vec::new();
+        for (group, zones) in &by_group {
+            let catalog = groups
+                .iter()
+                .find(|g| &g.name == group)
+                .map(|g| name(&g.catalog))
+                .or_else(|| config.groups.get(group).map(|g| g.catalog.clone()));
+            if let Some(catalog) = catalog {
+                for u in catalog::remove_members(&catalog, zones) {
+                    if let Err(e) = updater.send(&catalog, &u, None).await {
+                        report
+                            .failures
+                            .push(format!("removing zones from catalog {catalog}: {e}"));
+                    }
+                }
+            }
+            let recorded_secondaries = groups
+                .iter()
+                .find(|g| &g.name == group)
+                .map(|g| g.secondaries.clone())
+                .unwrap_or_default();
+            for zone in zones {
+                for s in recorded_secondaries
+                    .iter()
+                    .filter_map(|s| config.secondaries.get(s))
+                {
+                    for addr in s.sockets() {
+                        checks.push(Check {
+                            zone: zone.clone(),
+                            server: s.name.clone(),
+                            addr,
+                            serial: None,
+                        });
+                    }
+                }
+            }
+        }
+        let mut still_served = BTreeSet::new();
+        for o in live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await {
+            if !o.ok {
+                let msg = format!(
+                    "{} still serves {} after its removal from the catalog: it {}",
+                    o.check.server,
+                    o.check.zone,
+                    o.answer.describe()
+                );
+                health
+                    .entry(o.check.server.clone())
+                    .or_default()
+                    .1
+                    .push(msg.clone());
+                report.failures.push(msg);
+                still_served.insert(o.check.zone.to_lowercase().to_string());
+            }
+        }
+        let gone: BTreeSet<String> = deletes
+            .iter()
+            .map(|z| z.zone.clone())
+            .filter(|z| !still_served.contains(z))
+            .collect();
+        if !gone.is_empty() {
+            control.write_conf(&stanzas(config, &index, plan, &gone))?;
+            control.reconfig().await?;
+            for z in &gone {
+                control.remove_zone_files(&name(z));
+            }
+            let entries: Vec<(String, AuditEntry)> = gone
+                .iter()
+                .map(|z| {
+                    (
+                        z.clone(),
+                        audit(
+                            desired,
+                            opts.now,
+                            "delete",
+                            z,
+                            "removed from the catalog and the primary".into(),
+                        ),
+                    )
+                })
+                .collect();
+            store.delete_zones(&entries).await?;
+            report.deleted = gone.into_iter().collect();
+        }
+    }
+
+    // Server health, then the revision when everything held.
+    record_health(store, config, &health, opts.now).await?;
+    if report.complete() {
+        let rev = AppliedRevision {
+            commit_id: desired.revision.id.clone(),
+            author: desired.revision.author.clone(),
+            summary: desired.revision.summary.clone(),
+            applied_at: opts.now,
+        };
+        let (groups, servers) = fleet_rows(config);
+        store.set_applied(&rev, &groups, &servers).await?;
+        if !plan.groups.is_empty() {
+            let entries: Vec<AuditEntry> = plan
+                .groups
+                .iter()
+                .map(|g| {
+                    audit(
+                        desired,
+                        opts.now,
+                        "group",
+                        &g.group,
+                        format!("secondaries +{:?} -{:?}", g.added, g.removed_secondaries),
+                    )
+                })
+                .collect();
+            store.audit(&entries).await?;
+        }
+        report.revision_recorded = true;
+    }
+    Ok(report)
+}
+
+/// The zones the primary serves after this plan: recorded, plus created, minus `gone`;
+/// and every group's catalog.
+fn stanzas(
+    config: &Config,
+    index: &BTreeMap<String, RecordedZone>,
+    plan: &Plan,
+    gone: &BTreeSet<String>,
+) -> Vec<Stanza> {
+    let mut groups: BTreeMap<String, String> = index
+        .iter()
+        .map(|(n, z)| (n.clone(), z.group.clone()))
+        .collect();
+    for z in &plan.zones {
+        if z.action != ZoneAction::Delete {
+            groups.insert(z.zone.clone(), z.group.clone());
+        }
+    }
+    let notify = |group: &str| {
+        group_sockets(config, group)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect::<Vec<_>>()
+    };
+    let mut out: Vec<Stanza> = config
+        .groups
+        .values()
+        .map(|g| Stanza {
+            zone: g.catalog.clone(),
+            notify: notify(&g.name),
+        })
+        .collect();
+    for (zone, group) in groups {
+        if !gone.contains(&zone) {
+            out.push(Stanza {
+                zone: name(&zone),
+                notify: notify(&group),
+            });
+        }
+    }
+    out
+}
+
+fn recorded(desired: &DesiredState, zone: &str, serial: u32) -> RecordedZone {
+    let z = &desired.zones[zone];
+    RecordedZone {
+        name: zone.to_string(),
+        group: z.group.clone(),
+        serial,
+        content_hash: z.content_hash(),
+        content: z.canonical_text(serial),
+        verified: false,
+        commit_id: desired.revision.id.clone(),
+    }
+}
+
+fn fleet_rows(config: &Config) -> (Vec<GroupRow>, Vec<ServerRow>) {
+    let groups = config
+        .groups
+        .values()
+        .map(|g| GroupRow {
+            name: g.name.clone(),
+            catalog: g.catalog.to_lowercase().to_string(),
+            secondaries: g.secondaries.clone(),
+            nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
+        })
+        .collect();
+    let mut servers = vec![server_row(
+        config,
+        &config.primary.name,
+        "primary",
+        config.primary.addr.to_string(),
+        "bind",
+    )];
+    for s in config.secondaries.values() {
+        let addrs: Vec<String> = s.sockets().iter().map(|a| a.to_string()).collect();
+        servers.push(server_row(
+            config,
+            &s.name,
+            "secondary",
+            addrs.join(" "),
+            s.software.as_str(),
+        ));
+    }
+    (groups, servers)
+}
+
+fn server_row(
+    config: &Config,
+    name: &str,
+    role: &str,
+    address: String,
+    software: &str,
+) -> ServerRow {
+    let groups: Vec<&str> = if role == "primary" {
+        config.groups.keys().map(String::as_str).collect()
+    } else {
+        config
+            .groups
+            .values()
+            .filter(|g| g.secondaries.iter().any(|s| s == name))
+            .map(|g| g.name.as_str())
+            .collect()
+    };
+    ServerRow {
+        name: name.into(),
+        role: role.into(),
+        address,
+        software: software.into(),
+        groups: groups.join(" "),
+        last_check_at: None,
+        last_state: None,
+        last_message: None,
+    }
+}
+
+async fn record_health(
+    store: &Store,
+    config: &Config,
+    health: &BTreeMap<String, (usize, Vec<String>)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (_, servers) = fleet_rows(config);
+    for mut s in servers {
+        let Some((ok, failures)) = health.get(&s.name) else {
+            continue;
+        };
+        s.last_check_at = Some(now);
+        if failures.is_empty() {
+            s.last_state = Some("OK".into());
+            s.last_message = Some(format!("{ok} check(s) passed"));
+        } else {
+            s.last_state = Some(if *ok == 0 { "BROKEN" } else { "RETRY" }.into());
+            s.last_message = Some(failures[0].clone());
+        }
+        store.set_server_health(&s).await?;
+    }
+    Ok(())
+}

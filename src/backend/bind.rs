@@ -1,0 +1,187 @@
+//! The primary's zone configuration, rendered by zonekeeper: `<config_dir>/zones.conf`
+//! (which the primary's named.conf includes) and the zone files of new zones under
+//! `<config_dir>/zones/`. Any number of new zones cost one `rndc reconfig`, never a
+//! process per zone.
+//!
+//! `rndc` runs with an argument vector (no shell) and a timeout: against a hung server it
+//! would otherwise wait 60 s.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+
+/// Errors driving the primary's configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// rndc could not be run or failed.
+    #[error("`{command}` failed: {message}")]
+    Rndc {
+        /// The command line (no secrets: the key is in the rndc.conf file).
+        command: String,
+        /// What it said.
+        message: String,
+    },
+}
+
+/// One zone the primary serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stanza {
+    /// Zone name.
+    pub zone: Name,
+    /// The secondaries to NOTIFY.
+    pub notify: Vec<SocketAddr>,
+}
+
+/// The primary's zone configuration and control channel.
+#[derive(Debug, Clone)]
+pub struct PrimaryControl {
+    /// Where zones.conf and zone files live.
+    pub config_dir: PathBuf,
+    /// The rndc program.
+    pub rndc: PathBuf,
+    /// rndc.conf reaching the primary.
+    pub rndc_conf: PathBuf,
+    /// The TSIG key allowed to UPDATE.
+    pub key_name: String,
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<(), BindError> {
+    let err = |source| BindError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+impl PrimaryControl {
+    /// The configuration directory, absolute (BIND changes directory at start).
+    fn dir(&self) -> PathBuf {
+        let d = if self.config_dir.is_absolute() {
+            self.config_dir.clone()
+        } else {
+            std::env::current_dir()
+                .unwrap_or_default()
+                .join(&self.config_dir)
+        };
+        std::fs::canonicalize(&d).unwrap_or(d)
+    }
+
+    /// The zone file of a zone.
+    pub fn zone_file(&self, zone: &Name) -> PathBuf {
+        self.dir()
+            .join("zones")
+            .join(format!("{}db", zone.to_lowercase()))
+    }
+
+    /// Whether zonekeeper already wrote a zone file for this zone.
+    pub fn has_zone_file(&self, zone: &Name) -> bool {
+        self.zone_file(zone).exists()
+    }
+
+    /// Writes a new zone's file.
+    pub fn write_zone_file(&self, zone: &Name, text: &str) -> Result<(), BindError> {
+        write_atomic(&self.zone_file(zone), text)
+    }
+
+    /// Removes a deleted zone's file and journal.
+    pub fn remove_zone_files(&self, zone: &Name) {
+        let file = self.zone_file(zone);
+        let _ = std::fs::remove_file(file.with_extension("db.jnl"));
+        let _ = std::fs::remove_file(&file);
+    }
+
+    /// Renders zones.conf for these zones.
+    pub fn render(&self, stanzas: &[Stanza]) -> String {
+        let mut out = String::from(
+            "// Written by zonekeeper; do not edit. Included by the primary's named.conf.\n",
+        );
+        for s in stanzas {
+            let notify: Vec<String> = s
+                .notify
+                .iter()
+                .map(|a| format!("{} port {};", a.ip(), a.port()))
+                .collect();
+            out.push_str(&format!(
+                "zone \"{zone}\" {{ type primary; file \"{file}\"; allow-update {{ key \"{key}\"; }}; notify explicit; also-notify {{ {notify} }}; }};\n",
+                zone = s.zone.to_lowercase(),
+                file = self.zone_file(&s.zone).display(),
+                key = self.key_name.trim_end_matches('.'),
+                notify = notify.join(" "),
+            ));
+        }
+        out
+    }
+
+    /// Writes zones.conf if it differs; returns whether it changed.
+    pub fn write_conf(&self, stanzas: &[Stanza]) -> Result<bool, BindError> {
+        let path = self.dir().join("zones.conf");
+        let text = self.render(stanzas);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            return Ok(false);
+        }
+        write_atomic(&path, &text)?;
+        Ok(true)
+    }
+
+    /// `rndc -c <rndc.conf> ARGS`, with a timeout.
+    pub async fn rndc(&self, args: &[&str], timeout: Duration) -> Result<String, BindError> {
+        let command = format!(
+            "{} -c {} {}",
+            self.rndc.display(),
+            self.rndc_conf.display(),
+            args.join(" ")
+        );
+        let mut cmd = tokio::process::Command::new(&self.rndc);
+        cmd.arg("-c")
+            .arg(&self.rndc_conf)
+            .args(args)
+            .kill_on_drop(true);
+        let output = match tokio::time::timeout(timeout, cmd.output()).await {
+            Ok(Ok(o)) => o,
+            Ok(Err(e)) => {
+                return Err(BindError::Rndc {
+                    command,
+                    message: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(BindError::Rndc {
+                    command,
+                    message: format!("no answer within {} s", timeout.as_secs()),
+                });
+            }
+        };
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).to_string())
+        } else {
+            let mut message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            if message.is_empty() {
+                message = format!("exit status {}", output.status);
+            }
+            Err(BindError::Rndc { command, message })
+        }
+    }
+
+    /// `rndc reconfig`: the primary loads new zones and drops removed ones.
+    pub async fn reconfig(&self) -> Result<(), BindError> {
+        self.rndc(&["reconfig"], Duration::from_secs(60))
+            .await
+            .map(|_| ())
+    }
+}

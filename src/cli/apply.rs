@@ -1,0 +1,174 @@
+//! `zonekeeper apply [FILE]`: carry out the plan (computed now, or saved by `plan --out`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::plan::{now, open_store, prepare, print_plan};
+use super::{Format, Global};
+use crate::apply::{self, Options};
+use crate::plan::{Plan, ZoneChange};
+
+/// Options of `apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `zonekeeper plan --out FILE`; refused if the store moved on since.
+    pub file: Option<PathBuf>,
+    /// Apply without asking.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Carry out zone deletions (zone files removed from the repository).
+    #[arg(long)]
+    pub allow_delete: bool,
+    /// Seconds every server gets to serve a new serial.
+    #[arg(long, default_value_t = 30)]
+    pub verify_timeout: u64,
+}
+
+/// What identifies a zone change, for the staleness check of saved plans.
+fn key(
+    z: &ZoneChange,
+) -> (
+    String,
+    crate::plan::ZoneAction,
+    Option<u32>,
+    Vec<crate::plan::RrsetChange>,
+) {
+    (
+        z.zone.clone(),
+        z.action,
+        z.expected_serial,
+        z.rrsets.clone(),
+    )
+}
+
+/// Runs `apply`.
+pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
+    if g.worktree {
+        return Err(miette::miette!(
+            help = "commit the change, then apply",
+            "apply reads committed revisions only, never the work tree"
+        ));
+    }
+    let store = open_store(g).await?;
+    let now = now();
+    let today = crate::model::serial::yyyymmdd(now);
+    let saved: Option<Plan> = match &args.file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot read plan {}", path.display()))?;
+            Some(
+                serde_json::from_str(&text)
+                    .into_diagnostic()
+                    .wrap_err_with(|| format!("{} is not a zonekeeper plan", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let rev = saved
+        .as_ref()
+        .map(|p| p.revision.clone())
+        .unwrap_or_else(|| g.rev.clone());
+    let prepared = match prepare(g, &store, &rev, today).await? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    if let Some(saved) = &saved {
+        let applied = store
+            .applied_revision()
+            .await
+            .into_diagnostic()?
+            .map(|a| a.commit_id);
+        let same_zones = saved.zones.iter().map(key).collect::<Vec<_>>()
+            == prepared.plan.zones.iter().map(key).collect::<Vec<_>>();
+        if applied != saved.base_revision || !same_zones {
+            return Err(miette::miette!(
+                help = "run `zonekeeper plan --out FILE` again and review the new plan",
+                "the saved plan is stale: it was made against applied revision {}, and the store or the servers' recorded serials have changed since (now {})",
+                saved.base_revision.as_deref().unwrap_or("none"),
+                applied.as_deref().unwrap_or("none")
+            ));
+        }
+    }
+    let plan = &prepared.plan;
+    if !plan.has_changes() {
+        if g.format == Format::Text {
+            println!(
+                "No changes: the servers already serve revision {}.",
+                &plan.revision[..plan.revision.len().min(12)]
+            );
+        } else {
+            println!("{}", serde_json::json!({"applied": true, "changes": false}));
+        }
+        return Ok(0);
+    }
+    if saved.is_none() {
+        print_plan(g.format, plan);
+        if !args.auto_approve {
+            if !std::io::stdin().is_terminal() {
+                return Err(miette::miette!(
+                    help = "pass --auto-approve, or apply a saved plan file",
+                    "not applying without confirmation"
+                ));
+            }
+            print!("Apply these changes? [y/N] ");
+            let _ = std::io::stdout().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            if !matches!(answer.trim(), "y" | "yes") {
+                println!("Nothing applied.");
+                return Ok(0);
+            }
+        }
+    }
+    let opts = Options {
+        allow_delete: args.allow_delete,
+        verify_timeout: Duration::from_secs(args.verify_timeout),
+        now,
+        today,
+    };
+    let report = apply::apply(&store, &prepared.desired, plan, &opts)
+        .await
+        .into_diagnostic()?;
+    store.close().await;
+    match g.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "applied": report.complete(),
+                "revision": plan.revision,
+                "created": report.created, "updated": report.updated, "deleted": report.deleted,
+                "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
+            })
+        ),
+        Format::Text => {
+            println!(
+                "Applied revision {}: {} created, {} updated, {} deleted; {} zone(s) verified on every server.",
+                &plan.revision[..plan.revision.len().min(12)],
+                report.created.len(),
+                report.updated.len(),
+                report.deleted.len(),
+                report.verified.len()
+            );
+            for f in &report.failures {
+                eprintln!("error: {f}");
+            }
+            if !report.skipped_deletes.is_empty() {
+                eprintln!(
+                    "error: {} zone deletion(s) not applied: {}; deleting a zone stops it being served; run again with --allow-delete to do it.",
+                    report.skipped_deletes.len(),
+                    report.skipped_deletes.join(", ")
+                );
+            }
+            if !report.failures.is_empty() {
+                eprintln!(
+                    "What took effect is recorded; run apply again once the servers answer to finish."
+                );
+            }
+        }
+    }
+    Ok(if report.complete() { 0 } else { 1 })
+}

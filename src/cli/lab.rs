@@ -1,0 +1,118 @@
+//! `zonekeeper lab up|down`: a local BIND lab shaped after the desired state's
+//! `zonekeeper.yaml` (its primary, secondaries, catalogs, TSIG key file, rndc.conf and
+//! config_dir), for trying zonekeeper on one machine. Not for production.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use miette::IntoDiagnostic;
+
+use super::Global;
+use crate::desired::{self, Source};
+use crate::lab::{self, LabServerSpec, LabSpec};
+use crate::model::config::SecretSource;
+
+/// Lab subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start (or keep) the lab's named processes in the background.
+    Up {
+        /// Where the lab's servers keep their files.
+        #[arg(long, default_value = "state/lab")]
+        dir: PathBuf,
+    },
+    /// Stop the lab's named processes.
+    Down {
+        /// Where the lab's servers keep their files.
+        #[arg(long, default_value = "state/lab")]
+        dir: PathBuf,
+    },
+}
+
+fn v4(addr: IpAddr, what: &str) -> miette::Result<std::net::Ipv4Addr> {
+    match addr {
+        IpAddr::V4(a) if a.is_loopback() => Ok(a),
+        _ => Err(miette::miette!(
+            "the lab runs on IPv4 loopback only, but {what} is {addr}"
+        )),
+    }
+}
+
+/// Runs `lab`.
+pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
+    match cmd {
+        LabCommand::Down { dir } => {
+            lab::stop_detached(dir).into_diagnostic()?;
+            println!("lab in {} stopped", dir.display());
+            Ok(0)
+        }
+        LabCommand::Up { dir } => {
+            let source = Source::open(&g.repo, Some(&g.rev), g.worktree).into_diagnostic()?;
+            let mut problems = Vec::new();
+            let config = desired::load_config(&source, &mut problems).into_diagnostic()?;
+            let Some(config) = config.filter(|_| problems.is_empty()) else {
+                super::validate::report_problems(
+                    g.format,
+                    &source.revision().id,
+                    &desired::Problems(problems),
+                );
+                return Ok(super::validate::INVALID);
+            };
+            let p = &config.primary;
+            let SecretSource::File(key_file) = &p.tsig.secret else {
+                return Err(miette::miette!(
+                    "the lab writes the TSIG key to a file: give the primary's tsig a `secret_file`"
+                ));
+            };
+            let primary = LabServerSpec {
+                name: "primary".into(),
+                addr: v4(p.addr.ip(), "the primary")?,
+                port: p.addr.port(),
+                rndc_port: 9531,
+            };
+            let mut secondaries = Vec::new();
+            for (i, s) in config.secondaries.values().enumerate() {
+                let addr = s
+                    .addresses
+                    .first()
+                    .copied()
+                    .ok_or_else(|| miette::miette!("secondary {} has no address", s.name))?;
+                secondaries.push(LabServerSpec {
+                    name: s.name.clone(),
+                    addr: v4(addr, &s.name)?,
+                    port: s.port,
+                    rndc_port: 9532 + i as u16,
+                });
+            }
+            let spec = LabSpec {
+                dir: dir.clone(),
+                primary,
+                secondaries,
+                catalogs: config
+                    .groups
+                    .values()
+                    .map(|g| g.catalog.to_string())
+                    .collect(),
+                tsig_key_name: p.tsig.name.to_string().trim_end_matches('.').to_string(),
+                tsig_key_file: key_file.clone(),
+                primary_rndc_conf: p.rndc_conf.clone(),
+                include_dir: p.config_dir.clone(),
+                serial_query_rate: lab::DEFAULT_SERIAL_QUERY_RATE,
+            };
+            lab::start_detached(spec).into_diagnostic()?;
+            println!(
+                "lab up in {}: primary {}, {} secondar{}",
+                dir.display(),
+                p.addr,
+                config.secondaries.len(),
+                if config.secondaries.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
+            );
+            Ok(0)
+        }
+    }
+}

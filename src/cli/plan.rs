@@ -1,0 +1,146 @@
+//! `zonekeeper plan`: diff the desired state against the store and show what `apply`
+//! would do. Also the shared preparation of `apply`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::{Format, Global, color_wanted};
+use crate::desired::{self, DesiredState, LoadError, Source};
+use crate::plan::{self, Plan, Recorded};
+use crate::store::{self, Store};
+
+/// Exit code with `--detailed-exitcode` when there are changes.
+pub const CHANGES: u8 = 2;
+
+/// Options of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Save the plan (JSON) to this file, for `zonekeeper apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// The clock, read once per command.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Opens the store named by `--db` / `ZONEKEEPER_DB`.
+pub async fn open_store(g: &Global) -> miette::Result<Store> {
+    let url = store::db_url(g.db.as_deref());
+    Store::open(&url).await.into_diagnostic()
+}
+
+/// Everything `plan` and `apply` work from.
+pub struct Prepared {
+    /// The desired state (all zones, or only the changed ones).
+    pub desired: DesiredState,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Loads the desired state at `rev` (incrementally when the store has an applied
+/// revision) and computes the plan. `Ok(Err(code))` when the desired state is invalid
+/// (problems already printed).
+pub async fn prepare(
+    g: &Global,
+    store: &Store,
+    rev: &str,
+    today: u32,
+) -> miette::Result<Result<Prepared, u8>> {
+    let source = Source::open(&g.repo, Some(rev), g.worktree).into_diagnostic()?;
+    let applied = store.applied_revision().await.into_diagnostic()?;
+    let loaded = match (&applied, g.worktree) {
+        (Some(a), false) => desired::load_changes(&source, &a.commit_id),
+        _ => desired::load(&source),
+    };
+    let desired = match loaded {
+        Ok(d) => d,
+        Err(LoadError::Invalid(problems)) => {
+            super::validate::report_problems(g.format, &source.revision().id, &problems);
+            return Ok(Err(super::validate::INVALID));
+        }
+        Err(e) => return Err(e).into_diagnostic(),
+    };
+    let mut zones: BTreeMap<String, store::RecordedZone> = store
+        .zone_index()
+        .await
+        .into_diagnostic()?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+    let mut wanted = plan::zones_needing_content(&desired, &zones);
+    if let desired::Scope::Changes { deleted, .. } = &desired.scope {
+        wanted.extend(deleted.iter().cloned());
+    } else {
+        wanted.extend(
+            zones
+                .keys()
+                .filter(|n| !desired.zones.contains_key(*n))
+                .cloned(),
+        );
+    }
+    for name in wanted {
+        if let Some(full) = store.zone(&name).await.into_diagnostic()? {
+            zones.insert(name, full);
+        }
+    }
+    let recorded = Recorded {
+        zones,
+        groups: store.groups().await.into_diagnostic()?,
+        revision: applied.map(|a| a.commit_id),
+    };
+    let plan = plan::compute(&desired, &recorded, today);
+    Ok(Ok(Prepared { desired, plan }))
+}
+
+/// Prints a plan in the chosen format.
+pub fn print_plan(format: Format, plan: &Plan) {
+    match format {
+        Format::Text => print!("{}", plan::render::text(plan, color_wanted())),
+        Format::Json => println!("{}", plan::render::json(plan)),
+    }
+}
+
+/// Runs `plan`.
+pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
+    let store = open_store(g).await?;
+    let today = crate::model::serial::yyyymmdd(now());
+    let prepared = match prepare(g, &store, &g.rev, today).await? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    print_plan(g.format, &prepared.plan);
+    if let Some(path) = &args.out {
+        if g.worktree {
+            return Err(miette::miette!(
+                help = "commit the change and plan again: a saved plan names a revision",
+                "a plan of uncommitted files cannot be saved"
+            ));
+        }
+        let text =
+            serde_json::to_string_pretty(&plan::render::json(&prepared.plan)).into_diagnostic()?;
+        std::fs::write(path, text)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "Plan saved to {}; apply it with: zonekeeper apply {}",
+            path.display(),
+            path.display()
+        );
+    }
+    store.close().await;
+    Ok(if args.detailed_exitcode && prepared.plan.has_changes() {
+        CHANGES
+    } else {
+        0
+    })
+}

@@ -1,0 +1,118 @@
+//! `zonekeeper status`: the primary, each group and server with its zone count and last
+//! check, and the last applied revision and who made it.
+
+use miette::IntoDiagnostic;
+
+use super::plan::open_store;
+use super::{Format, Global};
+
+fn when(t: Option<i64>) -> String {
+    match t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
+        Some(d) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            d.year(),
+            d.month() as u8,
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        ),
+        None => "never".into(),
+    }
+}
+
+/// Runs `status`.
+pub async fn run(g: &Global) -> miette::Result<u8> {
+    let store = open_store(g).await?;
+    let applied = store.applied_revision().await.into_diagnostic()?;
+    let zones = store.zone_index().await.into_diagnostic()?;
+    let groups = store.groups().await.into_diagnostic()?;
+    let servers = store.servers().await.into_diagnostic()?;
+    let audit = store.audit_tail(10).await.into_diagnostic()?;
+    store.close().await;
+    let count = |group: &str| zones.iter().filter(|z| z.group == group).count();
+    let server_zones = |groups_of: &str| groups_of.split_whitespace().map(count).sum::<usize>();
+    if g.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
+                "zones": zones.len(),
+                "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
+                "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
+                "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
+            })
+        );
+        return Ok(0);
+    }
+    match &applied {
+        Some(a) => println!(
+            "Applied revision {} \"{}\" by {} at {}",
+            &a.commit_id[..a.commit_id.len().min(12)],
+            a.summary,
+            a.author,
+            when(Some(a.applied_at))
+        ),
+        None => println!("Nothing applied yet."),
+    }
+    let unverified = zones.iter().filter(|z| !z.verified).count();
+    println!(
+        "Zones: {} recorded, {} not yet verified on every server",
+        zones.len(),
+        unverified
+    );
+    for s in servers.iter().filter(|s| s.role == "primary") {
+        println!(
+            "\nPrimary {} {} ({} zones): {} {}",
+            s.name,
+            s.address,
+            zones.len(),
+            s.last_state.as_deref().unwrap_or("UNCHECKED"),
+            s.last_message
+                .as_deref()
+                .map(|m| format!("— {m}, {}", when(s.last_check_at)))
+                .unwrap_or_default()
+        );
+    }
+    for gr in &groups {
+        println!(
+            "\nGroup {} (catalog {}): {} zones, NS {}",
+            gr.name,
+            gr.catalog,
+            count(&gr.name),
+            gr.nameservers.join(" ")
+        );
+        for s in servers
+            .iter()
+            .filter(|s| s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name))
+        {
+            println!(
+                "  {:<10} {:<22} {:<5} {:>6} zones  {:<9} {}",
+                s.name,
+                s.address,
+                s.software,
+                server_zones(&s.groups),
+                s.last_state.as_deref().unwrap_or("UNCHECKED"),
+                s.last_message
+                    .as_deref()
+                    .map(|m| format!("{m} ({})", when(s.last_check_at)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !audit.is_empty() {
+        println!("\nRecent changes:");
+        for e in &audit {
+            println!(
+                "  {}  {:<8} {:<32} {} ({}, {})",
+                when(Some(e.at)),
+                e.action,
+                e.target,
+                e.detail,
+                &e.commit_id[..e.commit_id.len().min(12)],
+                e.author
+            );
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,229 @@
+//! What the servers really answer. Probes return observations, never errors: "not yet
+//! authoritative", "serial behind", "no answer" are states the caller decides about.
+//!
+//! A server serves a zone only when all of these hold (a bare AA check is fooled by a
+//! served parent zone answering NXDOMAIN with AA): rcode NOERROR, the AA bit, an SOA in
+//! the answer section owned by the zone itself, and the expected serial or a later one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use hickory_net::client::Client;
+use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::tcp::TcpClientStream;
+use hickory_net::udp::UdpClientStream;
+use hickory_net::xfer::{DnsHandle, DnsMultiplexer};
+use hickory_proto::op::{DnsRequestOptions, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use tokio::sync::Semaphore;
+
+use crate::model::serial::serial_ge;
+
+/// At most this many probes are in flight at once: enough to check 40,000 zones × 3
+/// servers in well under a minute, few enough not to flood a secondary's UDP buffer.
+pub const MAX_PROBES_IN_FLIGHT: usize = 64;
+
+/// UDP with EDNS0 (buffer 1232), or TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP, EDNS0 with a 1232-byte buffer.
+    Udp,
+    /// TCP.
+    Tcp,
+}
+
+/// What a server answered to `SOA` for a zone, recursion off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoaAnswer {
+    /// NOERROR, AA, the zone's SOA in the answer: it serves the zone at `serial`.
+    Serves {
+        /// The serial it serves.
+        serial: u32,
+    },
+    /// It answered, but not as an authority for the zone.
+    NotAuthoritative {
+        /// Its response code.
+        rcode: String,
+        /// Whether AA was set.
+        aa: bool,
+    },
+    /// No answer: refused connection, timeout.
+    NoAnswer(String),
+}
+
+impl SoaAnswer {
+    /// Whether it serves the zone at `serial` or later.
+    pub fn serves_at_least(&self, serial: u32) -> bool {
+        matches!(self, SoaAnswer::Serves { serial: s } if serial_ge(*s, serial))
+    }
+
+    /// A short description for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            SoaAnswer::Serves { serial } => format!("serves serial {serial}"),
+            SoaAnswer::NotAuthoritative { rcode, aa } => format!(
+                "answers {rcode}{}",
+                if *aa { " with AA" } else { " without AA" }
+            ),
+            SoaAnswer::NoAnswer(why) => format!("does not answer ({why})"),
+        }
+    }
+}
+
+/// Asks `server` for the SOA of `zone`, recursion off.
+pub async fn soa(
+    server: SocketAddr,
+    zone: &Name,
+    transport: Transport,
+    timeout: Duration,
+) -> SoaAnswer {
+    let provider = TokioRuntimeProvider::default();
+    let client = match transport {
+        Transport::Udp => {
+            let stream = UdpClientStream::builder(server, provider)
+                .with_timeout(Some(timeout))
+                .build();
+            let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(stream);
+            tokio::spawn(bg);
+            client
+        }
+        Transport::Tcp => {
+            let (connect, handle) = TcpClientStream::new(server, None, Some(timeout), provider);
+            let stream = match tokio::time::timeout(timeout, connect).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return SoaAnswer::NoAnswer(e.to_string()),
+                Err(_) => return SoaAnswer::NoAnswer("TCP connect timed out".into()),
+            };
+            let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(
+                DnsMultiplexer::new(stream, handle).with_timeout(timeout),
+            );
+            tokio::spawn(bg);
+            client
+        }
+    };
+    let mut opts = DnsRequestOptions::default();
+    opts.recursion_desired = false;
+    opts.use_edns = true;
+    opts.edns_payload_len = 1232;
+    let mut lookup = client.lookup(Query::query(zone.clone(), RecordType::SOA), opts);
+    let response =
+        match tokio::time::timeout(timeout + Duration::from_millis(100), lookup.next()).await {
+            Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(e))) => {
+                // hickory reports error rcodes (REFUSED, SERVFAIL) as errors with the response.
+                let text = e.to_string();
+                for rcode in [
+                    "REFUSED", "Refused", "SERVFAIL", "ServFail", "NXDOMAIN", "NXDomain",
+                    "NOTAUTH", "NotAuth",
+                ] {
+                    if text.contains(rcode) {
+                        return SoaAnswer::NotAuthoritative {
+                            rcode: rcode.to_uppercase(),
+                            aa: false,
+                        };
+                    }
+                }
+                return SoaAnswer::NoAnswer(text);
+            }
+            Ok(None) => return SoaAnswer::NoAnswer("no response".into()),
+            Err(_) => return SoaAnswer::NoAnswer("timed out".into()),
+        };
+    let rcode = response.metadata.response_code;
+    let aa = response.metadata.authoritative;
+    let soa = response.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if r.name.to_lowercase() == zone.to_lowercase() => Some(soa.serial),
+        _ => None,
+    });
+    match (rcode, aa, soa) {
+        (ResponseCode::NoError, true, Some(serial)) => SoaAnswer::Serves { serial },
+        _ => SoaAnswer::NotAuthoritative {
+            rcode: rcode.to_string(),
+            aa,
+        },
+    }
+}
+
+/// One check to make: does `server` serve `zone` at `serial` (or, with `serial` None,
+/// has it stopped serving it)?
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The zone.
+    pub zone: Name,
+    /// Server name, for messages.
+    pub server: String,
+    /// Where it answers.
+    pub addr: SocketAddr,
+    /// The serial it must serve, or None when it must no longer serve the zone.
+    pub serial: Option<u32>,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The check.
+    pub check: Check,
+    /// The last answer seen.
+    pub answer: SoaAnswer,
+    /// Whether the check holds.
+    pub ok: bool,
+}
+
+fn holds(check: &Check, answer: &SoaAnswer) -> bool {
+    match check.serial {
+        Some(serial) => answer.serves_at_least(serial),
+        None => matches!(answer, SoaAnswer::NotAuthoritative { .. }),
+    }
+}
+
+/// Polls every check until it holds or `deadline` passes, at most
+/// [`MAX_PROBES_IN_FLIGHT`] at a time, every `interval`. Returns every outcome.
+pub async fn verify(checks: Vec<Check>, deadline: Duration, interval: Duration) -> Vec<Outcome> {
+    let gate = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
+    let start = tokio::time::Instant::now();
+    let tasks: Vec<_> = checks
+        .into_iter()
+        .map(|check| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                loop {
+                    let answer = {
+                        let _permit = gate.acquire().await;
+                        let a = soa(
+                            check.addr,
+                            &check.zone,
+                            Transport::Udp,
+                            Duration::from_millis(1000),
+                        )
+                        .await;
+                        if holds(&check, &a) && check.serial.is_some() {
+                            // authoritative over UDP: it must be over TCP too
+                            soa(
+                                check.addr,
+                                &check.zone,
+                                Transport::Tcp,
+                                Duration::from_millis(1000),
+                            )
+                            .await
+                        } else {
+                            a
+                        }
+                    };
+                    let ok = holds(&check, &answer);
+                    if ok || start.elapsed() >= deadline {
+                        return Outcome { check, answer, ok };
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        if let Ok(o) = t.await {
+            out.push(o);
+        }
+    }
+    out
+}
