@@ -185,7 +185,10 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                         "values" => out.values = map.next_value()?,
                         "value" => out.values = vec![map.next_value()?],
                         other => {
-                            return Err(A::Error::unknown_field(other, &["ttl", "values", "value"]));
+                            return Err(A::Error::unknown_field(
+                                other,
+                                &["ttl", "values", "value"],
+                            ));
                         }
                     }
                 }

@@ -1,4 +1,4 @@
-//! Smoke test of `zonekeeper::lab`: a real BIND lab on loopback (needs root and BIND 9).
+//! The lab harness itself: a real BIND lab on loopback (needs root and BIND 9).
 
 use std::collections::HashSet;
 use std::fs;

@@ -1,0 +1,286 @@
+//! End-to-end scenarios against a real BIND lab, each on SQLite and on PostgreSQL.
+
+use crate::both_stores;
+use crate::support::{Db, Env, text, zone_yaml};
+
+/// Every server answers `zone` with AA; returns the serials, primary first.
+fn serials(env: &Env, zone: &str) -> Vec<Option<u32>> {
+    env.servers()
+        .iter()
+        .map(|s| env.soa(s, zone).serving())
+        .collect()
+}
+
+/// Three zones, applied: every server serves each with AA and one serial.
+fn three_zones(env: &Env) {
+    for (z, a) in [
+        ("a.test", "192.0.2.1"),
+        ("b.test", "192.0.2.2"),
+        ("c.test", "192.0.2.3"),
+    ] {
+        env.zone(z, &zone_yaml(a));
+    }
+    env.commit("three zones");
+    env.apply(&[], 0);
+}
+
+both_stores!(three_zones_are_served_everywhere, |db| {
+    let env = Env::new(db);
+    three_zones(&env);
+    for z in ["a.test.", "b.test.", "c.test."] {
+        let s = serials(&env, z);
+        assert!(s[0].is_some(), "primary serves {z}: {s:?}");
+        assert!(
+            s.iter().all(|x| *x == s[0]),
+            "{z} served by all with one serial: {s:?}"
+        );
+    }
+    let status = text(&env.zk(&["status"]));
+    assert!(
+        status.contains("3 recorded, 0 not yet verified"),
+        "{status}"
+    );
+    assert!(status.contains("Test Operator"), "{status}");
+    assert!(status.contains("ns1") && status.contains("OK"), "{status}");
+});
+
+both_stores!(one_record_changed_bumps_only_that_zone, |db| {
+    let env = Env::new(db);
+    three_zones(&env);
+    let before: Vec<_> = ["a.test.", "b.test.", "c.test."]
+        .iter()
+        .map(|z| serials(&env, z))
+        .collect();
+    env.zone("a.test", &zone_yaml("192.0.2.99"));
+    env.commit("renumber www.a.test");
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("+ www.a.test. 300 IN A 192.0.2.99"),
+        "{}",
+        text(&plan)
+    );
+    env.apply(&[], 0);
+    let after: Vec<_> = ["a.test.", "b.test.", "c.test."]
+        .iter()
+        .map(|z| serials(&env, z))
+        .collect();
+    let (a0, a1) = (before[0][0].unwrap(), after[0][0].unwrap());
+    assert_eq!(a1, a0 + 1, "a.test. serial bumped by one");
+    assert!(
+        after[0].iter().all(|s| *s == Some(a1)),
+        "new serial everywhere: {:?}",
+        after[0]
+    );
+    assert_eq!(before[1], after[1], "b.test. untouched");
+    assert_eq!(before[2], after[2], "c.test. untouched");
+    let www = std::process::Command::new("dig")
+        .args([
+            format!("@{}", env.lab.dns_addr("ns2").unwrap().ip()),
+            "-p".into(),
+            env.lab.dns_addr("ns2").unwrap().port().to_string(),
+        ])
+        .args(["+short", "+norec", "www.a.test.", "A"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&www.stdout).trim(), "192.0.2.99");
+    // Nothing left to do: no plan, no serial bump.
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    env.apply(&[], 0);
+    assert_eq!(
+        serials(&env, "a.test."),
+        after[0],
+        "applying again changes nothing"
+    );
+});
+
+both_stores!(deleted_zone_is_no_longer_served, |db| {
+    let env = Env::new(db);
+    three_zones(&env);
+    env.remove("zones/b.test.yaml");
+    env.commit("drop b.test");
+    let out = env.apply(&[], 1);
+    assert!(text(&out).contains("--allow-delete"), "{}", text(&out));
+    assert!(
+        serials(&env, "b.test.").iter().all(Option::is_some),
+        "still served without --allow-delete"
+    );
+    env.apply(&["--allow-delete"], 0);
+    for s in env.servers() {
+        let soa = env.soa(&s, "b.test.");
+        assert_eq!(soa.serving(), None, "{s} no longer serves b.test.: {soa:?}");
+        assert_eq!(soa.status, "REFUSED", "{s}: {soa:?}");
+    }
+    assert!(
+        serials(&env, "a.test.").iter().all(Option::is_some),
+        "a.test. still served"
+    );
+    assert!(
+        !env.store_dump().contains("b.test. 300 IN"),
+        "b.test. gone from the store"
+    );
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+});
+
+both_stores!(bad_input_changes_nothing, |db| {
+    let env = Env::new(db);
+    three_zones(&env);
+    let store_before = env.store_dump();
+    let cases = [
+        (
+            "broken.test",
+            "group: default\nrecords:\n  www:\n    A: [192.0.2.1\n  x: 1\n",
+            "zones/broken.test.yaml:5:",
+        ),
+        (
+            "addr.test",
+            "group: default\nrecords:\n  www:\n    A: 192.0.2.300\n",
+            "zones/addr.test.yaml:4:8",
+        ),
+        (
+            "cname.test",
+            "group: default\nrecords:\n  www:\n    A: 192.0.2.1\n    CNAME: web.example.net.\n",
+            "zones/cname.test.yaml:5:5",
+        ),
+    ];
+    for (zone, yaml, location) in cases {
+        env.zone(zone, yaml);
+        env.commit(&format!("bad {zone}"));
+        let out = env.apply(&[], 1);
+        assert!(
+            text(&out).contains(location),
+            "{zone}: expected {location} in\n{}",
+            text(&out)
+        );
+        assert!(text(&out).contains("nothing was changed"), "{}", text(&out));
+        let validate = env.zk(&["validate"]);
+        assert_eq!(validate.status.code(), Some(1));
+        assert_eq!(
+            env.store_dump(),
+            store_before,
+            "store unchanged after {zone}"
+        );
+        assert_eq!(
+            env.soa("ns0", &format!("{zone}.")).serving(),
+            None,
+            "{zone} not on the primary"
+        );
+        env.remove(&format!("zones/{zone}.yaml"));
+        env.commit(&format!("revert {zone}"));
+    }
+    // All three problems at once are reported together.
+    for (zone, yaml, _) in cases {
+        env.zone(zone, yaml);
+    }
+    let out = env.zk(&["validate", "--worktree", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(3), "{json}");
+});
+
+both_stores!(unreachable_primary_changes_nothing_then_recovers, |db| {
+    let mut env = Env::new(db);
+    three_zones(&env);
+    let store_before = env.store_dump();
+    env.zone("d.test", &zone_yaml("192.0.2.4"));
+    env.zone("a.test", &zone_yaml("192.0.2.50"));
+    env.commit("more while the primary is down");
+    env.lab.kill("ns0").unwrap();
+    let out = env.apply(&[], 1);
+    assert!(text(&out).contains("unreachable"), "{}", text(&out));
+    assert_eq!(env.store_dump(), store_before, "store unchanged");
+    env.lab.start_server("ns0").unwrap();
+    env.apply(&[], 0);
+    let d = serials(&env, "d.test.");
+    assert!(d[0].is_some() && d.iter().all(|s| *s == d[0]), "{d:?}");
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+});
+
+both_stores!(tsig_secret_is_never_written_out, |db| {
+    let env = Env::new(db);
+    let secret = env.lab.tsig_secret().unwrap();
+    assert!(secret.len() > 20);
+    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        env.zone(z, &zone_yaml(a));
+    }
+    env.commit("zones");
+    let mut output = String::new();
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["status"],
+        &["status", "--format", "json"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .args(args)
+            .args(["--repo", env.repo.to_str().unwrap(), "--db", &env.db])
+            .env("ZONEKEEPER_LOG", "trace")
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        output.push_str(&text(&out));
+    }
+    assert!(output.contains("Applied revision"), "{output}");
+    assert!(
+        output.contains("TRACE") || output.contains("DEBUG"),
+        "trace logging was on"
+    );
+    assert!(!output.contains(&secret), "secret in zonekeeper's output");
+    assert!(!env.store_dump().contains(&secret), "secret in the store");
+    let rendered = std::fs::read_to_string(env.lab.spec().include_dir.join("zones.conf")).unwrap();
+    assert!(rendered.contains("key \"zonekeeper\"") && !rendered.contains(&secret));
+    let repo = git2::Repository::open(&env.repo).unwrap();
+    let mut odb_text = String::new();
+    repo.odb()
+        .unwrap()
+        .foreach(|oid| {
+            if let Ok(obj) = repo.odb().unwrap().read(*oid) {
+                odb_text.push_str(&String::from_utf8_lossy(obj.data()));
+            }
+            true
+        })
+        .unwrap();
+    assert!(!odb_text.contains(&secret), "secret in Git");
+    assert!(
+        !env.lab.log_text().contains(&secret),
+        "secret in the servers' logs"
+    );
+});
+
+both_stores!(saved_plans_apply_once_and_go_stale, |db| {
+    let env = Env::new(db);
+    three_zones(&env);
+    env.zone("a.test", &zone_yaml("192.0.2.77"));
+    env.commit("change a");
+    let plan_file = env.dir.path().join("a.plan.json");
+    let out = env.zk(&["plan", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["zones"][0]["zone"], "a.test.");
+    assert!(
+        saved["zones"][0]["expected_serial"].as_u64().is_some(),
+        "{saved}"
+    );
+    // Someone else applies a newer revision first: the saved plan is stale.
+    env.zone("b.test", &zone_yaml("192.0.2.78"));
+    env.commit("change b");
+    env.apply(&[], 0);
+    let out = env.zk(&["apply", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("stale"), "{}", text(&out));
+    // A fresh saved plan applies.
+    env.zone("c.test", &zone_yaml("192.0.2.79"));
+    env.commit("change c");
+    let out = env.zk(&["plan", "--out", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = env.zk(&["apply", plan_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        env.soa("ns1", "c.test.").serving(),
+        env.soa("ns0", "c.test.").serving()
+    );
+});

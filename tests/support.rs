@@ -1,0 +1,291 @@
+//! A test environment: a BIND lab (primary + 2 secondaries), a desired-state Git
+//! repository pointing at it, a store (SQLite or PostgreSQL), and the real `zonekeeper`
+//! binary to drive them. `dig` is the independent witness of what the servers answer.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use zonekeeper::lab::{Lab, LabSpec};
+
+/// Which store a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The catalog zone of the test group.
+pub const CATALOG: &str = "catalog.test.";
+
+/// A lab, a repository and a store.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub lab: Lab,
+    pub repo: PathBuf,
+    pub db: String,
+    pg_name: Option<String>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn pg_admin_url() -> String {
+    std::env::var("ZONEKEEPER_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn pg_exec(sql: String) {
+    use sqlx::Connection;
+    block_on(async move {
+        let mut c = sqlx::PgConnection::connect(&pg_admin_url())
+            .await
+            .expect("PostgreSQL at 127.0.0.1:5432 (scripts/test starts it)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+}
+
+/// The `zonekeeper.yaml` of a test repository, pointing at the lab.
+pub fn config_yaml(lab: &Lab) -> String {
+    let s = lab.spec();
+    let mut out = format!(
+        "primary:\n  name: ns0\n  address: {}\n  port: {}\n  tsig:\n    name: zonekeeper\n    secret_file: {}\n  control:\n    rndc_conf: {}\n    config_dir: {}\nsecondaries:\n",
+        s.primary.addr,
+        s.primary.port,
+        s.tsig_key_file.display(),
+        s.primary_rndc_conf.display(),
+        s.include_dir.display()
+    );
+    for sec in &s.secondaries {
+        out.push_str(&format!(
+            "  {}:\n    addresses: [{}]\n    port: {}\n",
+            sec.name, sec.addr, sec.port
+        ));
+    }
+    out.push_str(&format!(
+        "groups:\n  default:\n    catalog: {CATALOG}\n    secondaries: [{}]\n    nameservers: [ns1.example.net., ns2.example.net.]\n    ttl: 300\n    soa:\n      mname: ns0.example.net.\n      rname: hostmaster@example.net\n      refresh: 3600\n      retry: 60\n      expire: 1209600\n      minimum: 60\n",
+        s.secondaries.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+    ));
+    out
+}
+
+/// A small zone with a record whose address is `a`.
+pub fn zone_yaml(a: &str) -> String {
+    format!(
+        "group: default\nrecords:\n  \"@\":\n    MX: 10 mail\n  www:\n    A: {a}\n  mail:\n    A: 192.0.2.25\n    AAAA: 2001:db8::25\n"
+    )
+}
+
+impl Env {
+    /// Starts a lab and makes an empty repository holding `zonekeeper.yaml`.
+    pub fn new(db: Db) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = LabSpec::for_test(&dir.path().join("lab"), 2, vec![CATALOG.into()]).unwrap();
+        let lab = Lab::start(spec).unwrap();
+        let repo = dir.path().join("repo");
+        git2::Repository::init(&repo).unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let (db_url, pg_name) = match db {
+            Db::Sqlite => (dir.path().join("store.sqlite").display().to_string(), None),
+            Db::Postgres => {
+                let name = format!("zk_test_{}_{n}", std::process::id());
+                pg_exec(format!("DROP DATABASE IF EXISTS {name}"));
+                pg_exec(format!("CREATE DATABASE {name}"));
+                let admin = pg_admin_url();
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin);
+                (format!("{base}/{name}"), Some(name))
+            }
+        };
+        let env = Env {
+            dir,
+            lab,
+            repo,
+            db: db_url,
+            pg_name,
+        };
+        env.write("zonekeeper.yaml", &config_yaml(&env.lab));
+        env
+    }
+
+    /// Writes a file of the repository's work tree.
+    pub fn write(&self, path: &str, text: &str) {
+        let full = self.repo.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+
+    /// Writes `zones/<zone>.yaml`.
+    pub fn zone(&self, zone: &str, text: &str) {
+        self.write(&format!("zones/{zone}.yaml"), text);
+    }
+
+    /// Removes a file of the work tree.
+    pub fn remove(&self, path: &str) {
+        std::fs::remove_file(self.repo.join(path)).unwrap();
+    }
+
+    /// Commits the whole work tree (additions and removals); returns the commit id.
+    pub fn commit(&self, message: &str) -> String {
+        let repo = git2::Repository::open(&self.repo).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("Test Operator", "ops@example.net").unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
+    }
+
+    /// Runs the real binary with `--repo` and `--db` set.
+    pub fn zk(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .args(args)
+            .arg("--repo")
+            .arg(&self.repo)
+            .arg("--db")
+            .arg(&self.db)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("ZONEKEEPER_DB")
+            .env_remove("ZONEKEEPER_REPO")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `apply --auto-approve` plus `extra`, asserting the exit code.
+    pub fn apply(&self, extra: &[&str], code: i32) -> Output {
+        let mut args = vec!["apply", "--auto-approve", "--verify-timeout", "20"];
+        args.extend_from_slice(extra);
+        let out = self.zk(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "apply {extra:?}\n{}",
+            text(&out)
+        );
+        out
+    }
+
+    /// What server `name` answers for `zone` SOA, per `dig`.
+    pub fn soa(&self, name: &str, zone: &str) -> Soa {
+        dig_soa(self.lab.dns_addr(name).unwrap(), zone)
+    }
+
+    /// The store's text columns, through the library.
+    pub fn store_dump(&self) -> String {
+        let url = zonekeeper::store::db_url(Some(&self.db));
+        block_on(async move {
+            let s = zonekeeper::store::Store::open(&url).await.unwrap();
+            let d = s.dump_text().await.unwrap();
+            s.close().await;
+            d
+        })
+    }
+
+    /// Every server, the primary first.
+    pub fn servers(&self) -> Vec<String> {
+        self.lab.spec().servers().map(|s| s.name.clone()).collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.lab.shutdown();
+        if let Some(name) = &self.pg_name {
+            pg_exec(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// stdout and stderr of a run, for messages and searches.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One SOA answer, as `dig +norec` saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Soa {
+    pub status: String,
+    pub aa: bool,
+    pub serial: Option<u32>,
+}
+
+impl Soa {
+    /// NOERROR, AA, with a serial.
+    pub fn serving(&self) -> Option<u32> {
+        (self.status == "NOERROR" && self.aa)
+            .then_some(self.serial)
+            .flatten()
+    }
+}
+
+/// `dig @addr -p port +norec zone SOA`, parsed.
+pub fn dig_soa(addr: std::net::SocketAddr, zone: &str) -> Soa {
+    let out = Command::new("dig")
+        .args([
+            format!("@{}", addr.ip()),
+            "-p".into(),
+            addr.port().to_string(),
+        ])
+        .args(["+norec", "+time=1", "+tries=2", zone, "SOA"])
+        .output()
+        .expect("dig (bind9-dnsutils)");
+    let s = String::from_utf8_lossy(&out.stdout);
+    let status = s
+        .split("status: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or("NOANSWER")
+        .to_string();
+    let aa = s.lines().any(|l| {
+        l.starts_with(";; flags:") && l.split(';').nth(2).is_some_and(|f| f.contains(" aa"))
+    });
+    let serial = s
+        .lines()
+        .filter(|l| !l.starts_with(';'))
+        .find(|l| l.split_whitespace().nth(3) == Some("SOA"))
+        .and_then(|l| l.split_whitespace().nth(6))
+        .and_then(|v| v.parse().ok());
+    Soa { status, aa, serial }
+}
+
+/// Runs a scenario on SQLite and on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! both_stores {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[test]
+            fn sqlite() {
+                ($body)(Db::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                ($body)(Db::Postgres)
+            }
+        }
+    };
+}

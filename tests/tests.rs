@@ -1,0 +1,15 @@
+//! zonekeeper's integration tests: one binary, modules by subject.
+//!
+//! Everything runs against real parts: BIND `named` processes on loopback (a lab per test,
+//! on its own ports), Git repositories made with git2, SQLite files and a PostgreSQL
+//! database per test (127.0.0.1:5432, or `ZONEKEEPER_TEST_PG`).
+
+/// The test harness: lab + Git repository + store + the real binary.
+mod support;
+
+/// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
+mod e2e;
+/// The lab harness itself.
+mod lab;
+/// `validate`: the example repository, and bad input.
+mod validate;
