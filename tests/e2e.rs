@@ -35,6 +35,26 @@ both_stores!(three_zones_are_served_everywhere, |db| {
             "{z} served by all with one serial: {s:?}"
         );
     }
+    // the long TXT arrives on a secondary as two character-strings of one record
+    let ns2 = env.lab.dns_addr("ns2").unwrap();
+    let txt = std::process::Command::new("dig")
+        .args([
+            format!("@{}", ns2.ip()),
+            "-p".into(),
+            ns2.port().to_string(),
+            "+short".into(),
+            "+norec".into(),
+            "a.test.".into(),
+            "TXT".into(),
+        ])
+        .output()
+        .unwrap();
+    let txt = String::from_utf8_lossy(&txt.stdout).trim().to_string();
+    assert_eq!(txt.matches("\" \"").count(), 1, "{txt}");
+    assert_eq!(
+        txt.replace("\" \"", "").trim_matches('"'),
+        crate::support::LONG_TXT
+    );
     let status = text(&env.zk(&["status"]));
     assert!(
         status.contains("3 recorded, 0 not yet verified"),

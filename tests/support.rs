@@ -79,10 +79,13 @@ pub fn config_yaml(lab: &Lab) -> String {
     out
 }
 
+/// A TXT value longer than one 255-byte character-string.
+pub const LONG_TXT: &str = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu5Yx1nGh7aJg2n4xQ3m1qfZp0bY8cT5wq2yVbVw0t4s6X1p2d3Q9k8J7m6L5n4B3v2C1x0Z9y8W7u6T5s4R3q2P1o0N9m8L7k6J5i4H3g2F1e0D9c8B7a6Z5y4X3w2V1u0T9s8R7q6P5o4N3m2L1k0J9i8H7g6F5e4D3c2B1a0Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1g0F9e8D7c6B5a4IDAQAB";
+
 /// A small zone with a record whose address is `a`.
 pub fn zone_yaml(a: &str) -> String {
     format!(
-        "group: default\nrecords:\n  \"@\":\n    MX: 10 mail\n  www:\n    A: {a}\n  mail:\n    A: 192.0.2.25\n    AAAA: 2001:db8::25\n"
+        "group: default\nrecords:\n  \"@\":\n    MX: 10 mail\n    TXT: \"{LONG_TXT}\"\n  www:\n    A: {a}\n  mail:\n    A: 192.0.2.25\n    AAAA: 2001:db8::25\n"
     )
 }
 

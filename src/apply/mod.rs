@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
+use tracing::{debug, info, warn};
 
 use crate::backend::bind::{BindError, PrimaryControl, Stanza};
 use crate::backend::catalog;
@@ -187,6 +188,7 @@ async fn run(
                 message: other.to_string(),
             },
         })?;
+    info!(revision = %desired.revision.id, primary = %primary.addr, zones = plan.zones.len(), "applying");
     let mut report = Report::default();
     let index: BTreeMap<String, RecordedZone> = store
         .zone_index()
@@ -221,6 +223,11 @@ async fn run(
     }
     let all = stanzas(config, &index, plan, &BTreeSet::new());
     if control.write_conf(&all)? || !creates.is_empty() || !new_catalogs.is_empty() {
+        info!(
+            new_zones = creates.len(),
+            new_catalogs = new_catalogs.len(),
+            "rndc reconfig on the primary"
+        );
         control.reconfig().await?;
     }
     let mut loads: Vec<Check> = creates
@@ -281,6 +288,7 @@ async fn run(
         serials.insert(z.zone.clone(), new_serial);
         let old_text = index.get(&z.zone).map(|r| r.content.as_str()).unwrap_or("");
         let upd = update::zone_update(zone, old_text, &z.rrsets, expected, new_serial);
+        debug!(zone = %z.zone, changes = upd.changes.len(), serial = new_serial, "sending UPDATE");
         match updater.send(&zone.name, &upd, expected).await {
             Ok(()) => {
                 let detail = format!(
@@ -296,7 +304,10 @@ async fn run(
                     .await?;
                 report.updated.push(z.zone.clone());
             }
-            Err(e) => report.failures.push(e.to_string()),
+            Err(e) => {
+                warn!(zone = %z.zone, error = %e, "UPDATE failed");
+                report.failures.push(e.to_string());
+            }
         }
     }
 
@@ -375,6 +386,7 @@ async fn run(
             });
         }
     }
+    info!(checks = checks.len(), "verifying every server");
     let outcomes = live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await;
     let mut health: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     let mut failed_zones = BTreeSet::new();
@@ -391,6 +403,7 @@ async fn run(
                 opts.verify_timeout.as_secs(),
                 o.answer.describe()
             );
+            warn!("{msg}");
             entry.1.push(msg.clone());
             report.failures.push(msg);
             failed_zones.insert(o.check.zone.to_lowercase().to_string());

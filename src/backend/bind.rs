@@ -147,6 +147,7 @@ impl PrimaryControl {
             self.rndc_conf.display(),
             args.join(" ")
         );
+        tracing::debug!(%command, "running rndc");
         let mut cmd = tokio::process::Command::new(&self.rndc);
         cmd.arg("-c")
             .arg(&self.rndc_conf)

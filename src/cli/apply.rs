@@ -106,7 +106,9 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         return Ok(0);
     }
     if saved.is_none() {
-        print_plan(g.format, plan);
+        if g.format == Format::Text {
+            print_plan(g.format, plan);
+        }
         if !args.auto_approve {
             if !std::io::stdin().is_terminal() {
                 return Err(miette::miette!(
@@ -140,6 +142,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
             serde_json::json!({
                 "applied": report.complete(),
                 "revision": plan.revision,
+                "plan": crate::plan::render::json(plan),
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
             })

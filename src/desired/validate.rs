@@ -343,6 +343,7 @@ fn build_group(
         retry: num(c, &g.soa.retry, 600),
         expire: num(c, &g.soa.expire, 1_209_600),
         minimum: num(c, &g.soa.minimum, 300),
+        ttl: g.soa.ttl.as_ref().map(|t| c.ttl(t)),
     };
     let as_soa = Soa {
         mname: soa.mname.clone(),
@@ -386,7 +387,6 @@ pub fn zone_name_of(path: &str) -> Option<String> {
 /// An RRset being built, with the places it came from.
 struct Built {
     set: Rrset,
-    owner_place: Place,
     type_place: Place,
     value_places: Vec<Place>,
 }
@@ -488,7 +488,13 @@ pub fn build_zone(
             &y.soa.minimum,
             gsoa.as_ref().map_or(300, |s| s.minimum),
         ),
-        ttl: y.soa.ttl.as_ref().map(|t| c.ttl(t)).unwrap_or(default_ttl),
+        ttl: y
+            .soa
+            .ttl
+            .as_ref()
+            .map(|t| c.ttl(t))
+            .or(gsoa.as_ref().and_then(|s| s.ttl))
+            .unwrap_or(default_ttl),
     };
     let overrides = [&y.soa.refresh, &y.soa.retry, &y.soa.expire, &y.soa.minimum];
     if overrides.iter().any(|o| o.is_some()) {
@@ -601,7 +607,6 @@ pub fn build_zone(
             }
             built.push(Built {
                 set,
-                owner_place: at(owner_y),
                 type_place: at(type_y),
                 value_places,
             });
@@ -637,7 +642,6 @@ pub fn build_zone(
             let places = vec![at(&y.group); g.nameservers.len()];
             built.push(Built {
                 set,
-                owner_place: at(&y.group),
                 type_place: at(&y.group),
                 value_places: places,
             });
@@ -745,7 +749,6 @@ fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
                         ),
                     )
                 };
-                let _ = b.owner_place;
                 c.report(
                     "record::target-missing",
                     *place,

@@ -113,6 +113,8 @@ pub struct SoaDefaults {
     pub expire: u32,
     /// Negative-caching TTL, seconds.
     pub minimum: u32,
+    /// TTL of the SOA record (default: the zone's TTL).
+    pub ttl: Option<u32>,
 }
 
 /// A server group: the secondaries that serve a set of zones, fed by one catalog zone.

@@ -1,0 +1,198 @@
+//! Scale benchmark (not a test): N zones × 25 records in a Git repository, timing
+//! `validate`, a no-op `plan`, and a `plan` after one zone changed, with peak memory.
+//!
+//! Run with `cargo bench --bench scale` (N = 1,000 and 10,000), or
+//! `cargo bench --bench scale -- 40000` for other sizes. Each command is run
+//! through GNU time (`/usr/bin/time`, Debian package `time`) for its peak RSS.
+//! Targets at 10,000 zones: validate ≤ 2 s, no-op plan ≤ 1 s, one-zone plan ≤ 0.3 s,
+//! peak memory ≤ 500 MB.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use zonekeeper::desired::{self, Source};
+use zonekeeper::store::{AppliedRevision, AuditEntry, GroupRow, RecordedZone, Store, db_url};
+
+const CONFIG: &str = "primary:
+  address: 127.0.0.1
+  tsig: {name: zonekeeper, secret_env: ZONEKEEPER_BENCH_SECRET}
+  control: {rndc_conf: /nonexistent/rndc.conf, config_dir: /nonexistent/zonekeeper}
+secondaries:
+  ns1: {addresses: [192.0.2.53]}
+  ns2: {addresses: [198.51.100.53]}
+groups:
+  default:
+    catalog: catalog.default.zonekeeper.
+    secondaries: [ns1, ns2]
+    nameservers: [ns1.example.net., ns2.example.net.]
+    soa: {mname: primary.example.net., rname: hostmaster@example.net}
+";
+
+/// A zone of 25 records (plus the group's two apex NS).
+fn zone_text(i: usize, salt: &str) -> String {
+    let mut t = String::from("group: default\nttl: 3600\nrecords:\n  \"@\":\n");
+    t.push_str(&format!("    A: 192.0.{}.{}\n", i % 250, i % 200 + 1));
+    t.push_str("    MX: [\"10 mail\", \"20 mx.example.net.\"]\n");
+    t.push_str(&format!("    TXT: \"v=spf1 mx -all {salt}\"\n"));
+    t.push_str("    CAA: 0 issue \"letsencrypt.org\"\n");
+    t.push_str("  mail:\n    A: 192.0.2.25\n    AAAA: 2001:db8::25\n");
+    t.push_str("  _sip._tcp:\n    SRV: 10 60 5060 mail\n");
+    t.push_str("  www:\n    CNAME: \"@\"\n");
+    for h in 0..16 {
+        t.push_str(&format!("  host{h}:\n    A: 198.51.100.{}\n", h + 1));
+    }
+    t
+}
+
+fn commit(repo: &git2::Repository, message: &str) {
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Bench", "bench@example.net").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap();
+}
+
+/// Runs the binary under GNU time; returns (seconds, peak RSS in MB, exit code).
+fn measure(args: &[&str], repo: &Path, db: &str) -> (f64, f64, i32) {
+    let bin = env!("CARGO_BIN_EXE_zonekeeper");
+    let start = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(bin)
+        .args(args)
+        .args(["--repo", repo.to_str().unwrap(), "--db", db])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("/usr/bin/time (apt-get install time)");
+    let secs = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kb: f64 = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0.0);
+    (secs, kb / 1024.0, out.status.code().unwrap_or(-1))
+}
+
+/// Records every zone as applied, as `apply` does after a successful run.
+fn record_all(repo: &Path, db: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let source = Source::open(repo, None, false).unwrap();
+        let state = desired::load(&source).unwrap();
+        let store = Store::open(&db_url(Some(db))).await.unwrap();
+        let rows: Vec<(RecordedZone, AuditEntry)> = state
+            .zones
+            .iter()
+            .map(|(name, z)| {
+                let serial = 2026112100;
+                let rz = RecordedZone {
+                    name: name.clone(),
+                    group: z.group.clone(),
+                    serial,
+                    content_hash: z.content_hash(),
+                    content: z.canonical_text(serial),
+                    verified: true,
+                    commit_id: state.revision.id.clone(),
+                };
+                let audit = AuditEntry {
+                    at: 0,
+                    commit_id: state.revision.id.clone(),
+                    author: "bench".into(),
+                    action: "create".into(),
+                    target: name.clone(),
+                    detail: String::new(),
+                };
+                (rz, audit)
+            })
+            .collect();
+        store.record_zones(&rows).await.unwrap();
+        let groups: Vec<GroupRow> = state
+            .config
+            .groups
+            .values()
+            .map(|g| GroupRow {
+                name: g.name.clone(),
+                catalog: g.catalog.to_lowercase().to_string(),
+                secondaries: g.secondaries.clone(),
+                nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
+            })
+            .collect();
+        let rev = AppliedRevision {
+            commit_id: state.revision.id.clone(),
+            author: "bench".into(),
+            summary: "bench".into(),
+            applied_at: 0,
+        };
+        store.set_applied(&rev, &groups, &[]).await.unwrap();
+        store.close().await;
+    });
+}
+
+fn run(n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_dir = dir.path().join("repo");
+    let repo = git2::Repository::init(&repo_dir).unwrap();
+    std::fs::write(repo_dir.join("zonekeeper.yaml"), CONFIG).unwrap();
+    std::fs::create_dir(repo_dir.join("zones")).unwrap();
+    let t = Instant::now();
+    for i in 0..n {
+        std::fs::write(
+            repo_dir.join(format!("zones/zone{i}.example.yaml")),
+            zone_text(i, "a"),
+        )
+        .unwrap();
+    }
+    commit(&repo, "generated zones");
+    let setup = t.elapsed().as_secs_f64();
+    let db = dir.path().join("store.sqlite").display().to_string();
+
+    let validate = measure(&["validate"], &repo_dir, &db);
+    assert_eq!(validate.2, 0, "validate failed");
+    let t = Instant::now();
+    record_all(&repo_dir, &db);
+    let record = t.elapsed().as_secs_f64();
+    let noop = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+    assert_eq!(noop.2, 0, "no-op plan found changes");
+    std::fs::write(repo_dir.join("zones/zone7.example.yaml"), zone_text(7, "b")).unwrap();
+    commit(&repo, "one zone changed");
+    let one = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+    assert_eq!(one.2, 2, "one-zone plan found no change");
+
+    println!(
+        "N = {n} zones × 25 records (repository written and committed in {setup:.1} s, store filled in {record:.1} s)"
+    );
+    println!("  {:<22} {:>8} {:>12}", "command", "seconds", "peak MB");
+    for (what, (secs, mb, _)) in [
+        ("validate", validate),
+        ("plan (no-op)", noop),
+        ("plan (one zone changed)", one),
+    ] {
+        println!("  {what:<22} {secs:>8.3} {mb:>12.1}");
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000]
+    } else {
+        sizes
+    };
+    for n in sizes {
+        run(n);
+    }
+}
