@@ -95,16 +95,8 @@ fn record_all(repo: &Path, db: &str) {
             .zones
             .iter()
             .map(|(name, z)| {
-                let serial = 2026112100;
-                let rz = RecordedZone {
-                    name: name.clone(),
-                    group: z.group.clone(),
-                    serial,
-                    content_hash: z.content_hash(),
-                    content: z.canonical_text(serial),
-                    verified: true,
-                    commit_id: state.revision.id.clone(),
-                };
+                let mut rz = RecordedZone::of(z, 2026112100, &state.revision.id);
+                rz.verified = true;
                 let audit = AuditEntry {
                     at: 0,
                     commit_id: state.revision.id.clone(),
@@ -117,17 +109,7 @@ fn record_all(repo: &Path, db: &str) {
             })
             .collect();
         store.record_zones(&rows).await.unwrap();
-        let groups: Vec<GroupRow> = state
-            .config
-            .groups
-            .values()
-            .map(|g| GroupRow {
-                name: g.name.clone(),
-                catalog: g.catalog.to_lowercase().to_string(),
-                secondaries: g.secondaries.clone(),
-                nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
-            })
-            .collect();
+        let groups: Vec<GroupRow> = state.config.groups.values().map(GroupRow::of).collect();
         let rev = AppliedRevision {
             commit_id: state.revision.id.clone(),
             author: "bench".into(),

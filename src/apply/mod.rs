@@ -597,29 +597,11 @@ fn stanzas(
 }
 
 fn recorded(desired: &DesiredState, zone: &str, serial: u32) -> RecordedZone {
-    let z = &desired.zones[zone];
-    RecordedZone {
-        name: zone.to_string(),
-        group: z.group.clone(),
-        serial,
-        content_hash: z.content_hash(),
-        content: z.canonical_text(serial),
-        verified: false,
-        commit_id: desired.revision.id.clone(),
-    }
+    RecordedZone::of(&desired.zones[zone], serial, &desired.revision.id)
 }
 
 fn fleet_rows(config: &Config) -> (Vec<GroupRow>, Vec<ServerRow>) {
-    let groups = config
-        .groups
-        .values()
-        .map(|g| GroupRow {
-            name: g.name.clone(),
-            catalog: g.catalog.to_lowercase().to_string(),
-            secondaries: g.secondaries.clone(),
-            nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
-        })
-        .collect();
+    let groups = config.groups.values().map(GroupRow::of).collect();
     let mut servers = vec![server_row(
         config,
         &config.primary.name,

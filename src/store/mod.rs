@@ -134,6 +134,33 @@ pub struct GroupRow {
     pub nameservers: Vec<String>,
 }
 
+impl RecordedZone {
+    /// How a desired zone is recorded once the primary serves it at `serial`.
+    pub fn of(zone: &crate::model::Zone, serial: u32, commit_id: &str) -> RecordedZone {
+        RecordedZone {
+            name: zone.name.to_lowercase().to_string(),
+            group: zone.group.clone(),
+            serial,
+            content_hash: zone.content_hash(),
+            content: zone.canonical_text(serial),
+            verified: false,
+            commit_id: commit_id.to_string(),
+        }
+    }
+}
+
+impl GroupRow {
+    /// How a desired group is recorded.
+    pub fn of(g: &crate::model::Group) -> GroupRow {
+        GroupRow {
+            name: g.name.clone(),
+            catalog: g.catalog.to_lowercase().to_string(),
+            secondaries: g.secondaries.clone(),
+            nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+}
+
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Store {
