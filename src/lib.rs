@@ -22,4 +22,5 @@ pub mod lab;
 pub mod live;
 pub mod model;
 pub mod plan;
+pub mod procedures;
 pub mod store;

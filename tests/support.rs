@@ -55,8 +55,10 @@ fn pg_exec(sql: String) {
     });
 }
 
-/// The `zonekeeper.yaml` of a test repository, pointing at the lab.
-pub fn config_yaml(lab: &Lab) -> String {
+/// The `zonekeeper.yaml` of a test repository, pointing at the lab: every secondary of
+/// the lab, named `nsN.example.net.` in NS RRsets; `members` of them in the group, whose
+/// zones get `ttl`.
+pub fn config_yaml(lab: &Lab, members: &[&str], ttl: u32) -> String {
     let s = lab.spec();
     let mut out = format!(
         "primary:\n  name: ns0\n  address: {}\n  port: {}\n  tsig:\n    name: zonekeeper\n    secret_file: {}\n  control:\n    rndc_conf: {}\n    config_dir: {}\nsecondaries:\n",
@@ -68,13 +70,18 @@ pub fn config_yaml(lab: &Lab) -> String {
     );
     for sec in &s.secondaries {
         out.push_str(&format!(
-            "  {}:\n    addresses: [{}]\n    port: {}\n",
-            sec.name, sec.addr, sec.port
+            "  {}:\n    addresses: [{}]\n    port: {}\n    nameserver: {}.example.net.\n",
+            sec.name, sec.addr, sec.port, sec.name
         ));
     }
+    let ns: Vec<String> = members
+        .iter()
+        .map(|m| format!("{m}.example.net."))
+        .collect();
     out.push_str(&format!(
-        "groups:\n  default:\n    catalog: {CATALOG}\n    secondaries: [{}]\n    nameservers: [ns1.example.net., ns2.example.net.]\n    ttl: 300\n    soa:\n      mname: ns0.example.net.\n      rname: hostmaster@example.net\n      refresh: 3600\n      retry: 60\n      expire: 1209600\n      minimum: 60\n",
-        s.secondaries.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join(", ")
+        "groups:\n  default:\n    catalog: {CATALOG}\n    secondaries: [{}]\n    nameservers: [{}]\n    ttl: {ttl}\n    soa:\n      mname: ns0.example.net.\n      rname: hostmaster@example.net\n      refresh: 3600\n      retry: 60\n      expire: 1209600\n      minimum: 60\n",
+        members.join(", "),
+        ns.join(", ")
     ));
     out
 }
@@ -90,10 +97,18 @@ pub fn zone_yaml(a: &str) -> String {
 }
 
 impl Env {
-    /// Starts a lab and makes an empty repository holding `zonekeeper.yaml`.
+    /// Starts a lab with two secondaries, both in the group, and makes a repository
+    /// holding `zonekeeper.yaml`.
     pub fn new(db: Db) -> Env {
+        Env::with(db, 2, &["ns1", "ns2"], 300)
+    }
+
+    /// Starts a lab with `secondaries` secondaries (all consuming the group's catalog),
+    /// `members` of them in the group, zones with TTL `ttl`.
+    pub fn with(db: Db, secondaries: usize, members: &[&str], ttl: u32) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let spec = LabSpec::for_test(&dir.path().join("lab"), 2, vec![CATALOG.into()]).unwrap();
+        let spec =
+            LabSpec::for_test(&dir.path().join("lab"), secondaries, vec![CATALOG.into()]).unwrap();
         let lab = Lab::start(spec).unwrap();
         let repo = dir.path().join("repo");
         git2::Repository::init(&repo).unwrap();
@@ -119,7 +134,7 @@ impl Env {
             db: db_url,
             pg_name,
         };
-        env.write("zonekeeper.yaml", &config_yaml(&env.lab));
+        env.write("zonekeeper.yaml", &config_yaml(&env.lab, members, ttl));
         env
     }
 
@@ -176,8 +191,11 @@ impl Env {
 
     /// Runs `apply --auto-approve` plus `extra`, asserting the exit code.
     pub fn apply(&self, extra: &[&str], code: i32) -> Output {
-        let mut args = vec!["apply", "--auto-approve", "--verify-timeout", "20"];
+        let mut args = vec!["apply", "--auto-approve"];
         args.extend_from_slice(extra);
+        if !extra.contains(&"--verify-timeout") {
+            args.extend(["--verify-timeout", "20"]);
+        }
         let out = self.zk(&args);
         assert_eq!(
             out.status.code(),

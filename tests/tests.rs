@@ -11,5 +11,7 @@ mod support;
 mod e2e;
 /// The lab harness itself.
 mod lab;
+/// Staged procedures: add and remove a secondary, with a lame-delegation monitor.
+mod procedures;
 /// `validate`: the example repository, and bad input.
 mod validate;

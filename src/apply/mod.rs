@@ -18,6 +18,7 @@
 //! Each zone is recorded in the store right after the primary took its change, so a
 //! failure later loses nothing: the next apply sees that zone as done and carries on.
 
+pub mod operations;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,12 +107,14 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Whether the revision was recorded as applied.
     pub revision_recorded: bool,
+    /// An operation waits at a closed gate: what for.
+    pub waiting: Option<String>,
 }
 
 impl Report {
     /// Whether everything planned was done.
     pub fn complete(&self) -> bool {
-        self.failures.is_empty() && self.skipped_deletes.is_empty()
+        self.failures.is_empty() && self.skipped_deletes.is_empty() && self.waiting.is_none()
     }
 }
 
@@ -196,6 +199,14 @@ async fn run(
         .into_iter()
         .map(|z| (z.name.clone(), z))
         .collect();
+    let ctx = operations::Ctx {
+        store,
+        desired,
+        control: &control,
+        updater: &updater,
+        opts,
+    };
+    let deferred = operations::create(&ctx).await?;
 
     // 2. New zones and catalog zones on the primary.
     let mut creates = Vec::new();
@@ -232,19 +243,20 @@ async fn run(
     }
     let mut loads: Vec<Check> = creates
         .iter()
-        .map(|z| Check {
-            zone: name(&z.zone),
-            server: primary.name.clone(),
-            addr: primary.addr,
-            serial: z.new_serial,
+        .map(|z| {
+            Check::serves(
+                name(&z.zone),
+                &primary.name,
+                primary.addr,
+                z.new_serial.unwrap_or(0),
+            )
         })
         .collect();
-    loads.extend(new_catalogs.iter().map(|c| Check {
-        zone: c.clone(),
-        server: primary.name.clone(),
-        addr: primary.addr,
-        serial: Some(1),
-    }));
+    loads.extend(
+        new_catalogs
+            .iter()
+            .map(|c| Check::serves(c.clone(), &primary.name, primary.addr, 1)),
+    );
     for outcome in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
         if !outcome.ok {
             return Err(ApplyError::NotLoaded {
@@ -276,7 +288,7 @@ async fn run(
     let mut jobs: Vec<(&crate::plan::ZoneChange, Option<u32>)> = plan
         .zones
         .iter()
-        .filter(|z| z.action == ZoneAction::Update)
+        .filter(|z| z.action == ZoneAction::Update && !deferred.contains(&z.group))
         .map(|z| (z, z.expected_serial))
         .collect();
     jobs.extend(adopted.iter().map(|(z, s)| (*z, Some(*s))));
@@ -365,25 +377,20 @@ async fn run(
     // 5. Verify every server of each zone's group.
     let mut checks = Vec::new();
     for z in &plan.zones {
-        let verify = matches!(z.action, ZoneAction::Verify)
+        let verify = (z.action == ZoneAction::Verify && !deferred.contains(&z.group))
             || report.created.contains(&z.zone)
             || report.updated.contains(&z.zone);
         let (true, Some(serial)) = (verify, serials.get(&z.zone)) else {
             continue;
         };
-        checks.push(Check {
-            zone: name(&z.zone),
-            server: primary.name.clone(),
-            addr: primary.addr,
-            serial: Some(*serial),
-        });
+        checks.push(Check::serves(
+            name(&z.zone),
+            &primary.name,
+            primary.addr,
+            *serial,
+        ));
         for (server, addr) in group_sockets(config, &z.group) {
-            checks.push(Check {
-                zone: name(&z.zone),
-                server,
-                addr,
-                serial: Some(*serial),
-            });
+            checks.push(Check::serves(name(&z.zone), &server, addr, *serial));
         }
     }
     info!(checks = checks.len(), "verifying every server");
@@ -463,12 +470,7 @@ async fn run(
                     .filter_map(|s| config.secondaries.get(s))
                 {
                     for addr in s.sockets() {
-                        checks.push(Check {
-                            zone: zone.clone(),
-                            server: s.name.clone(),
-                            addr,
-                            serial: None,
-                        });
+                        checks.push(Check::refuses(zone.clone(), &s.name, addr));
                     }
                 }
             }
@@ -521,6 +523,9 @@ async fn run(
             report.deleted = gone.into_iter().collect();
         }
     }
+
+    // Staged operations, until one waits at a closed gate.
+    report.waiting = operations::drive(&ctx).await?;
 
     // Server health, then the revision when everything held.
     record_health(store, config, &health, opts.now).await?;

@@ -94,7 +94,8 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         }
     }
     let plan = &prepared.plan;
-    if !plan.has_changes() {
+    let active_ops = !store.operations(false).await.into_diagnostic()?.is_empty();
+    if !plan.has_changes() && !active_ops {
         if g.format == Format::Text {
             println!(
                 "No changes: the servers already serve revision {}.",
@@ -105,7 +106,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         }
         return Ok(0);
     }
-    if saved.is_none() {
+    if saved.is_none() && plan.has_changes() {
         if g.format == Format::Text {
             print_plan(g.format, plan);
         }
@@ -145,6 +146,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
                 "plan": crate::plan::render::json(plan),
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
+                "waiting": report.waiting,
             })
         ),
         Format::Text => {
@@ -166,6 +168,12 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
                     report.skipped_deletes.join(", ")
                 );
             }
+            if let Some(wait) = &report.waiting {
+                println!("{wait}");
+                println!(
+                    "Run `zonekeeper apply` again to continue; `zonekeeper status` shows every operation."
+                );
+            }
             if !report.failures.is_empty() {
                 eprintln!(
                     "What took effect is recorded; run apply again once the servers answer to finish."
@@ -173,5 +181,11 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
             }
         }
     }
-    Ok(if report.complete() { 0 } else { 1 })
+    Ok(if report.complete() {
+        0
+    } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
+        super::ops::WAITING
+    } else {
+        1
+    })
 }

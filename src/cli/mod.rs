@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod lab;
+pub mod ops;
 pub mod plan;
 pub mod status;
 pub mod validate;
@@ -64,6 +65,32 @@ pub enum Command {
     /// The primary, groups and servers with their zone counts and last checks, and the
     /// last applied revision.
     Status,
+    /// Pass a manual gate of an operation (e.g. "registrar updated").
+    Confirm {
+        /// The operation's number.
+        op: i64,
+        /// The step's number.
+        step: i64,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Put a stuck operation's current step back to pending, so the next apply acts again.
+    Reset {
+        /// The operation's number.
+        op: i64,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Drop an unwanted operation.
+    Cancel {
+        /// The operation's number.
+        op: i64,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
     /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -88,5 +115,10 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Apply(args) => runtime.block_on(apply::run(g, args)),
         Command::Status => runtime.block_on(status::run(g)),
         Command::Lab(cmd) => lab::run(g, cmd),
+        Command::Confirm { op, step, yes } => {
+            runtime.block_on(ops::run(g, ops::What::Confirm(*op, *step), *yes))
+        }
+        Command::Reset { op, yes } => runtime.block_on(ops::run(g, ops::What::Reset(*op), *yes)),
+        Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
     }
 }

@@ -29,6 +29,7 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
     let groups = store.groups().await.into_diagnostic()?;
     let servers = store.servers().await.into_diagnostic()?;
     let audit = store.audit_tail(10).await.into_diagnostic()?;
+    let ops = store.operations(false).await.into_diagnostic()?;
     store.close().await;
     let count = |group: &str| zones.iter().filter(|z| z.group == group).count();
     let server_zones = |groups_of: &str| groups_of.split_whitespace().map(count).sum::<usize>();
@@ -40,6 +41,7 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                 "zones": zones.len(),
                 "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
                 "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
+                "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
                 "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
             })
         );
@@ -98,6 +100,31 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                     .map(|m| format!("{m} ({})", when(s.last_check_at)))
                     .unwrap_or_default()
             );
+        }
+    }
+    if !ops.is_empty() {
+        println!("\nOperations:");
+        for o in &ops {
+            println!(
+                "  op {} {} {} in group {} ({} zones, from {})",
+                o.id,
+                o.kind,
+                o.server,
+                o.group,
+                o.zones.len(),
+                &o.revision[..o.revision.len().min(12)]
+            );
+            for s in &o.steps {
+                let until = s
+                    .not_before
+                    .filter(|_| s.state != "done")
+                    .map(|t| format!(" until {}", when(Some(t))))
+                    .unwrap_or_default();
+                println!(
+                    "    {}. {:<14} {:<8}{until} {}",
+                    s.idx, s.name, s.state, s.message
+                );
+            }
         }
     }
     if !audit.is_empty() {

@@ -226,6 +226,10 @@ pub fn build_config(
                 Software::Bind
             }
         };
+        let nameserver = s
+            .nameserver
+            .as_ref()
+            .and_then(|n| c.absolute_name(n, "nameserver"));
         secondaries.insert(
             name.value.clone(),
             Secondary {
@@ -233,6 +237,7 @@ pub fn build_config(
                 addresses,
                 port: s.port.unwrap_or(53),
                 software,
+                nameserver,
             },
         );
     }

@@ -74,6 +74,8 @@ pub struct SecondaryYaml {
     pub port: Option<u16>,
     /// bind or knot.
     pub software: Option<Spanned<String>>,
+    /// The name published for it in NS RRsets (absent for a stealth secondary).
+    pub nameserver: Option<Spanned<String>>,
 }
 
 /// `groups.NAME:`.

@@ -157,6 +157,33 @@ pub struct Check {
     pub addr: SocketAddr,
     /// The serial it must serve, or None when it must no longer serve the zone.
     pub serial: Option<u32>,
+    /// With `serial` None: whether no answer at all (a stopped server) also counts as
+    /// no longer serving.
+    pub silent_ok: bool,
+}
+
+impl Check {
+    /// `server` at `addr` must serve `zone` at `serial` or later.
+    pub fn serves(zone: Name, server: &str, addr: SocketAddr, serial: u32) -> Check {
+        Check {
+            zone,
+            server: server.into(),
+            addr,
+            serial: Some(serial),
+            silent_ok: false,
+        }
+    }
+
+    /// `server` at `addr` must answer, but not as an authority for `zone`.
+    pub fn refuses(zone: Name, server: &str, addr: SocketAddr) -> Check {
+        Check {
+            zone,
+            server: server.into(),
+            addr,
+            serial: None,
+            silent_ok: false,
+        }
+    }
 }
 
 /// The outcome of one check.
@@ -173,7 +200,11 @@ pub struct Outcome {
 fn holds(check: &Check, answer: &SoaAnswer) -> bool {
     match check.serial {
         Some(serial) => answer.serves_at_least(serial),
-        None => matches!(answer, SoaAnswer::NotAuthoritative { .. }),
+        None => match answer {
+            SoaAnswer::NotAuthoritative { .. } => true,
+            SoaAnswer::NoAnswer(_) => check.silent_ok,
+            SoaAnswer::Serves { .. } => false,
+        },
     }
 }
 

@@ -86,6 +86,8 @@ pub struct Secondary {
     pub port: u16,
     /// What it runs.
     pub software: Software,
+    /// The name published for it in NS RRsets; `None` for a stealth secondary.
+    pub nameserver: Option<Name>,
 }
 
 impl Secondary {

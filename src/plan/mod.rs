@@ -227,7 +227,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
 
 /// RRsets whose lines differ between two canonical texts, the SOA's values included
 /// (its serial left out).
-fn rrset_changes(old: &str, new: &str) -> Vec<RrsetChange> {
+pub fn rrset_changes(old: &str, new: &str) -> Vec<RrsetChange> {
     let (o, n) = (lines_by_rrset(old), lines_by_rrset(new));
     let keys: BTreeSet<_> = o.keys().chain(n.keys()).collect();
     let mut out: Vec<RrsetChange> = keys

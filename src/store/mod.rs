@@ -161,6 +161,67 @@ impl GroupRow {
     }
 }
 
+/// A staged operation as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRow {
+    /// Its number.
+    pub id: i64,
+    /// `add-secondary`, `remove-secondary`, …
+    pub kind: String,
+    /// The group.
+    pub group: String,
+    /// The server added or removed.
+    pub server: String,
+    /// The zones concerned.
+    pub zones: Vec<String>,
+    /// The commit that caused it.
+    pub revision: String,
+    /// active, done or cancelled.
+    pub state: String,
+    /// Its steps, in order.
+    pub steps: Vec<StepRow>,
+}
+
+/// An operation to record: what `procedures` planned, steps as (name, JSON spec).
+#[derive(Debug, Clone)]
+pub struct NewOperationRow<'a> {
+    /// Its kind.
+    pub kind: &'a str,
+    /// The group.
+    pub group: &'a str,
+    /// The server added or removed.
+    pub server: &'a str,
+    /// The zones concerned.
+    pub zones: &'a [String],
+    /// The commit that caused it.
+    pub revision: &'a str,
+    /// Steps: name and JSON spec.
+    pub steps: Vec<(String, String)>,
+}
+
+/// A step of an operation as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRow {
+    /// Position in the operation, from 1.
+    pub idx: i64,
+    /// Its name.
+    pub name: String,
+    /// What it does and what proves it (JSON of `procedures::StepSpec`).
+    pub spec: String,
+    /// pending, running, waiting, done or failed.
+    pub state: String,
+    /// How often it acted.
+    pub attempts: i64,
+    /// Not before this time (Unix seconds).
+    pub not_before: Option<i64>,
+    /// Whether an operator confirmed it.
+    pub confirmed: bool,
+    /// The last thing it said.
+    pub message: String,
+    /// When it last changed.
+    pub updated_at: i64,
+}
+
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -193,17 +254,42 @@ fn redact(url: &str) -> String {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_init.sql"),
-        Backend::Postgres => include_str!("../../migrations/postgres/0001_init.sql"),
+    let sqls: [(&str, &str); 2] = match backend {
+        Backend::Sqlite => [
+            (
+                "init",
+                include_str!("../../migrations/sqlite/0001_init.sql"),
+            ),
+            (
+                "operations",
+                include_str!("../../migrations/sqlite/0002_operations.sql"),
+            ),
+        ],
+        Backend::Postgres => [
+            (
+                "init",
+                include_str!("../../migrations/postgres/0001_init.sql"),
+            ),
+            (
+                "operations",
+                include_str!("../../migrations/postgres/0002_operations.sql"),
+            ),
+        ],
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(
+        sqls.into_iter()
+            .enumerate()
+            .map(|(i, (name, sql))| {
+                Migration::new(
+                    i as i64 + 1,
+                    name.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 impl Store {
@@ -407,16 +493,7 @@ impl Store {
         .bind(rev.applied_at)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM groups").execute(&mut *tx).await?;
-        for g in groups {
-            sqlx::query("INSERT INTO groups (name, catalog, secondaries, nameservers) VALUES ($1, $2, $3, $4)")
-                .bind(&g.name)
-                .bind(&g.catalog)
-                .bind(g.secondaries.join(" "))
-                .bind(g.nameservers.join(" "))
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_groups(&mut tx, groups).await?;
         let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
         let existing = sqlx::query("SELECT name FROM servers")
             .fetch_all(&mut *tx)
@@ -556,6 +633,143 @@ impl Store {
         Ok(())
     }
 
+    /// Records a new operation with its steps (all pending); returns its number.
+    pub async fn create_operation(
+        &self,
+        op: &NewOperationRow<'_>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO operations (kind, grp, server, zones, revision, state, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) RETURNING id",
+        )
+        .bind(op.kind)
+        .bind(op.group)
+        .bind(op.server)
+        .bind(op.zones.join(" "))
+        .bind(op.revision)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (i, (name, spec)) in op.steps.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO steps (op_id, idx, name, spec, state, attempts, not_before, confirmed, message, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', 0, NULL, 0, '', $5)",
+            )
+            .bind(id)
+            .bind(i as i64 + 1)
+            .bind(name)
+            .bind(spec)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Operations, newest last; only the active ones unless `all`.
+    pub async fn operations(&self, all: bool) -> Result<Vec<OperationRow>, StoreError> {
+        let sql = if all {
+            "SELECT id, kind, grp, server, zones, revision, state FROM operations ORDER BY id"
+        } else {
+            "SELECT id, kind, grp, server, zones, revision, state FROM operations WHERE state = 'active' ORDER BY id"
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: i64 = r.get(0);
+            let zones: String = r.get(4);
+            out.push(OperationRow {
+                id,
+                kind: r.get(1),
+                group: r.get(2),
+                server: r.get(3),
+                zones: zones.split_whitespace().map(str::to_string).collect(),
+                revision: r.get(5),
+                state: r.get(6),
+                steps: self.steps(id).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One operation.
+    pub async fn operation(&self, id: i64) -> Result<Option<OperationRow>, StoreError> {
+        Ok(self
+            .operations(true)
+            .await?
+            .into_iter()
+            .find(|o| o.id == id))
+    }
+
+    async fn steps(&self, op: i64) -> Result<Vec<StepRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idx, name, spec, state, attempts, not_before, confirmed, message, updated_at FROM steps WHERE op_id = $1 ORDER BY idx",
+        )
+        .bind(op)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StepRow {
+                idx: r.get(0),
+                name: r.get(1),
+                spec: r.get(2),
+                state: r.get(3),
+                attempts: r.get(4),
+                not_before: r.get(5),
+                confirmed: r.get::<i64, _>(6) != 0,
+                message: r.get(7),
+                updated_at: r.get(8),
+            })
+            .collect())
+    }
+
+    /// Writes a step's state (before or after it acts).
+    pub async fn set_step(&self, op: i64, step: &StepRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE steps SET state = $1, attempts = $2, not_before = $3, confirmed = $4, message = $5, updated_at = $6 \
+             WHERE op_id = $7 AND idx = $8",
+        )
+        .bind(&step.state)
+        .bind(step.attempts)
+        .bind(step.not_before)
+        .bind(i64::from(step.confirmed))
+        .bind(&step.message)
+        .bind(step.updated_at)
+        .bind(op)
+        .bind(step.idx)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets an operation's state (active, done, cancelled).
+    pub async fn set_operation_state(
+        &self,
+        op: i64,
+        state: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE operations SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(state)
+            .bind(now)
+            .bind(op)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records the groups as they now are (an operation took over their change).
+    pub async fn set_groups(&self, groups: &[GroupRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        replace_groups(&mut tx, groups).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Closes the connections.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -587,6 +801,25 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+async fn replace_groups(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    groups: &[GroupRow],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM groups").execute(&mut **tx).await?;
+    for g in groups {
+        sqlx::query(
+            "INSERT INTO groups (name, catalog, secondaries, nameservers) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&g.name)
+        .bind(&g.catalog)
+        .bind(g.secondaries.join(" "))
+        .bind(g.nameservers.join(" "))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 async fn insert_audit(

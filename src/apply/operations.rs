@@ -1,0 +1,432 @@
+//! Drives staged operations (see `procedures`): creates them from group membership changes,
+//! then runs their steps in order, one operation at a time, until a gate is closed.
+//!
+//! Every step's state is written before it acts (running, attempts + 1) and after (done,
+//! or waiting with a message), so a crash or `kill -9` anywhere resumes on the next apply:
+//! a running step is simply acted again, which is safe because every action is idempotent
+//! and proven by its gate, never assumed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use tracing::{info, warn};
+
+use super::{ApplyError, Options, name, stanzas};
+use crate::backend::bind::PrimaryControl;
+use crate::backend::update::Updater;
+use crate::desired::DesiredState;
+use crate::live::{self, Check};
+use crate::model::serial::next_serial;
+use crate::model::zone::lines_by_rrset;
+use crate::procedures::{self, Action, Gate, GroupZones, StepSpec};
+use crate::store::{
+    AuditEntry, GroupRow, NewOperationRow, OperationRow, RecordedZone, StepRow, Store,
+};
+
+/// What an apply needs to drive operations.
+pub struct Ctx<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The desired state (all zones: a membership change reloads every file).
+    pub desired: &'a DesiredState,
+    /// The primary's configuration.
+    pub control: &'a PrimaryControl,
+    /// The signed connection to the primary.
+    pub updater: &'a Updater,
+    /// Apply options (clock, verify timeout).
+    pub opts: &'a Options,
+}
+
+/// Creates the operations the desired groups call for, unless the same operation is
+/// already active; records the groups as desired when any was created. Returns the groups
+/// whose zones are now in an operation's hands.
+pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
+    let store = ctx.store;
+    let recorded = store.groups().await?;
+    let index = store.zone_index().await?;
+    let mut zones: BTreeMap<String, GroupZones> = BTreeMap::new();
+    for g in &recorded {
+        let changed = ctx
+            .desired
+            .config
+            .groups
+            .get(&g.name)
+            .is_some_and(|d| d.secondaries != g.secondaries);
+        if !changed {
+            continue;
+        }
+        let mut gz = GroupZones::default();
+        for z in index.iter().filter(|z| z.group == g.name) {
+            gz.zones.push(z.name.clone());
+            if let Some(full) = store.zone(&z.name).await? {
+                for ((owner, rtype), lines) in lines_by_rrset(&full.content) {
+                    let ttl = lines
+                        .iter()
+                        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
+                        .max()
+                        .unwrap_or(0);
+                    if owner == z.name && rtype == "NS" {
+                        gz.max_ns_ttl = gz.max_ns_ttl.max(ttl);
+                    } else if rtype == "A" || rtype == "AAAA" {
+                        let e = gz.max_ttl_by_server_name.entry(owner).or_default();
+                        *e = (*e).max(ttl);
+                    }
+                }
+            }
+        }
+        zones.insert(g.name.clone(), gz);
+    }
+    let wanted = procedures::operations_for(&ctx.desired.config, &recorded, &zones);
+    let active = store.operations(false).await?;
+    let mut created = false;
+    for op in wanted {
+        if active
+            .iter()
+            .any(|a| a.kind == op.kind.as_str() && a.group == op.group && a.server == op.server)
+        {
+            continue;
+        }
+        let row = NewOperationRow {
+            kind: op.kind.as_str(),
+            group: &op.group,
+            server: &op.server,
+            zones: &op.zones,
+            revision: &ctx.desired.revision.id,
+            steps: op
+                .steps
+                .iter()
+                .map(|s| (s.name.clone(), serde_json::to_string(s).unwrap_or_default()))
+                .collect(),
+        };
+        let id = store.create_operation(&row, ctx.opts.now).await?;
+        info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
+        store
+            .audit(&[AuditEntry {
+                at: ctx.opts.now,
+                commit_id: ctx.desired.revision.id.clone(),
+                author: ctx.desired.revision.author.clone(),
+                action: op.kind.as_str().into(),
+                target: op.server.clone(),
+                detail: format!(
+                    "operation {id} in group {}: {} zone(s)",
+                    op.group,
+                    op.zones.len()
+                ),
+            }])
+            .await?;
+        created = true;
+    }
+    if created {
+        let groups: Vec<GroupRow> = ctx
+            .desired
+            .config
+            .groups
+            .values()
+            .map(GroupRow::of)
+            .collect();
+        store.set_groups(&groups).await?;
+    }
+    Ok(store
+        .operations(false)
+        .await?
+        .into_iter()
+        .map(|o| o.group)
+        .collect())
+}
+
+/// Runs active operations in order until one waits. Returns the waiting message, if any.
+pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<String>, ApplyError> {
+    for op in ctx.store.operations(false).await? {
+        for step in &op.steps {
+            if step.state == "done" {
+                continue;
+            }
+            if let Some(wait) = run_step(ctx, &op, step.clone()).await? {
+                return Ok(Some(wait));
+            }
+        }
+        ctx.store
+            .set_operation_state(op.id, "done", ctx.opts.now)
+            .await?;
+        info!(op = op.id, "operation done");
+    }
+    Ok(None)
+}
+
+fn clock(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(|d| format!("{:02}:{:02}:{:02} UTC", d.hour(), d.minute(), d.second()))
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// One step: its gates of time and confirmation, its action, its proof. `Some(message)`
+/// when it waits.
+async fn run_step(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    mut step: StepRow,
+) -> Result<Option<String>, ApplyError> {
+    let store = ctx.store;
+    let now = ctx.opts.now;
+    let Ok(spec) = serde_json::from_str::<StepSpec>(&step.spec) else {
+        step.state = "failed".into();
+        step.message = "unreadable step in the store; cancel this operation".into();
+        store.set_step(op.id, &step).await?;
+        return Ok(Some(format!(
+            "op {} step {} is unreadable",
+            op.id, step.idx
+        )));
+    };
+    match &spec.gate {
+        Gate::Wait { seconds, why } => {
+            let until = *step.not_before.get_or_insert(now + *seconds as i64);
+            if now < until {
+                step.state = "waiting".into();
+                step.message = format!("{why}; waiting until {}", clock(until));
+                step.updated_at = now;
+                store.set_step(op.id, &step).await?;
+                return Ok(Some(format!(
+                    "op {} waits: {why} (until {})",
+                    op.id,
+                    clock(until)
+                )));
+            }
+        }
+        Gate::Manual { what } if !step.confirmed => {
+            step.state = "waiting".into();
+            step.message = format!(
+                "{what}; then run: zonekeeper confirm {} {}",
+                op.id, step.idx
+            );
+            step.updated_at = now;
+            store.set_step(op.id, &step).await?;
+            return Ok(Some(format!(
+                "op {} waits: {what} (confirm with `zonekeeper confirm {} {}`)",
+                op.id, op.id, step.idx
+            )));
+        }
+        _ => {}
+    }
+
+    // Before acting.
+    step.state = "running".into();
+    step.attempts += 1;
+    step.updated_at = now;
+    store.set_step(op.id, &step).await?;
+
+    let acted = match spec.action {
+        Action::Nothing => Ok(()),
+        Action::RenderPrimary => render_primary(ctx, &op.group).await,
+        Action::PublishZones => publish_zones(ctx, op).await,
+    };
+    let proof = match acted {
+        Ok(()) => check_gate(ctx, op, &spec.gate).await?,
+        Err(message) => Err(message),
+    };
+
+    // After acting.
+    step.updated_at = ctx.opts.now;
+    match proof {
+        Ok(message) => {
+            step.state = "done".into();
+            step.message = message;
+            store.set_step(op.id, &step).await?;
+            info!(op = op.id, step = %step.name, "step done");
+            Ok(None)
+        }
+        Err(message) => {
+            let backoff = 2_i64
+                .saturating_pow(step.attempts.clamp(0, 8) as u32)
+                .min(300);
+            step.state = "waiting".into();
+            step.message = format!(
+                "{message}; checking again (attempt {}, next in {backoff} s)",
+                step.attempts
+            );
+            store.set_step(op.id, &step).await?;
+            warn!(op = op.id, step = %step.name, "{message}");
+            Ok(Some(format!("op {} waits: {message}", op.id)))
+        }
+    }
+}
+
+/// Renders the primary's zone configuration (also-notify as desired), reconfigures it when
+/// that changed, and NOTIFYs the group's catalog so a newly listed secondary fetches it (and
+/// so every member zone) now rather than at its next retry.
+async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
+    let index = ctx.store.zone_index().await.map_err(|e| e.to_string())?;
+    let index: BTreeMap<String, RecordedZone> =
+        index.into_iter().map(|z| (z.name.clone(), z)).collect();
+    let empty = crate::plan::Plan {
+        revision: String::new(),
+        author: String::new(),
+        base_revision: None,
+        zones: Vec::new(),
+        groups: Vec::new(),
+    };
+    let all = stanzas(&ctx.desired.config, &index, &empty, &Default::default());
+    if ctx.control.write_conf(&all).map_err(|e| e.to_string())? {
+        ctx.control.reconfig().await.map_err(|e| e.to_string())?;
+    }
+    if let Some(g) = ctx.desired.config.groups.get(group) {
+        let catalog = g.catalog.to_string();
+        ctx.control
+            .rndc(&["notify", &catalog], Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Brings every zone of the operation to its desired content, one UPDATE each.
+async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
+    for zone in &op.zones {
+        let Some(desired) = ctx.desired.zones.get(zone) else {
+            continue;
+        };
+        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        if recorded.content_hash == desired.content_hash() {
+            continue;
+        }
+        let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
+        let changes =
+            crate::plan::rrset_changes(&recorded.content, &desired.canonical_text(new_serial));
+        let update = super::update::zone_update(
+            desired,
+            &recorded.content,
+            &changes,
+            Some(recorded.serial),
+            new_serial,
+        );
+        ctx.updater
+            .send(&desired.name, &update, Some(recorded.serial))
+            .await
+            .map_err(|e| e.to_string())?;
+        let audit = AuditEntry {
+            at: ctx.opts.now,
+            commit_id: ctx.desired.revision.id.clone(),
+            author: ctx.desired.revision.author.clone(),
+            action: "update".into(),
+            target: zone.clone(),
+            detail: format!(
+                "op {} ({} {}): serial {} → {new_serial}",
+                op.id, op.kind, op.server, recorded.serial
+            ),
+        };
+        let row = RecordedZone::of(desired, new_serial, &ctx.desired.revision.id);
+        ctx.store
+            .record_zones(&[(row, audit)])
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Where a server answers: from the desired state, else as recorded.
+async fn sockets(ctx: &Ctx<'_>, server: &str) -> Result<Vec<SocketAddr>, ApplyError> {
+    if let Some(s) = ctx.desired.config.secondaries.get(server) {
+        return Ok(s.sockets());
+    }
+    let rows = ctx.store.servers().await?;
+    Ok(rows
+        .iter()
+        .filter(|r| r.name == server)
+        .flat_map(|r| {
+            r.address
+                .split_whitespace()
+                .filter_map(|a| a.parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+/// Checks a gate; `Ok(Ok(message))` when it holds, `Ok(Err(message))` when it does not.
+async fn check_gate(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    gate: &Gate,
+) -> Result<Result<String, String>, ApplyError> {
+    let index: BTreeMap<String, u32> = ctx
+        .store
+        .zone_index()
+        .await?
+        .into_iter()
+        .map(|z| (z.name, z.serial))
+        .collect();
+    let zones: Vec<(Name, u32)> = op
+        .zones
+        .iter()
+        .filter_map(|z| Some((name(z), *index.get(z)?)))
+        .collect();
+    let mut checks = Vec::new();
+    match gate {
+        Gate::Wait { .. } | Gate::Manual { .. } => return Ok(Ok("gate passed".into())),
+        Gate::Serves { server } => {
+            for addr in sockets(ctx, server).await? {
+                checks.extend(
+                    zones
+                        .iter()
+                        .map(|(z, serial)| Check::serves(z.clone(), server, addr, *serial)),
+                );
+            }
+        }
+        Gate::AllServe => {
+            let p = &ctx.desired.config.primary;
+            checks.extend(
+                zones
+                    .iter()
+                    .map(|(z, serial)| Check::serves(z.clone(), &p.name, p.addr, *serial)),
+            );
+            for s in ctx.desired.config.group_secondaries(&op.group) {
+                for addr in s.sockets() {
+                    checks.extend(
+                        zones
+                            .iter()
+                            .map(|(z, serial)| Check::serves(z.clone(), &s.name, addr, *serial)),
+                    );
+                }
+            }
+        }
+        Gate::StoppedServing { server, how } => {
+            for addr in sockets(ctx, server).await? {
+                checks.extend(zones.iter().map(|(z, _)| Check {
+                    silent_ok: true,
+                    ..Check::refuses(z.clone(), server, addr)
+                }));
+            }
+            let outcomes =
+                live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(200)).await;
+            return Ok(match outcomes.iter().find(|o| !o.ok) {
+                None => Ok(format!(
+                    "{server} no longer serves the {} zone(s)",
+                    zones.len()
+                )),
+                Some(o) => Err(format!(
+                    "{server} must stop serving {}: it {} — {how}",
+                    o.check.zone,
+                    o.answer.describe()
+                )),
+            });
+        }
+    }
+    let total = checks.len();
+    let outcomes = live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(100)).await;
+    Ok(match outcomes.iter().find(|o| !o.ok) {
+        None => {
+            let verified: Vec<String> = op.zones.clone();
+            ctx.store.set_verified(&verified, true).await?;
+            Ok(format!("{total} check(s) passed"))
+        }
+        Some(o) => Err(format!(
+            "{} must serve {} serial {} with AA: it {}",
+            o.check.server,
+            o.check.zone,
+            o.check.serial.unwrap_or(0),
+            o.answer.describe()
+        )),
+    })
+}

@@ -1,0 +1,50 @@
+//! Add a secondary to a group, and so to every zone of the group (migration document
+//! sections 2.1-2.3).
+//!
+//! # Expected flow
+//!
+//! 1. **provision**: the primary's configuration is rendered with the new secondary in
+//!    every zone's also-notify; the secondary, configured to consume the group's catalog
+//!    zone, transfers every member zone by itself. Gate: it answers SOA with recursion off,
+//!    AA set and the primary's serial, over UDP with EDNS0 (bufsize 1232) and over TCP, for
+//!    every zone.
+//! 2. **publish-ns**: the zones get the desired content: the new NS record (and in-zone
+//!    A/AAAA for its name), one signed UPDATE per zone, serial bumped. Gate: every server of
+//!    the group serves the new serial.
+//!
+//! # Guarantees
+//!
+//! The NS record is never published before step 1's gate held: publishing an NS for a server
+//! that is not authoritative is a lame delegation.
+//!
+//! # Assumptions
+//!
+//! The secondary is already configured to consume the group's catalog and to transfer with
+//! the TSIG key; zonekeeper does not write secondaries' configuration.
+//!
+//! # Caveats
+//!
+//! The parent's delegation is not updated here yet (section 2.3.2): print the NS set from
+//! `zonekeeper status` for the registrar.
+
+use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec};
+
+/// The operation that adds `server` to `group`.
+pub fn operation(group: &str, server: &str, zones: &GroupZones) -> NewOperation {
+    NewOperation {
+        kind: Kind::AddSecondary,
+        group: group.into(),
+        server: server.into(),
+        zones: zones.zones.clone(),
+        steps: vec![
+            StepSpec::new(
+                "provision",
+                Action::RenderPrimary,
+                Gate::Serves {
+                    server: server.into(),
+                },
+            ),
+            StepSpec::new("publish-ns", Action::PublishZones, Gate::AllServe),
+        ],
+    }
+}

@@ -1,0 +1,184 @@
+//! Staged procedures: every change to *who serves a zone* becomes a durable operation made
+//! of steps, carried out in the order of the RIPE migration document, one server at a time.
+//!
+//! Pure: no I/O, no clock. A procedure file turns a change into a list of [`StepSpec`]s;
+//! each step has an idempotent [`Action`] and a [`Gate`] that proves it took effect or says
+//! what it waits for. The executor (`apply::operations`) stores the steps and drives them,
+//! writing each step's state before and after it acts.
+//!
+//! Server changes found in one revision are sequenced: every added secondary first (one
+//! operation each), then every removed one, so a replacement is an add then a remove.
+
+pub mod add_secondary;
+pub mod remove_secondary;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Config;
+use crate::store::GroupRow;
+
+/// The kinds of operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A secondary joins a group (section 2.1-2.3).
+    AddSecondary,
+    /// A secondary leaves a group (section 2.4-2.5).
+    RemoveSecondary,
+}
+
+impl Kind {
+    /// Its name in the store and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AddSecondary => "add-secondary",
+            Kind::RemoveSecondary => "remove-secondary",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "add-secondary" => Some(Kind::AddSecondary),
+            "remove-secondary" => Some(Kind::RemoveSecondary),
+            _ => None,
+        }
+    }
+}
+
+/// What a step does. Every action is safe to repeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Render the primary's zone configuration (also-notify lists the group's secondaries
+    /// as desired), reconfigure it when that changed, and NOTIFY the group's catalog.
+    RenderPrimary,
+    /// Bring the operation's zones to the desired content with signed UPDATEs (the NS
+    /// RRset and the address records of the server's name change here).
+    PublishZones,
+    /// Nothing: the step only waits for its gate.
+    Nothing,
+}
+
+/// What proves a step took effect, or what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "gate", rename_all = "kebab-case")]
+pub enum Gate {
+    /// `server` answers SOA for every zone of the operation with AA and the recorded serial,
+    /// over UDP with EDNS0 (1232) and over TCP.
+    Serves {
+        /// The server.
+        server: String,
+    },
+    /// Every server of the group (and the primary) serves every zone at its recorded serial.
+    AllServe,
+    /// Not before `seconds` after the previous step finished: resolvers may still hold
+    /// the old records that long.
+    Wait {
+        /// How long.
+        seconds: u64,
+        /// Why, for `status`.
+        why: String,
+    },
+    /// `server` no longer answers authoritatively for any zone of the operation.
+    StoppedServing {
+        /// The server.
+        server: String,
+        /// What the operator does to make it so.
+        how: String,
+    },
+    /// An operator confirms with `zonekeeper confirm OP STEP`.
+    Manual {
+        /// What must be true first.
+        what: String,
+    },
+}
+
+/// One step as a procedure describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSpec {
+    /// A short name, shown by `status`.
+    pub name: String,
+    /// What it does.
+    pub action: Action,
+    /// What proves it, or what it waits for.
+    pub gate: Gate,
+}
+
+impl StepSpec {
+    /// A step.
+    pub fn new(name: &str, action: Action, gate: Gate) -> StepSpec {
+        StepSpec {
+            name: name.into(),
+            action,
+            gate,
+        }
+    }
+}
+
+/// An operation to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOperation {
+    /// Its kind.
+    pub kind: Kind,
+    /// The group whose servers change.
+    pub group: String,
+    /// The server added or removed.
+    pub server: String,
+    /// The zones concerned: every zone of the group.
+    pub zones: Vec<String>,
+    /// Its steps, in order.
+    pub steps: Vec<StepSpec>,
+}
+
+/// What the procedures need to know about the recorded zones of a group.
+#[derive(Debug, Clone, Default)]
+pub struct GroupZones {
+    /// Zone names.
+    pub zones: Vec<String>,
+    /// The longest TTL of the apex NS RRsets and of the address records of each NS name
+    /// (by lower-case name), as recorded.
+    pub max_ttl_by_server_name: BTreeMap<String, u32>,
+    /// The longest apex NS TTL recorded.
+    pub max_ns_ttl: u32,
+}
+
+/// The operations a change of group membership calls for: adds first, then removes, one
+/// operation per server and group.
+pub fn operations_for(
+    desired: &Config,
+    recorded: &[GroupRow],
+    zones: &BTreeMap<String, GroupZones>,
+) -> Vec<NewOperation> {
+    let mut adds = Vec::new();
+    let mut removes = Vec::new();
+    for r in recorded {
+        let Some(g) = desired.groups.get(&r.name) else {
+            continue;
+        };
+        let gz = zones.get(&r.name).cloned().unwrap_or_default();
+        for s in g.secondaries.iter().filter(|s| !r.secondaries.contains(s)) {
+            adds.push(add_secondary::operation(&g.name, s, &gz));
+        }
+        for s in r.secondaries.iter().filter(|s| !g.secondaries.contains(s)) {
+            let ns_name = desired
+                .secondaries
+                .get(s)
+                .and_then(|x| x.nameserver.as_ref())
+                .map(|n| n.to_lowercase().to_string());
+            removes.push(remove_secondary::operation(
+                &g.name,
+                s,
+                ns_name.as_deref(),
+                &gz,
+            ));
+        }
+    }
+    adds.extend(removes);
+    adds
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! Remove a secondary from a group, and so from every zone of the group (migration
+//! document sections 2.4-2.5).
+//!
+//! # Expected flow
+//!
+//! 1. **unpublish-ns**: the zones get the desired content: the server's NS record goes (and
+//!    its address records, unless another record still uses the name), one signed UPDATE
+//!    per zone, serial bumped. The primary stops notifying it. Gate: every remaining server
+//!    serves the new serial.
+//! 2. **ttl-wait**: wait the longest of the child NS TTL, the parent NS TTL and the address
+//!    TTLs of the server's name, so that no resolver still holds a delegation to it.
+//! 3. **stop-serving**: the server stops serving the zones. Gate: it no longer answers
+//!    authoritatively for any of them (REFUSED, SERVFAIL, or no answer at all).
+//!
+//! # Guarantees
+//!
+//! The server keeps serving until every NS record naming it has expired from caches.
+//!
+//! # Caveats
+//!
+//! Group catalogs are shared by every secondary of the group, so the server leaves by its own
+//! configuration (stop consuming the catalog, or stop it): step 3 waits for that and checks
+//! it. The parent's delegation is not changed here yet (section 2.3.2): the parent NS TTL is
+//! taken to be the child's.
+
+use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec};
+
+/// The operation that removes `server` (published as `ns_name`, if at all) from `group`.
+pub fn operation(
+    group: &str,
+    server: &str,
+    ns_name: Option<&str>,
+    zones: &GroupZones,
+) -> NewOperation {
+    let address_ttl = ns_name
+        .and_then(|n| zones.max_ttl_by_server_name.get(n))
+        .copied()
+        .unwrap_or(0);
+    let wait = u64::from(zones.max_ns_ttl.max(address_ttl));
+    NewOperation {
+        kind: Kind::RemoveSecondary,
+        group: group.into(),
+        server: server.into(),
+        zones: zones.zones.clone(),
+        steps: vec![
+            StepSpec::new("unpublish-ns", Action::PublishZones, Gate::AllServe),
+            StepSpec::new(
+                "ttl-wait",
+                Action::RenderPrimary,
+                Gate::Wait {
+                    seconds: wait,
+                    why: format!(
+                        "resolvers may hold NS and address records naming {server} for {wait} s"
+                    ),
+                },
+            ),
+            StepSpec::new(
+                "stop-serving",
+                Action::Nothing,
+                Gate::StoppedServing {
+                    server: server.into(),
+                    how: format!(
+                        "remove the group's catalog zone from {server}'s configuration, or stop it"
+                    ),
+                },
+            ),
+        ],
+    }
+}

@@ -1,0 +1,158 @@
+//! Procedure tests: which operations a membership change calls for, in which order.
+
+use super::*;
+use crate::model::config::{
+    Group, Primary, Secondary, SecretSource, SoaDefaults, Software, TsigKeyRef,
+};
+use hickory_proto::rr::Name;
+
+fn n(s: &str) -> Name {
+    Name::from_ascii(s).unwrap()
+}
+
+fn config(members: &[&str]) -> Config {
+    let sec = |name: &str| Secondary {
+        name: name.into(),
+        addresses: vec!["127.0.0.2".parse().unwrap()],
+        port: 53,
+        software: Software::Bind,
+        nameserver: Some(n(&format!("{name}.example.net."))),
+    };
+    Config {
+        primary: Primary {
+            name: "p".into(),
+            addr: "127.0.0.1:53".parse().unwrap(),
+            tsig: TsigKeyRef {
+                name: n("k."),
+                algorithm: "hmac-sha256".into(),
+                secret: SecretSource::Env("X".into()),
+            },
+            rndc: "rndc".into(),
+            rndc_conf: "/x".into(),
+            config_dir: "/y".into(),
+        },
+        secondaries: ["ns1", "ns2", "ns3"]
+            .iter()
+            .map(|s| (s.to_string(), sec(s)))
+            .collect(),
+        groups: [(
+            "g".to_string(),
+            Group {
+                name: "g".into(),
+                catalog: n("cat."),
+                secondaries: members.iter().map(|s| s.to_string()).collect(),
+                nameservers: vec![],
+                ttl: 300,
+                soa: SoaDefaults {
+                    mname: n("p."),
+                    rname: n("h."),
+                    refresh: 3600,
+                    retry: 600,
+                    expire: 1209600,
+                    minimum: 300,
+                    ttl: None,
+                },
+            },
+        )]
+        .into(),
+    }
+}
+
+fn recorded(members: &[&str]) -> Vec<GroupRow> {
+    vec![GroupRow {
+        name: "g".into(),
+        catalog: "cat.".into(),
+        secondaries: members.iter().map(|s| s.to_string()).collect(),
+        nameservers: vec![],
+    }]
+}
+
+fn zones() -> BTreeMap<String, GroupZones> {
+    let gz = GroupZones {
+        zones: vec!["a.test.".into()],
+        max_ttl_by_server_name: [("ns2.example.net.".to_string(), 900)].into(),
+        max_ns_ttl: 300,
+    };
+    [("g".to_string(), gz)].into()
+}
+
+#[test]
+fn unchanged_membership_needs_no_operation() {
+    assert!(
+        operations_for(
+            &config(&["ns1", "ns2"]),
+            &recorded(&["ns1", "ns2"]),
+            &zones()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn new_groups_need_no_operation() {
+    assert!(operations_for(&config(&["ns1", "ns2"]), &[], &zones()).is_empty());
+}
+
+#[test]
+fn replacement_is_add_then_remove_one_server_at_a_time() {
+    let ops = operations_for(
+        &config(&["ns1", "ns3"]),
+        &recorded(&["ns1", "ns2"]),
+        &zones(),
+    );
+    let kinds: Vec<(Kind, &str)> = ops.iter().map(|o| (o.kind, o.server.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![(Kind::AddSecondary, "ns3"), (Kind::RemoveSecondary, "ns2")]
+    );
+}
+
+#[test]
+fn adding_checks_the_server_before_publishing_its_ns() {
+    let ops = operations_for(
+        &config(&["ns1", "ns2", "ns3"]),
+        &recorded(&["ns1", "ns2"]),
+        &zones(),
+    );
+    let steps = &ops[0].steps;
+    let serves = steps
+        .iter()
+        .position(|s| {
+            s.gate
+                == Gate::Serves {
+                    server: "ns3".into(),
+                }
+        })
+        .unwrap();
+    let publish = steps
+        .iter()
+        .position(|s| s.action == Action::PublishZones)
+        .unwrap();
+    assert!(
+        serves < publish,
+        "the server must serve before its NS is published: {steps:?}"
+    );
+}
+
+#[test]
+fn removal_waits_the_longest_ttl_before_the_server_stops() {
+    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
+    let steps = &ops[0].steps;
+    assert_eq!(steps[0].action, Action::PublishZones, "NS removed first");
+    match &steps[1].gate {
+        Gate::Wait { seconds, .. } => {
+            assert_eq!(*seconds, 900, "address TTL of ns2's name is the longest")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(steps[2].gate, Gate::StoppedServing { .. }));
+}
+
+#[test]
+fn steps_round_trip_through_json() {
+    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
+    for s in &ops[0].steps {
+        let json = serde_json::to_string(s).unwrap();
+        assert_eq!(&serde_json::from_str::<StepSpec>(&json).unwrap(), s);
+    }
+}

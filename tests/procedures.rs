@@ -1,0 +1,234 @@
+//! Staged procedures against a real BIND lab, each on SQLite and PostgreSQL, while a
+//! monitor samples the published NS set every 100 ms and asserts that every listed server
+//! answers with AA and at least the serial of the zone version that listed it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::both_stores;
+use crate::support::{Db, Env, config_yaml, dig_soa, text, zone_yaml};
+
+/// Samples the NS set of `zones` on the primary every 100 ms.
+struct Monitor {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<(usize, Vec<String>)>>,
+}
+
+fn dig_ns(addr: std::net::SocketAddr, zone: &str) -> Vec<String> {
+    let out = std::process::Command::new("dig")
+        .args([
+            format!("@{}", addr.ip()),
+            "-p".into(),
+            addr.port().to_string(),
+        ])
+        .args(["+short", "+norec", "+time=1", "+tries=1", zone, "NS"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+impl Monitor {
+    fn start(env: &Env, zones: &[&str]) -> Monitor {
+        let servers: BTreeMap<String, std::net::SocketAddr> = env
+            .servers()
+            .into_iter()
+            .map(|s| (format!("{s}.example.net."), env.lab.dns_addr(&s).unwrap()))
+            .collect();
+        let primary = env.lab.dns_addr("ns0").unwrap();
+        let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut samples = 0;
+            let mut violations = Vec::new();
+            // serial of the zone version that first listed each NS name
+            let mut listed_at: BTreeMap<(String, String), u32> = BTreeMap::new();
+            while !flag.load(Ordering::SeqCst) {
+                for zone in &zones {
+                    let Some(serial) = dig_soa(primary, zone).serving() else {
+                        continue;
+                    };
+                    for ns in dig_ns(primary, zone) {
+                        let since = *listed_at
+                            .entry((zone.clone(), ns.clone()))
+                            .or_insert(serial);
+                        let Some(addr) = servers.get(&ns) else {
+                            continue;
+                        };
+                        let answer = dig_soa(*addr, zone);
+                        match answer.serving() {
+                            Some(s) if s >= since => {}
+                            _ => violations.push(format!(
+                                "{ns} is listed in {zone} (serial {serial}) but answers {answer:?}"
+                            )),
+                        }
+                    }
+                }
+                samples += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            (samples, violations)
+        });
+        Monitor {
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops sampling; asserts it sampled and saw no lame NS.
+    fn finish(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let (samples, violations) = self.handle.take().unwrap().join().unwrap();
+        assert!(samples >= 3, "the monitor sampled only {samples} times");
+        assert!(
+            violations.is_empty(),
+            "lame delegation seen:\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
+fn ns_set(env: &Env, server: &str, zone: &str) -> Vec<String> {
+    let mut v = dig_ns(env.lab.dns_addr(server).unwrap(), zone);
+    v.sort();
+    v
+}
+
+both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
+    let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
+    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        env.zone(z, &zone_yaml(a));
+    }
+    env.commit("two zones");
+    env.apply(&[], 0);
+    let monitor = Monitor::start(&env, &["a.test.", "b.test."]);
+
+    // ns3 joins the group while it hangs: the operation waits, its NS stays unpublished.
+    env.lab.pause("ns3").unwrap();
+    env.write(
+        "zonekeeper.yaml",
+        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+    );
+    env.commit("add ns3");
+    let out = env.apply(&["--verify-timeout", "2"], 3);
+    assert!(
+        text(&out).contains("waits") && text(&out).contains("ns3"),
+        "{}",
+        text(&out)
+    );
+    assert!(!ns_set(&env, "ns0", "a.test.").contains(&"ns3.example.net.".to_string()));
+    let status = text(&env.zk(&["status"]));
+    assert!(
+        status.contains("add-secondary ns3") && status.contains("provision"),
+        "{status}"
+    );
+
+    // Back: the operation completes, ns3 is published everywhere.
+    env.lab.resume("ns3").unwrap();
+    env.apply(&[], 0);
+    for s in ["ns0", "ns1", "ns2", "ns3"] {
+        assert_eq!(
+            ns_set(&env, s, "a.test."),
+            vec!["ns1.example.net.", "ns2.example.net.", "ns3.example.net."],
+            "{s}"
+        );
+    }
+    let serials: Vec<_> = ["ns0", "ns1", "ns2", "ns3"]
+        .iter()
+        .map(|s| env.soa(s, "b.test.").serving())
+        .collect();
+    assert!(
+        serials.iter().all(|s| s.is_some() && *s == serials[0]),
+        "{serials:?}"
+    );
+    monitor.finish();
+    let status = text(&env.zk(&["status"]));
+    assert!(!status.contains("Operations:"), "{status}");
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+});
+
+both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
+    let mut env = Env::with(db, 2, &["ns1", "ns2"], 3);
+    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        env.zone(z, &zone_yaml(a));
+    }
+    env.commit("two zones");
+    env.apply(&[], 0);
+    let monitor = Monitor::start(&env, &["a.test.", "b.test."]);
+    let before = env.soa("ns0", "a.test.").serving().unwrap();
+
+    env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1"], 3));
+    env.commit("remove ns2");
+    let started = std::time::Instant::now();
+    let out = env.apply(&["--verify-timeout", "2"], 3);
+    assert!(
+        text(&out).contains("until"),
+        "TTL wait expected:\n{}",
+        text(&out)
+    );
+    // NS removed and propagated first; ns2 still serves meanwhile.
+    assert_eq!(ns_set(&env, "ns1", "a.test."), vec!["ns1.example.net."]);
+    assert_eq!(
+        env.soa("ns0", "a.test.").serving(),
+        Some(before + 1),
+        "one UPDATE per zone"
+    );
+    assert!(
+        env.soa("ns2", "a.test.").serving().is_some(),
+        "ns2 keeps serving during the TTL wait"
+    );
+
+    // After the wait the operation asks for ns2 to stop; it still serves, so it waits.
+    std::thread::sleep(
+        Duration::from_secs(3).saturating_sub(started.elapsed()) + Duration::from_millis(300),
+    );
+    let out = env.apply(&["--verify-timeout", "1"], 3);
+    assert!(
+        text(&out).contains("ns2 must stop serving"),
+        "{}",
+        text(&out)
+    );
+
+    // The operator decommissions ns2: the operation completes.
+    env.lab.stop("ns2").unwrap();
+    env.apply(&["--verify-timeout", "5"], 0);
+    monitor.finish();
+    assert_eq!(
+        env.soa("ns0", "a.test.").serving(),
+        Some(before + 1),
+        "no further serial bump"
+    );
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+});
+
+both_stores!(operations_can_be_reset_and_cancelled, |db| {
+    let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("zone");
+    env.apply(&[], 0);
+    env.lab.pause("ns3").unwrap();
+    env.write(
+        "zonekeeper.yaml",
+        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+    );
+    env.commit("add ns3");
+    env.apply(&["--verify-timeout", "1"], 3);
+    let out = env.zk(&["reset", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&env.zk(&["status"])).contains("reset by the operator"));
+    let out = env.zk(&["cancel", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&env.zk(&["status"])).contains("Operations:"));
+    let out = env.zk(&["cancel", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "cancelling twice is refused");
+    env.lab.resume("ns3").unwrap();
+});
