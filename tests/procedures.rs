@@ -232,3 +232,124 @@ both_stores!(operations_can_be_reset_and_cancelled, |db| {
     assert_eq!(out.status.code(), Some(1), "cancelling twice is refused");
     env.lab.resume("ns3").unwrap();
 });
+
+/// Runs `apply` with a SIGKILL at step boundary `at`; then applies until done (waiting
+/// out TTL gates). Returns whether the kill happened.
+fn killed_then_converges(env: &Env, at: usize) -> bool {
+    let counter = env.dir.path().join(format!("boundaries-{at}"));
+    let (at_s, counter_s) = (at.to_string(), counter.display().to_string());
+    let armed = [
+        ("ZONEKEEPER_TEST_KILL_AT", at_s.as_str()),
+        ("ZONEKEEPER_TEST_KILL_COUNTER", counter_s.as_str()),
+    ];
+    let mut killed = false;
+    for _ in 0..30 {
+        let vars: &[(&str, &str)] = if killed { &[] } else { &armed };
+        let out = env.zk_env(&["apply", "--auto-approve", "--verify-timeout", "10"], vars);
+        match out.status.code() {
+            None => killed = true,
+            Some(0) => return killed,
+            Some(3) => std::thread::sleep(Duration::from_millis(400)),
+            _ => panic!("boundary {at}: apply failed:\n{}", text(&out)),
+        }
+    }
+    panic!("boundary {at}: did not converge");
+}
+
+both_stores!(
+    add_secondary_survives_sigkill_at_every_step_boundary,
+    |db| {
+        let mut kills = 0;
+        for at in 1.. {
+            let env = Env::with(db, 3, &["ns1", "ns2"], 2);
+            for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+                env.zone(z, &zone_yaml(a));
+            }
+            env.commit("two zones");
+            env.apply(&[], 0);
+            let before: Vec<u32> = ["a.test.", "b.test."]
+                .iter()
+                .map(|z| env.soa("ns0", z).serving().unwrap())
+                .collect();
+            env.write(
+                "zonekeeper.yaml",
+                &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+            );
+            env.commit("add ns3");
+            let killed = killed_then_converges(&env, at);
+            for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
+                assert_eq!(
+                    env.soa("ns0", z).serving(),
+                    Some(b + 1),
+                    "boundary {at}: {z} changed exactly once"
+                );
+                assert_eq!(
+                    env.soa("ns3", z).serving(),
+                    Some(b + 1),
+                    "boundary {at}: ns3 serves {z}"
+                );
+                assert!(ns_set(&env, "ns3", z).contains(&"ns3.example.net.".to_string()));
+            }
+            let plan = env.zk(&["plan", "--detailed-exitcode"]);
+            assert_eq!(
+                plan.status.code(),
+                Some(0),
+                "boundary {at}: {}",
+                text(&plan)
+            );
+            if !killed {
+                break;
+            }
+            kills += 1;
+        }
+        assert!(kills >= 6, "only {kills} boundaries were exercised");
+    }
+);
+
+both_stores!(
+    remove_secondary_survives_sigkill_at_every_step_boundary,
+    |db| {
+        let mut kills = 0;
+        for at in 1.. {
+            let mut env = Env::with(db, 2, &["ns1", "ns2"], 1);
+            for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+                env.zone(z, &zone_yaml(a));
+            }
+            env.commit("two zones");
+            env.apply(&[], 0);
+            let before: Vec<u32> = ["a.test.", "b.test."]
+                .iter()
+                .map(|z| env.soa("ns0", z).serving().unwrap())
+                .collect();
+            // ns2 is decommissioned first, so the last gate holds as soon as it is reached.
+            env.lab.stop("ns2").unwrap();
+            env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1"], 1));
+            env.commit("remove ns2");
+            let killed = killed_then_converges(&env, at);
+            for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
+                assert_eq!(
+                    env.soa("ns0", z).serving(),
+                    Some(b + 1),
+                    "boundary {at}: {z} changed exactly once"
+                );
+                assert_eq!(
+                    ns_set(&env, "ns1", z),
+                    vec!["ns1.example.net."],
+                    "boundary {at}"
+                );
+            }
+            let plan = env.zk(&["plan", "--detailed-exitcode"]);
+            assert_eq!(
+                plan.status.code(),
+                Some(0),
+                "boundary {at}: {}",
+                text(&plan)
+            );
+            if !killed {
+                break;
+            }
+            kills += 1;
+        }
+        assert!(kills >= 8, "only {kills} boundaries were exercised");
+    }
+);

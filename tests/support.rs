@@ -175,7 +175,13 @@ impl Env {
 
     /// Runs the real binary with `--repo` and `--db` set.
     pub fn zk(&self, args: &[&str]) -> Output {
+        self.zk_env(args, &[])
+    }
+
+    /// Runs the real binary with `--repo`, `--db` and extra environment variables.
+    pub fn zk_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .envs(vars.iter().copied())
             .args(args)
             .arg("--repo")
             .arg(&self.repo)

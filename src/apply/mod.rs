@@ -301,8 +301,9 @@ async fn run(
         let old_text = index.get(&z.zone).map(|r| r.content.as_str()).unwrap_or("");
         let upd = update::zone_update(zone, old_text, &z.rrsets, expected, new_serial);
         debug!(zone = %z.zone, changes = upd.changes.len(), serial = new_serial, "sending UPDATE");
-        match updater.send(&zone.name, &upd, expected).await {
-            Ok(()) => {
+        match send_zone_update(&updater, zone, &upd, expected, new_serial).await {
+            Ok(new_serial) => {
+                serials.insert(z.zone.clone(), new_serial);
                 let detail = format!(
                     "serial {} → {new_serial}: {} RRset(s) changed",
                     expected.map(|s| s.to_string()).unwrap_or("-".into()),
@@ -557,6 +558,54 @@ async fn run(
         report.revision_recorded = true;
     }
     Ok(report)
+}
+
+/// Sends a zone's UPDATE and returns the serial the primary now serves. When the SOA
+/// prerequisite fails, the primary's content is compared with the desired one (by AXFR,
+/// serial aside): if they are equal, an earlier run's UPDATE took effect but was never
+/// recorded (it was killed in between), and that counts as done, so nothing is applied
+/// twice. Otherwise it is drift.
+async fn send_zone_update(
+    updater: &Updater,
+    zone: &crate::model::Zone,
+    upd: &crate::backend::update::Update,
+    expected: Option<u32>,
+    new_serial: u32,
+) -> Result<u32, UpdateError> {
+    let err = match updater.send(&zone.name, upd, expected).await {
+        Ok(()) => return Ok(new_serial),
+        Err(e @ UpdateError::Drift { .. }) => e,
+        Err(e) => return Err(e),
+    };
+    let masked = |lines: Vec<String>| -> (Vec<String>, Option<u32>) {
+        let mut serial = None;
+        let mut out: Vec<String> = lines
+            .into_iter()
+            .map(|l| {
+                let mut f: Vec<&str> = l.split_whitespace().collect();
+                if f.len() == 11 && f[3] == "SOA" {
+                    serial = f[6].parse().ok();
+                    f[6] = "-";
+                }
+                f.join(" ")
+            })
+            .collect();
+        out.sort();
+        (out, serial)
+    };
+    let (want, _) = masked(
+        zone.canonical_text(new_serial)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    );
+    match updater.zone_lines(&zone.name).await.map(masked) {
+        Ok((live, Some(serial))) if live == want => {
+            info!(zone = %zone.name, serial, "the primary already serves this change: an earlier apply sent it");
+            Ok(serial)
+        }
+        _ => Err(err),
+    }
 }
 
 /// The zones the primary serves after this plan: recorded, plus created, minus `gone`;

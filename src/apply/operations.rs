@@ -25,6 +25,41 @@ use crate::store::{
     AuditEntry, GroupRow, NewOperationRow, OperationRow, RecordedZone, StepRow, Store,
 };
 
+/// Test hook for crash tests: with `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills
+/// itself with SIGKILL at the N-th step boundary (a state written, an UPDATE sent), exactly
+/// as an operator's `kill -9` would. Boundaries are counted in the file named by
+/// `ZONEKEEPER_TEST_KILL_COUNTER` across runs (or per process without it). Unset in normal
+/// runs: then this does nothing.
+pub(crate) fn boundary(what: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
+        Some(file) => {
+            let n = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .unwrap_or(0)
+                + 1;
+            let _ = std::fs::write(&file, n.to_string());
+            n
+        }
+        None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
+    };
+    if seen == at {
+        eprintln!("test hook: SIGKILL at boundary {at} ({what})");
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_secs(5));
+    }
+}
+
 /// What an apply needs to drive operations.
 pub struct Ctx<'a> {
     /// The store.
@@ -40,7 +75,7 @@ pub struct Ctx<'a> {
 }
 
 /// Creates the operations the desired groups call for, unless the same operation is
-/// already active; records the groups as desired when any was created. Returns the groups
+/// already active; records the groups as desired when membership changed. Returns the groups
 /// whose zones are now in an operation's hands.
 pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
     let store = ctx.store;
@@ -80,7 +115,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
     }
     let wanted = procedures::operations_for(&ctx.desired.config, &recorded, &zones);
     let active = store.operations(false).await?;
-    let mut created = false;
+    let changed = !wanted.is_empty();
     for op in wanted {
         if active
             .iter()
@@ -101,6 +136,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
                 .collect(),
         };
         let id = store.create_operation(&row, ctx.opts.now).await?;
+        boundary("operation created");
         info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
         store
             .audit(&[AuditEntry {
@@ -116,9 +152,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
                 ),
             }])
             .await?;
-        created = true;
     }
-    if created {
+    if changed {
         let groups: Vec<GroupRow> = ctx
             .desired
             .config
@@ -215,6 +250,7 @@ async fn run_step(
     step.attempts += 1;
     step.updated_at = now;
     store.set_step(op.id, &step).await?;
+    boundary("step running");
 
     let acted = match spec.action {
         Action::Nothing => Ok(()),
@@ -233,6 +269,7 @@ async fn run_step(
             step.state = "done".into();
             step.message = message;
             store.set_step(op.id, &step).await?;
+            boundary("step done");
             info!(op = op.id, step = %step.name, "step done");
             Ok(None)
         }
@@ -302,10 +339,16 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
             Some(recorded.serial),
             new_serial,
         );
-        ctx.updater
-            .send(&desired.name, &update, Some(recorded.serial))
-            .await
-            .map_err(|e| e.to_string())?;
+        let new_serial = super::send_zone_update(
+            ctx.updater,
+            desired,
+            &update,
+            Some(recorded.serial),
+            new_serial,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        boundary("UPDATE sent");
         let audit = AuditEntry {
             at: ctx.opts.now,
             commit_id: ctx.desired.revision.id.clone(),
@@ -322,6 +365,7 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
             .record_zones(&[(row, audit)])
             .await
             .map_err(|e| e.to_string())?;
+        boundary("zone recorded");
     }
     Ok(())
 }

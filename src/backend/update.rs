@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use hickory_net::client::Client;
+use hickory_net::client::{Client, ClientHandle};
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
 use hickory_net::xfer::{DnsHandle, DnsMultiplexer};
@@ -123,6 +123,39 @@ impl Updater {
         let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(mux);
         tokio::spawn(bg);
         Ok(Updater { addr, client })
+    }
+
+    /// The zone's records as the primary serves them (AXFR, TSIG-signed), as canonical
+    /// presentation lines, sorted: what tells whether an UPDATE whose answer was lost took
+    /// effect.
+    pub async fn zone_lines(&self, zone: &Name) -> Result<Vec<String>, UpdateError> {
+        let mut client = self.client.clone();
+        let mut stream = client.zone_transfer(zone.clone(), None);
+        let mut lines = Vec::new();
+        let mut soa_seen = 0;
+        while let Some(response) = stream.next().await {
+            let response = response.map_err(|e| UpdateError::Unreachable {
+                addr: self.addr,
+                message: e.to_string(),
+            })?;
+            for r in &response.answers {
+                if r.record_type() == RecordType::SOA {
+                    soa_seen += 1;
+                    if soa_seen > 1 {
+                        continue;
+                    }
+                }
+                let owner = r.name.to_lowercase().to_string();
+                lines.push(format!(
+                    "{owner} {} IN {} {}",
+                    r.ttl,
+                    r.record_type(),
+                    crate::model::presentation(&r.data)
+                ));
+            }
+        }
+        lines.sort();
+        Ok(lines)
     }
 
     /// Sends one UPDATE for `zone`. `expected_serial` names the serial of the SOA
