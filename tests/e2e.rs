@@ -55,6 +55,16 @@ both_stores!(three_zones_are_served_everywhere, |db| {
         txt.replace("\" \"", "").trim_matches('"'),
         crate::support::LONG_TXT
     );
+    let show = text(&env.zk(&["show", "zone", "b.test"]));
+    assert!(
+        show.contains("as recorded") && show.contains("seen on every server"),
+        "{show}"
+    );
+    assert_eq!(
+        show.matches("serves serial").count(),
+        3,
+        "primary and both secondaries: {show}"
+    );
     let status = text(&env.zk(&["status"]));
     assert!(
         status.contains("3 recorded, 0 not yet verified"),

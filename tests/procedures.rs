@@ -129,6 +129,12 @@ both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
         status.contains("add-secondary ns3") && status.contains("provision"),
         "{status}"
     );
+    let show = text(&env.zk(&["show", "zone", "a.test"]));
+    assert!(
+        show.contains("op 1 add-secondary ns3: step 1 provision waiting"),
+        "{show}"
+    );
+    assert!(show.contains("differs from what is recorded"), "{show}");
 
     // Back: the operation completes, ns3 is published everywhere.
     env.lab.resume("ns3").unwrap();

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod lab;
 pub mod ops;
 pub mod plan;
+pub mod show;
 pub mod status;
 pub mod validate;
 
@@ -65,6 +66,9 @@ pub enum Command {
     /// The primary, groups and servers with their zone counts and last checks, and the
     /// last applied revision.
     Status,
+    /// One zone as desired, recorded and served, with its operations.
+    #[command(subcommand)]
+    Show(show::ShowCommand),
     /// Pass a manual gate of an operation (e.g. "registrar updated").
     Confirm {
         /// The operation's number.
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Apply(args) => runtime.block_on(apply::run(g, args)),
         Command::Status => runtime.block_on(status::run(g)),
         Command::Lab(cmd) => lab::run(g, cmd),
+        Command::Show(cmd) => runtime.block_on(show::run(g, cmd)),
         Command::Confirm { op, step, yes } => {
             runtime.block_on(ops::run(g, ops::What::Confirm(*op, *step), *yes))
         }

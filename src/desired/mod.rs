@@ -130,6 +130,23 @@ pub fn load_config(
     }
 }
 
+/// Reads and checks one zone's file (`zone` lower case with the trailing dot); `None`
+/// when the revision has no such file or it is invalid (problems say why).
+pub fn load_zone(
+    source: &Source,
+    config: &Config,
+    zone: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<Zone>, SourceError> {
+    let path = format!("{}/{}yaml", source::ZONES_DIR, zone);
+    let Some(text) = source.read(&path)? else {
+        return Ok(None);
+    };
+    Ok(build_zones(vec![(path, text)], config, problems)
+        .into_values()
+        .next())
+}
+
 /// Parses and checks zone files, in parallel on every core.
 fn build_zones(
     files: Vec<(String, String)>,

@@ -94,11 +94,26 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 g.catalog.1.as_deref().unwrap_or("-")
             ));
         }
+        let staged = !g.created && !g.removed;
         for s in &g.added {
-            parts.push(format!("+ secondary {s}"));
+            parts.push(format!(
+                "+ secondary {s}{}",
+                if staged {
+                    " (staged: add-secondary; its NS is published once it serves)"
+                } else {
+                    ""
+                }
+            ));
         }
         for s in &g.removed_secondaries {
-            parts.push(format!("- secondary {s}"));
+            parts.push(format!(
+                "- secondary {s}{}",
+                if staged {
+                    " (staged: remove-secondary; NS first, TTL wait, then it stops)"
+                } else {
+                    ""
+                }
+            ));
         }
         out.push_str(&format!(
             "\n{} {}: {}\n",
