@@ -112,6 +112,9 @@ pub struct LabSpec {
     /// Catalog zone names (e.g. `catalog.default.zonekeeper.`) that every secondary consumes
     /// from the primary; with or without the trailing dot.
     pub catalogs: Vec<String>,
+    /// Per secondary (by name), the catalogs it consumes instead of `catalogs`: a secondary
+    /// serves only the groups it belongs to.
+    pub secondary_catalogs: std::collections::BTreeMap<String, Vec<String>>,
     /// Name of the TSIG key (hmac-sha256) used for transfers and UPDATEs, e.g. `zonekeeper`.
     pub tsig_key_name: String,
     /// BIND key file holding the TSIG key; created if absent, kept if present.
@@ -163,6 +166,7 @@ impl LabSpec {
             primary: server(0),
             secondaries: (1..=n_secondaries).map(server).collect(),
             catalogs,
+            secondary_catalogs: Default::default(),
             tsig_key_name: "zonekeeper".to_string(),
             tsig_key_file: dir.join("tsig.key"),
             primary_rndc_conf: dir.join("ns0").join("rndc.conf"),
@@ -1254,7 +1258,11 @@ fn validate(spec: &LabSpec) -> Result<(), LabError> {
     if !word_ok(&spec.tsig_key_name) {
         return bad(format!("TSIG key name {:?}", spec.tsig_key_name));
     }
-    for cat in &spec.catalogs {
+    for cat in spec
+        .catalogs
+        .iter()
+        .chain(spec.secondary_catalogs.values().flatten())
+    {
         if !word_ok(cat.trim_end_matches('.')) || cat.contains('/') {
             return bad(format!("catalog zone name {cat:?}"));
         }
@@ -1655,7 +1663,9 @@ fn secondary_conf(spec: &LabSpec, server: &LabServerSpec) -> String {
         spec.primary.addr, spec.primary.port, spec.tsig_key_name
     );
     let catalogs: Vec<&str> = spec
-        .catalogs
+        .secondary_catalogs
+        .get(&server.name)
+        .unwrap_or(&spec.catalogs)
         .iter()
         .map(|c| c.trim_end_matches('.'))
         .collect();

@@ -106,9 +106,26 @@ impl Env {
     /// Starts a lab with `secondaries` secondaries (all consuming the group's catalog),
     /// `members` of them in the group, zones with TTL `ttl`.
     pub fn with(db: Db, secondaries: usize, members: &[&str], ttl: u32) -> Env {
+        Env::custom(
+            db,
+            secondaries,
+            |_| {},
+            |lab| config_yaml(lab, members, ttl),
+        )
+    }
+
+    /// Starts a lab with `secondaries` secondaries, shaped further by `shape`, and a
+    /// repository whose `zonekeeper.yaml` is `config(lab)`.
+    pub fn custom(
+        db: Db,
+        secondaries: usize,
+        shape: impl FnOnce(&mut LabSpec),
+        config: impl FnOnce(&Lab) -> String,
+    ) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let spec =
+        let mut spec =
             LabSpec::for_test(&dir.path().join("lab"), secondaries, vec![CATALOG.into()]).unwrap();
+        shape(&mut spec);
         let lab = Lab::start(spec).unwrap();
         let repo = dir.path().join("repo");
         git2::Repository::init(&repo).unwrap();
@@ -134,7 +151,7 @@ impl Env {
             db: db_url,
             pg_name,
         };
-        env.write("zonekeeper.yaml", &config_yaml(&env.lab, members, ttl));
+        env.write("zonekeeper.yaml", &config(&env.lab));
         env
     }
 

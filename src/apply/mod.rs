@@ -206,7 +206,7 @@ async fn run(
         updater: &updater,
         opts,
     };
-    let deferred = operations::create(&ctx).await?;
+    let held = operations::create(&ctx).await?;
 
     // 2. New zones and catalog zones on the primary.
     let mut creates = Vec::new();
@@ -232,7 +232,13 @@ async fn run(
             new_catalogs.push(g.catalog.clone());
         }
     }
-    let all = stanzas(config, &index, plan, &BTreeSet::new());
+    let desired_groups: BTreeMap<String, String> = plan
+        .zones
+        .iter()
+        .filter(|z| z.action != ZoneAction::Delete)
+        .map(|z| (z.zone.clone(), z.group.clone()))
+        .collect();
+    let all = stanzas(config, &index, &desired_groups, &BTreeSet::new());
     if control.write_conf(&all)? || !creates.is_empty() || !new_catalogs.is_empty() {
         info!(
             new_zones = creates.len(),
@@ -288,7 +294,7 @@ async fn run(
     let mut jobs: Vec<(&crate::plan::ZoneChange, Option<u32>)> = plan
         .zones
         .iter()
-        .filter(|z| z.action == ZoneAction::Update && !deferred.contains(&z.group))
+        .filter(|z| z.action == ZoneAction::Update && !held.contains(&z.zone))
         .map(|z| (z, z.expected_serial))
         .collect();
     jobs.extend(adopted.iter().map(|(z, s)| (*z, Some(*s))));
@@ -378,7 +384,7 @@ async fn run(
     // 5. Verify every server of each zone's group.
     let mut checks = Vec::new();
     for z in &plan.zones {
-        let verify = (z.action == ZoneAction::Verify && !deferred.contains(&z.group))
+        let verify = (z.action == ZoneAction::Verify && !held.contains(&z.zone))
             || report.created.contains(&z.zone)
             || report.updated.contains(&z.zone);
         let (true, Some(serial)) = (verify, serials.get(&z.zone)) else {
@@ -500,7 +506,7 @@ async fn run(
             .filter(|z| !still_served.contains(z))
             .collect();
         if !gone.is_empty() {
-            control.write_conf(&stanzas(config, &index, plan, &gone))?;
+            control.write_conf(&stanzas(config, &index, &desired_groups, &gone))?;
             control.reconfig().await?;
             for z in &gone {
                 control.remove_zone_files(&name(z));
@@ -613,37 +619,42 @@ async fn send_zone_update(
 fn stanzas(
     config: &Config,
     index: &BTreeMap<String, RecordedZone>,
-    plan: &Plan,
+    desired_groups: &BTreeMap<String, String>,
     gone: &BTreeSet<String>,
 ) -> Vec<Stanza> {
-    let mut groups: BTreeMap<String, String> = index
+    // A zone moving between groups is notified to both while it moves.
+    let mut groups: BTreeMap<String, BTreeSet<String>> = index
         .iter()
-        .map(|(n, z)| (n.clone(), z.group.clone()))
+        .map(|(n, z)| (n.clone(), BTreeSet::from([z.group.clone()])))
         .collect();
-    for z in &plan.zones {
-        if z.action != ZoneAction::Delete {
-            groups.insert(z.zone.clone(), z.group.clone());
-        }
+    for (zone, group) in desired_groups {
+        groups
+            .entry(zone.clone())
+            .or_default()
+            .insert(group.clone());
     }
-    let notify = |group: &str| {
-        group_sockets(config, group)
-            .into_iter()
+    let notify = |groups: &mut dyn Iterator<Item = &String>| {
+        let mut addrs: Vec<SocketAddr> = groups
+            .flat_map(|g| group_sockets(config, g))
             .map(|(_, a)| a)
-            .collect::<Vec<_>>()
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
     };
     let mut out: Vec<Stanza> = config
         .groups
         .values()
         .map(|g| Stanza {
             zone: g.catalog.clone(),
-            notify: notify(&g.name),
+            notify: notify(&mut std::iter::once(&g.name)),
         })
         .collect();
-    for (zone, group) in groups {
+    for (zone, gs) in groups {
         if !gone.contains(&zone) {
             out.push(Stanza {
                 zone: name(&zone),
-                notify: notify(&group),
+                notify: notify(&mut gs.iter()),
             });
         }
     }

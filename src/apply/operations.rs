@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::{ApplyError, Options, name, stanzas};
 use crate::backend::bind::PrimaryControl;
+use crate::backend::catalog;
 use crate::backend::update::Updater;
 use crate::desired::DesiredState;
 use crate::live::{self, Check};
@@ -74,9 +75,10 @@ pub struct Ctx<'a> {
     pub opts: &'a Options,
 }
 
-/// Creates the operations the desired groups call for, unless the same operation is
-/// already active; records the groups as desired when membership changed. Returns the groups
-/// whose zones are now in an operation's hands.
+/// Creates the operations the desired groups and zones call for (membership changes, zones
+/// moving between groups), unless the same operation is already active; records the groups
+/// as desired when membership changed. Returns the zones now in an operation's hands: the
+/// regular path leaves them alone.
 pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
     let store = ctx.store;
     let recorded = store.groups().await?;
@@ -113,14 +115,43 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         }
         zones.insert(g.name.clone(), gz);
     }
-    let wanted = procedures::operations_for(&ctx.desired.config, &recorded, &zones);
+    let membership = procedures::operations_for(&ctx.desired.config, &recorded, &zones);
+    let changed = !membership.is_empty();
+    let mut moves = Vec::new();
+    for r in &index {
+        let Some(z) = ctx.desired.zones.get(&r.name) else {
+            continue;
+        };
+        if z.group == r.group || !ctx.desired.config.groups.contains_key(&z.group) {
+            continue;
+        }
+        let content = store
+            .zone(&r.name)
+            .await?
+            .map(|f| f.content)
+            .unwrap_or_default();
+        let ns_ttl = lines_by_rrset(&content)
+            .get(&(r.name.clone(), "NS".to_string()))
+            .and_then(|lines| {
+                lines
+                    .iter()
+                    .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    .max()
+            })
+            .unwrap_or(0);
+        moves.push((r.name.clone(), r.group.clone(), z.group.clone(), ns_ttl));
+    }
     let active = store.operations(false).await?;
-    let changed = !wanted.is_empty();
+    let wanted = membership.into_iter().chain(procedures::moves_for(&moves));
     for op in wanted {
-        if active
-            .iter()
-            .any(|a| a.kind == op.kind.as_str() && a.group == op.group && a.server == op.server)
-        {
+        let same = |a: &OperationRow| {
+            a.kind == op.kind.as_str()
+                && match op.kind {
+                    procedures::Kind::MoveZone => a.zones == op.zones,
+                    _ => a.group == op.group && a.server == op.server,
+                }
+        };
+        if active.iter().any(same) {
             continue;
         }
         let row = NewOperationRow {
@@ -167,7 +198,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         .operations(false)
         .await?
         .into_iter()
-        .map(|o| o.group)
+        .flat_map(|o| o.zones)
         .collect())
 }
 
@@ -256,6 +287,8 @@ async fn run_step(
         Action::Nothing => Ok(()),
         Action::RenderPrimary => render_primary(ctx, &op.group).await,
         Action::PublishZones => publish_zones(ctx, op).await,
+        Action::CatalogAdd => catalog(ctx, op, &op.group, true).await,
+        Action::CatalogRemove { ref group } => catalog(ctx, op, group, false).await,
     };
     let proof = match acted {
         Ok(()) => check_gate(ctx, op, &spec.gate).await?,
@@ -296,14 +329,18 @@ async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
     let index = ctx.store.zone_index().await.map_err(|e| e.to_string())?;
     let index: BTreeMap<String, RecordedZone> =
         index.into_iter().map(|z| (z.name.clone(), z)).collect();
-    let empty = crate::plan::Plan {
-        revision: String::new(),
-        author: String::new(),
-        base_revision: None,
-        zones: Vec::new(),
-        groups: Vec::new(),
-    };
-    let all = stanzas(&ctx.desired.config, &index, &empty, &Default::default());
+    let desired_groups: BTreeMap<String, String> = ctx
+        .desired
+        .zones
+        .iter()
+        .map(|(n, z)| (n.clone(), z.group.clone()))
+        .collect();
+    let all = stanzas(
+        &ctx.desired.config,
+        &index,
+        &desired_groups,
+        &Default::default(),
+    );
     if ctx.control.write_conf(&all).map_err(|e| e.to_string())? {
         ctx.control.reconfig().await.map_err(|e| e.to_string())?;
     }
@@ -315,6 +352,34 @@ async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Adds the operation's zones to `group`'s catalog, or removes them; then renders the
+/// primary's configuration so also-notify follows.
+async fn catalog(ctx: &Ctx<'_>, op: &OperationRow, group: &str, add: bool) -> Result<(), String> {
+    let catalog = match ctx.desired.config.groups.get(group) {
+        Some(g) => g.catalog.clone(),
+        None => {
+            let recorded = ctx.store.groups().await.map_err(|e| e.to_string())?;
+            let Some(g) = recorded.into_iter().find(|g| g.name == group) else {
+                return Err(format!("group {group} is neither desired nor recorded"));
+            };
+            name(&g.catalog)
+        }
+    };
+    let zones: Vec<Name> = op.zones.iter().map(|z| name(z)).collect();
+    let updates = if add {
+        catalog::add_members(&catalog, &zones)
+    } else {
+        catalog::remove_members(&catalog, &zones)
+    };
+    for u in updates {
+        ctx.updater
+            .send(&catalog, &u, None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    render_primary(ctx, &op.group).await
 }
 
 /// Brings every zone of the operation to its desired content, one UPDATE each.
@@ -368,6 +433,39 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
         boundary("zone recorded");
     }
     Ok(())
+}
+
+/// Every one of `servers` must stop answering authoritatively for `zones` (no answer at all
+/// counts: a stopped server serves nothing).
+async fn stopped(
+    ctx: &Ctx<'_>,
+    servers: &[String],
+    zones: &[(Name, u32)],
+    how: &str,
+) -> Result<Result<String, String>, ApplyError> {
+    let mut checks = Vec::new();
+    for server in servers {
+        for addr in sockets(ctx, server).await? {
+            checks.extend(zones.iter().map(|(z, _)| Check {
+                silent_ok: true,
+                ..Check::refuses(z.clone(), server, addr)
+            }));
+        }
+    }
+    let outcomes = live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(200)).await;
+    Ok(match outcomes.iter().find(|o| !o.ok) {
+        None => Ok(format!(
+            "{} no longer serve(s) the {} zone(s)",
+            servers.join(", "),
+            zones.len()
+        )),
+        Some(o) => Err(format!(
+            "{} must stop serving {}: it {} — {how}",
+            o.check.server,
+            o.check.zone,
+            o.answer.describe()
+        )),
+    })
 }
 
 /// Where a server answers: from the desired state, else as recorded.
@@ -435,26 +533,42 @@ async fn check_gate(
                 }
             }
         }
-        Gate::StoppedServing { server, how } => {
-            for addr in sockets(ctx, server).await? {
-                checks.extend(zones.iter().map(|(z, _)| Check {
-                    silent_ok: true,
-                    ..Check::refuses(z.clone(), server, addr)
-                }));
+        Gate::GroupServes { group } => {
+            for s in ctx.desired.config.group_secondaries(group) {
+                for addr in s.sockets() {
+                    checks.extend(
+                        zones
+                            .iter()
+                            .map(|(z, serial)| Check::serves(z.clone(), &s.name, addr, *serial)),
+                    );
+                }
             }
-            let outcomes =
-                live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(200)).await;
-            return Ok(match outcomes.iter().find(|o| !o.ok) {
-                None => Ok(format!(
-                    "{server} no longer serves the {} zone(s)",
-                    zones.len()
-                )),
-                Some(o) => Err(format!(
-                    "{server} must stop serving {}: it {} — {how}",
-                    o.check.zone,
-                    o.answer.describe()
-                )),
-            });
+        }
+        Gate::StoppedServing { server, how } => {
+            return stopped(ctx, std::slice::from_ref(server), &zones, how).await;
+        }
+        Gate::GroupStopped { group, except } => {
+            let keep: Vec<String> = ctx
+                .desired
+                .config
+                .groups
+                .get(except)
+                .map(|g| g.secondaries.clone())
+                .unwrap_or_default();
+            let recorded = ctx.store.groups().await?;
+            let members = match ctx.desired.config.groups.get(group) {
+                Some(g) => g.secondaries.clone(),
+                None => recorded
+                    .iter()
+                    .find(|g| &g.name == group)
+                    .map(|g| g.secondaries.clone())
+                    .unwrap_or_default(),
+            };
+            let leaving: Vec<String> = members.into_iter().filter(|s| !keep.contains(s)).collect();
+            let how = format!(
+                "they left the catalog of group {group}; check their logs if they keep serving"
+            );
+            return stopped(ctx, &leaving, &zones, &how).await;
         }
     }
     let total = checks.len();

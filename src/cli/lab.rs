@@ -94,6 +94,20 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                     .values()
                     .map(|g| g.catalog.to_string())
                     .collect(),
+                // each secondary consumes the catalogs of the groups it is in
+                secondary_catalogs: config
+                    .secondaries
+                    .keys()
+                    .map(|s| {
+                        let cats = config
+                            .groups
+                            .values()
+                            .filter(|g| g.secondaries.contains(s))
+                            .map(|g| g.catalog.to_string())
+                            .collect();
+                        (s.clone(), cats)
+                    })
+                    .collect(),
                 tsig_key_name: p.tsig.name.to_string().trim_end_matches('.').to_string(),
                 tsig_key_file: key_file.clone(),
                 primary_rndc_conf: p.rndc_conf.clone(),

@@ -139,7 +139,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 let moved = z
                     .old_group
                     .as_ref()
-                    .map(|g| format!(", group {g} → {}", z.group))
+                    .map(|g| format!(", group {g} → {}; staged: served by both, NS switched, {g} drops it after the TTL", z.group))
                     .unwrap_or_default();
                 paint(
                     color,

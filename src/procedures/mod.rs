@@ -10,6 +10,7 @@
 //! operation each), then every removed one, so a replacement is an add then a remove.
 
 pub mod add_secondary;
+pub mod move_zone;
 pub mod remove_secondary;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,8 @@ pub enum Kind {
     AddSecondary,
     /// A secondary leaves a group (section 2.4-2.5).
     RemoveSecondary,
+    /// A zone moves to another group.
+    MoveZone,
 }
 
 impl Kind {
@@ -35,6 +38,7 @@ impl Kind {
         match self {
             Kind::AddSecondary => "add-secondary",
             Kind::RemoveSecondary => "remove-secondary",
+            Kind::MoveZone => "move-zone",
         }
     }
 
@@ -43,6 +47,7 @@ impl Kind {
         match s {
             "add-secondary" => Some(Kind::AddSecondary),
             "remove-secondary" => Some(Kind::RemoveSecondary),
+            "move-zone" => Some(Kind::MoveZone),
             _ => None,
         }
     }
@@ -58,6 +63,13 @@ pub enum Action {
     /// Bring the operation's zones to the desired content with signed UPDATEs (the NS
     /// RRset and the address records of the server's name change here).
     PublishZones,
+    /// Add the operation's zones to its group's catalog zone.
+    CatalogAdd,
+    /// Remove the operation's zones from `group`'s catalog zone.
+    CatalogRemove {
+        /// The group whose catalog they leave.
+        group: String,
+    },
     /// Nothing: the step only waits for its gate.
     Nothing,
 }
@@ -74,6 +86,19 @@ pub enum Gate {
     },
     /// Every server of the group (and the primary) serves every zone at its recorded serial.
     AllServe,
+    /// Every secondary of `group` serves every zone at its recorded serial (UDP and TCP).
+    GroupServes {
+        /// The group.
+        group: String,
+    },
+    /// Every secondary of `group` that is not also in `except` no longer answers
+    /// authoritatively for the zones.
+    GroupStopped {
+        /// The group the zones left.
+        group: String,
+        /// The group they moved to.
+        except: String,
+    },
     /// Not before `seconds` after the previous step finished: resolvers may still hold
     /// the old records that long.
     Wait {
@@ -143,6 +168,15 @@ pub struct GroupZones {
     pub max_ttl_by_server_name: BTreeMap<String, u32>,
     /// The longest apex NS TTL recorded.
     pub max_ns_ttl: u32,
+}
+
+/// The operations moving zones between groups call for: `moves` holds (zone, recorded
+/// group, desired group, recorded apex NS TTL).
+pub fn moves_for(moves: &[(String, String, String, u32)]) -> Vec<NewOperation> {
+    moves
+        .iter()
+        .map(|(zone, from, to, ttl)| move_zone::operation(zone, from, to, *ttl))
+        .collect()
 }
 
 /// The operations a change of group membership calls for: adds first, then removes, one
