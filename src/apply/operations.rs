@@ -21,6 +21,7 @@ use crate::desired::DesiredState;
 use crate::live::{self, Check};
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
+use crate::procedures::delegation::ZoneDelegation;
 use crate::procedures::{self, Action, Gate, GroupZones, StepSpec};
 use crate::store::{
     AuditEntry, GroupRow, NewOperationRow, OperationRow, RecordedZone, StepRow, Store,
@@ -97,6 +98,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         let mut gz = GroupZones::default();
         for z in index.iter().filter(|z| z.group == g.name) {
             gz.zones.push(z.name.clone());
+            gz.delegations.extend(zone_delegation(ctx, &index, &z.name));
             if let Some(full) = store.zone(&z.name).await? {
                 for ((owner, rtype), lines) in lines_by_rrset(&full.content) {
                     let ttl = lines
@@ -139,10 +141,19 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
                     .max()
             })
             .unwrap_or(0);
-        moves.push((r.name.clone(), r.group.clone(), z.group.clone(), ns_ttl));
+        moves.push(procedures::Move {
+            zone: r.name.clone(),
+            from: r.group.clone(),
+            to: z.group.clone(),
+            ns_ttl,
+            delegation: zone_delegation(ctx, &index, &r.name),
+        });
     }
     let active = store.operations(false).await?;
-    let wanted = membership.into_iter().chain(procedures::moves_for(&moves));
+    let wanted: Vec<_> = membership
+        .into_iter()
+        .chain(procedures::moves_for(&moves))
+        .collect();
     for op in wanted {
         let same = |a: &OperationRow| {
             a.kind == op.kind.as_str()
@@ -194,12 +205,68 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
             .collect();
         store.set_groups(&groups).await?;
     }
-    Ok(store
-        .operations(false)
-        .await?
-        .into_iter()
-        .flat_map(|o| o.zones)
-        .collect())
+    // Held: the operations' zones, and the managed parents whose delegation they publish.
+    let mut held = Vec::new();
+    for op in store.operations(false).await? {
+        for step in &op.steps {
+            if let Ok(StepSpec {
+                action: Action::PublishParents { zones },
+                ..
+            }) = serde_json::from_str(&step.spec)
+            {
+                held.extend(zones);
+            }
+        }
+        held.extend(op.zones);
+    }
+    Ok(held)
+}
+
+/// A zone's delegation as desired: its apex NS set, the glue the parent needs, its managed
+/// parent (the closest managed ancestor) or the unmanaged parent's servers to ask.
+fn zone_delegation(ctx: &Ctx<'_>, index: &[RecordedZone], zone: &str) -> Option<ZoneDelegation> {
+    use hickory_proto::rr::RecordType;
+    let d = ctx.desired.zones.get(zone)?;
+    let ns: Vec<Name> = d
+        .rrset(&d.name, RecordType::NS)
+        .map(|s| {
+            s.rdatas
+                .iter()
+                .filter_map(|r| crate::model::record::target(r).cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut glue = Vec::new();
+    for n in ns.iter().filter(|n| d.name.zone_of(n)) {
+        for t in [RecordType::A, RecordType::AAAA] {
+            if let Some(set) = d.rrset(n, t) {
+                for line in set.lines() {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    glue.push(format!("{} {} {}", f[0], f[3], f[4..].join(" ")));
+                }
+            }
+        }
+    }
+    let mut ns: Vec<String> = ns.iter().map(|n| n.to_lowercase().to_string()).collect();
+    ns.sort();
+    let managed = |n: &str| index.iter().any(|r| r.name == n) || ctx.desired.zones.contains_key(n);
+    let mut parent = None;
+    let mut up = d.name.base_name();
+    while !up.is_root() {
+        let text = up.to_lowercase().to_string();
+        if managed(&text) {
+            parent = Some(text);
+            break;
+        }
+        up = up.base_name();
+    }
+    Some(ZoneDelegation {
+        zone: zone.to_string(),
+        ns,
+        glue,
+        parent,
+        parent_servers: d.parent_servers.iter().map(|a| a.to_string()).collect(),
+    })
 }
 
 /// Runs active operations in order until one waits. Returns the waiting message, if any.
@@ -286,12 +353,13 @@ async fn run_step(
     let acted = match spec.action {
         Action::Nothing => Ok(()),
         Action::RenderPrimary => render_primary(ctx, &op.group).await,
-        Action::PublishZones => publish_zones(ctx, op).await,
+        Action::PublishZones => publish_zones(ctx, op, &op.zones).await,
+        Action::PublishParents { ref zones } => publish_zones(ctx, op, zones).await,
         Action::CatalogAdd => catalog(ctx, op, &op.group, true).await,
         Action::CatalogRemove { ref group } => catalog(ctx, op, group, false).await,
     };
     let proof = match acted {
-        Ok(()) => check_gate(ctx, op, &spec.gate).await?,
+        Ok(()) => check_gate(ctx, op, &spec.gate, step.confirmed).await?,
         Err(message) => Err(message),
     };
 
@@ -383,8 +451,8 @@ async fn catalog(ctx: &Ctx<'_>, op: &OperationRow, group: &str, add: bool) -> Re
 }
 
 /// Brings every zone of the operation to its desired content, one UPDATE each.
-async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
-    for zone in &op.zones {
+async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow, zones: &[String]) -> Result<(), String> {
+    for zone in zones {
         let Some(desired) = ctx.desired.zones.get(zone) else {
             continue;
         };
@@ -433,6 +501,126 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), String> {
         boundary("zone recorded");
     }
     Ok(())
+}
+
+/// The delegation gate: managed parents serve their recorded serial on every server of
+/// their group; unmanaged parents' servers refer with exactly the desired NS set; by-hand
+/// parents were confirmed.
+async fn delegated(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    zones: &[ZoneDelegation],
+    unconfirmed: bool,
+    instructions: &str,
+) -> Result<Result<String, String>, ApplyError> {
+    let index: BTreeMap<String, RecordedZone> = ctx
+        .store
+        .zone_index()
+        .await?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+    let mut checks = Vec::new();
+    let parents: std::collections::BTreeSet<&String> =
+        zones.iter().filter_map(|z| z.parent.as_ref()).collect();
+    for p in parents {
+        let Some(r) = index.get(p) else { continue };
+        let primary = &ctx.desired.config.primary;
+        checks.push(Check::serves(
+            name(p),
+            &primary.name,
+            primary.addr,
+            r.serial,
+        ));
+        for s in ctx.desired.config.group_secondaries(&r.group) {
+            checks.extend(
+                s.sockets()
+                    .into_iter()
+                    .map(|a| Check::serves(name(p), &s.name, a, r.serial)),
+            );
+        }
+    }
+    for o in live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(100)).await {
+        if !o.ok {
+            return Ok(Err(format!(
+                "{} must serve the parent zone {} serial {}: it {}",
+                o.check.server,
+                o.check.zone,
+                o.check.serial.unwrap_or(0),
+                o.answer.describe()
+            )));
+        }
+    }
+    // A managed parent must delegate with exactly the child's NS set, as recorded.
+    for z in zones {
+        let Some(p) = &z.parent else { continue };
+        let Some(parent) = ctx.store.zone(p).await? else {
+            continue;
+        };
+        let mut set: Vec<String> = lines_by_rrset(&parent.content)
+            .get(&(z.zone.clone(), "NS".to_string()))
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        set.sort();
+        if set != z.ns {
+            return Ok(Err(format!(
+                "the parent zone {p} delegates {} to {}; write NS {} for it in zones/{p}yaml",
+                z.zone,
+                if set.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    set.join(" ")
+                },
+                z.ns.join(" ")
+            )));
+        }
+    }
+    for z in zones.iter().filter(|z| z.parent.is_none()) {
+        for server in &z.parent_servers {
+            let Ok(addr) = server.parse::<SocketAddr>() else {
+                continue;
+            };
+            match live::ns_set(addr, &name(&z.zone), Duration::from_secs(2)).await {
+                Ok(set) if set == z.ns => {}
+                Ok(set) => {
+                    return Ok(Err(format!(
+                        "the parent's server {server} delegates {} to {}; it must delegate to {}",
+                        z.zone,
+                        if set.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            set.join(" ")
+                        },
+                        z.ns.join(" ")
+                    )));
+                }
+                Err(e) => {
+                    return Ok(Err(format!(
+                        "the parent's server {server} does not answer for {}: {e}",
+                        z.zone
+                    )));
+                }
+            }
+        }
+    }
+    if unconfirmed {
+        let step = op
+            .steps
+            .iter()
+            .find(|s| s.name == "delegation")
+            .map(|s| s.idx)
+            .unwrap_or(0);
+        return Ok(Err(format!(
+            "the registrar must publish {instructions}; then run `zonekeeper confirm {} {step}`",
+            op.id
+        )));
+    }
+    Ok(Ok("the parents delegate as desired".into()))
 }
 
 /// Every one of `servers` must stop answering authoritatively for `zones` (no answer at all
@@ -491,6 +679,7 @@ async fn check_gate(
     ctx: &Ctx<'_>,
     op: &OperationRow,
     gate: &Gate,
+    confirmed: bool,
 ) -> Result<Result<String, String>, ApplyError> {
     let index: BTreeMap<String, u32> = ctx
         .store
@@ -543,6 +732,13 @@ async fn check_gate(
                     );
                 }
             }
+        }
+        Gate::Delegation {
+            zones: delegations,
+            manual,
+            instructions,
+        } => {
+            return delegated(ctx, op, delegations, *manual && !confirmed, instructions).await;
         }
         Gate::StoppedServing { server, how } => {
             return stopped(ctx, std::slice::from_ref(server), &zones, how).await;

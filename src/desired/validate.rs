@@ -512,6 +512,16 @@ pub fn build_zone(
         });
     }
 
+    // Where to ask whether the parent delegates as desired.
+    let mut parent_servers = Vec::new();
+    for s in y.delegation.iter().flat_map(|d| &d.parent_servers) {
+        let text = s.value.trim();
+        match text.parse::<std::net::SocketAddr>().or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53))) {
+            Ok(a) => parent_servers.push(a),
+            Err(_) => c.report("value::address", at(s), format!("`{text}` is not an address"), "write an IP address, optionally with a port: 192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:53"),
+        }
+    }
+
     // Records.
     let mut built: Vec<Built> = Vec::new();
     let mut owners: HashMap<Name, Place> = HashMap::new();
@@ -683,6 +693,7 @@ pub fn build_zone(
         group: y.group.value.clone(),
         soa,
         rrsets,
+        parent_servers,
     })
 }
 

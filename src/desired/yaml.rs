@@ -127,9 +127,21 @@ pub struct ZoneFile {
     pub soa: SoaYaml,
     /// Whether the apex NS RRset comes from the group (default true).
     pub group_nameservers: Option<Spanned<bool>>,
+    /// How the parent's delegation is checked when the zone's servers change.
+    pub delegation: Option<DelegationYaml>,
     /// Records by owner name, then by type.
     #[serde(default)]
     pub records: IndexMap<Spanned<String>, IndexMap<Spanned<String>, Spanned<RrsetYaml>>>,
+}
+
+/// `delegation:` of a zone whose parent zone is not managed here.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationYaml {
+    /// The parent zone's servers (`address` or `address:port`), asked with recursion off
+    /// whether they delegate with the new NS set. Without them an operator confirms.
+    #[serde(default)]
+    pub parent_servers: Vec<Spanned<String>>,
 }
 
 /// One RRset as written: a value, a list of values, or `{ttl, values}` / `{ttl, value}`.

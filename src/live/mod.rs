@@ -145,6 +145,44 @@ pub async fn soa(
     }
 }
 
+/// The NS set `server` gives for `zone` with recursion off: the referral of a parent's
+/// server (authority section), or the answer of one that serves the zone itself. Sorted,
+/// lower case.
+pub async fn ns_set(
+    server: SocketAddr,
+    zone: &Name,
+    timeout: Duration,
+) -> Result<Vec<String>, String> {
+    let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
+        .with_timeout(Some(timeout))
+        .build();
+    let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(stream);
+    tokio::spawn(bg);
+    let mut opts = DnsRequestOptions::default();
+    opts.recursion_desired = false;
+    let mut lookup = client.lookup(Query::query(zone.clone(), RecordType::NS), opts);
+    let response =
+        match tokio::time::timeout(timeout + Duration::from_millis(100), lookup.next()).await {
+            Ok(Some(Ok(r))) => r,
+            Ok(Some(Err(e))) => return Err(e.to_string()),
+            Ok(None) => return Err("no response".into()),
+            Err(_) => return Err("timed out".into()),
+        };
+    let mut names: Vec<String> = response
+        .answers
+        .iter()
+        .chain(response.authorities.iter())
+        .filter(|r| r.name.to_lowercase() == zone.to_lowercase())
+        .filter_map(|r| match &r.data {
+            RData::NS(ns) => Some(ns.0.to_lowercase().to_string()),
+            _ => None,
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// One check to make: does `server` serve `zone` at `serial` (or, with `serial` None,
 /// has it stopped serving it)?
 #[derive(Debug, Clone)]

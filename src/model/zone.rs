@@ -39,6 +39,9 @@ pub struct Zone {
     pub soa: Soa,
     /// Every RRset but the SOA, apex NS included, in canonical order.
     pub rrsets: Vec<Rrset>,
+    /// Servers of the parent zone to ask whether the delegation was updated, when the
+    /// parent is not managed here (empty: an operator confirms it).
+    pub parent_servers: Vec<std::net::SocketAddr>,
 }
 
 /// An RRset's identity: lower-cased owner and type, as they appear in canonical lines.
@@ -174,6 +177,7 @@ mod tests {
                 ),
                 rr("www.example.com.", RecordType::A, 300, &["192.0.2.1"]),
             ],
+            parent_servers: Vec::new(),
         }
     }
 

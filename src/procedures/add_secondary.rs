@@ -11,6 +11,9 @@
 //! 2. **publish-ns**: the zones get the desired content: the new NS record (and in-zone
 //!    A/AAAA for its name), one signed UPDATE per zone, serial bumped. Gate: every server of
 //!    the group serves the new serial.
+//! 3. **delegation** (when the server is published): managed parents publish the new
+//!    delegation; other parents must answer with the new NS set, or an operator confirms
+//!    the registrar's change (see `delegation`).
 //!
 //! # Guarantees
 //!
@@ -22,29 +25,34 @@
 //! The secondary is already configured to consume the group's catalog and to transfer with
 //! the TSIG key; zonekeeper does not write secondaries' configuration.
 //!
-//! # Caveats
-//!
-//! The parent's delegation is not updated here yet (section 2.3.2): print the NS set from
-//! `zonekeeper status` for the registrar.
 
-use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec};
+use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec, delegation};
 
-/// The operation that adds `server` to `group`.
-pub fn operation(group: &str, server: &str, zones: &GroupZones) -> NewOperation {
+/// The operation that adds `server` (published as `ns_name`, if at all) to `group`.
+pub fn operation(
+    group: &str,
+    server: &str,
+    ns_name: Option<&str>,
+    zones: &GroupZones,
+) -> NewOperation {
+    let mut steps = vec![
+        StepSpec::new(
+            "provision",
+            Action::RenderPrimary,
+            Gate::Serves {
+                server: server.into(),
+            },
+        ),
+        StepSpec::new("publish-ns", Action::PublishZones, Gate::AllServe),
+    ];
+    if ns_name.is_some() && !zones.delegations.is_empty() {
+        steps.push(delegation::step(&zones.delegations));
+    }
     NewOperation {
         kind: Kind::AddSecondary,
         group: group.into(),
         server: server.into(),
         zones: zones.zones.clone(),
-        steps: vec![
-            StepSpec::new(
-                "provision",
-                Action::RenderPrimary,
-                Gate::Serves {
-                    server: server.into(),
-                },
-            ),
-            StepSpec::new("publish-ns", Action::PublishZones, Gate::AllServe),
-        ],
+        steps,
     }
 }

@@ -10,6 +10,7 @@
 //! operation each), then every removed one, so a replacement is an add then a remove.
 
 pub mod add_secondary;
+pub mod delegation;
 pub mod move_zone;
 pub mod remove_secondary;
 
@@ -70,6 +71,12 @@ pub enum Action {
         /// The group whose catalog they leave.
         group: String,
     },
+    /// Bring managed parent zones to their desired content: their delegation (NS and glue)
+    /// for the operation's zones changes here.
+    PublishParents {
+        /// The parent zones.
+        zones: Vec<String>,
+    },
     /// Nothing: the step only waits for its gate.
     Nothing,
 }
@@ -113,6 +120,17 @@ pub enum Gate {
         server: String,
         /// What the operator does to make it so.
         how: String,
+    },
+    /// The parents delegate each zone with its desired NS set: managed parents serve their
+    /// recorded serial everywhere; other parents' servers answer the referral with exactly
+    /// that set; where neither can be checked, an operator confirms.
+    Delegation {
+        /// Zone by zone, what to check.
+        zones: Vec<delegation::ZoneDelegation>,
+        /// Whether some zone can only be confirmed by hand.
+        manual: bool,
+        /// What the registrar must publish, for the message.
+        instructions: String,
     },
     /// An operator confirms with `zonekeeper confirm OP STEP`.
     Manual {
@@ -168,14 +186,30 @@ pub struct GroupZones {
     pub max_ttl_by_server_name: BTreeMap<String, u32>,
     /// The longest apex NS TTL recorded.
     pub max_ns_ttl: u32,
+    /// Each zone's delegation as desired, and how to check it.
+    pub delegations: Vec<delegation::ZoneDelegation>,
 }
 
-/// The operations moving zones between groups call for: `moves` holds (zone, recorded
-/// group, desired group, recorded apex NS TTL).
-pub fn moves_for(moves: &[(String, String, String, u32)]) -> Vec<NewOperation> {
+/// A zone whose group changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The zone.
+    pub zone: String,
+    /// Its recorded group.
+    pub from: String,
+    /// Its desired group.
+    pub to: String,
+    /// Its recorded apex NS TTL.
+    pub ns_ttl: u32,
+    /// Its delegation as desired.
+    pub delegation: Option<delegation::ZoneDelegation>,
+}
+
+/// The operations moving zones between groups call for.
+pub fn moves_for(moves: &[Move]) -> Vec<NewOperation> {
     moves
         .iter()
-        .map(|(zone, from, to, ttl)| move_zone::operation(zone, from, to, *ttl))
+        .map(|m| move_zone::operation(&m.zone, &m.from, &m.to, m.ns_ttl, m.delegation.as_ref()))
         .collect()
 }
 
@@ -193,15 +227,23 @@ pub fn operations_for(
             continue;
         };
         let gz = zones.get(&r.name).cloned().unwrap_or_default();
-        for s in g.secondaries.iter().filter(|s| !r.secondaries.contains(s)) {
-            adds.push(add_secondary::operation(&g.name, s, &gz));
-        }
-        for s in r.secondaries.iter().filter(|s| !g.secondaries.contains(s)) {
-            let ns_name = desired
+        let ns_name = |s: &str| {
+            desired
                 .secondaries
                 .get(s)
                 .and_then(|x| x.nameserver.as_ref())
-                .map(|n| n.to_lowercase().to_string());
+                .map(|n| n.to_lowercase().to_string())
+        };
+        for s in g.secondaries.iter().filter(|s| !r.secondaries.contains(s)) {
+            adds.push(add_secondary::operation(
+                &g.name,
+                s,
+                ns_name(s).as_deref(),
+                &gz,
+            ));
+        }
+        for s in r.secondaries.iter().filter(|s| !g.secondaries.contains(s)) {
+            let ns_name = ns_name(s);
             removes.push(remove_secondary::operation(
                 &g.name,
                 s,

@@ -3,6 +3,9 @@
 //!
 //! # Expected flow
 //!
+//! 0. **delegation** (when the server is published): the parent stops delegating to it
+//!    first: managed parents are updated, other parents must answer without it, or an
+//!    operator confirms the registrar's change (see `delegation`).
 //! 1. **unpublish-ns**: the zones get the desired content: the server's NS record goes (and
 //!    its address records, unless another record still uses the name), one signed UPDATE
 //!    per zone, serial bumped. The primary stops notifying it. Gate: every remaining server
@@ -20,10 +23,9 @@
 //!
 //! Group catalogs are shared by every secondary of the group, so the server leaves by its own
 //! configuration (stop consuming the catalog, or stop it): step 3 waits for that and checks
-//! it. The parent's delegation is not changed here yet (section 2.3.2): the parent NS TTL is
-//! taken to be the child's.
+//! it. The parent NS TTL is taken to be the child's.
 
-use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec};
+use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec, delegation};
 
 /// The operation that removes `server` (published as `ns_name`, if at all) from `group`.
 pub fn operation(
@@ -37,33 +39,38 @@ pub fn operation(
         .copied()
         .unwrap_or(0);
     let wait = u64::from(zones.max_ns_ttl.max(address_ttl));
+    let mut steps = Vec::new();
+    if ns_name.is_some() && !zones.delegations.is_empty() {
+        steps.push(delegation::step(&zones.delegations));
+    }
+    steps.push(StepSpec::new(
+        "unpublish-ns",
+        Action::PublishZones,
+        Gate::AllServe,
+    ));
+    steps.push(StepSpec::new(
+        "ttl-wait",
+        Action::RenderPrimary,
+        Gate::Wait {
+            seconds: wait,
+            why: format!("resolvers may hold NS and address records naming {server} for {wait} s"),
+        },
+    ));
+    steps.push(StepSpec::new(
+        "stop-serving",
+        Action::Nothing,
+        Gate::StoppedServing {
+            server: server.into(),
+            how: format!(
+                "remove the group's catalog zone from {server}'s configuration, or stop it"
+            ),
+        },
+    ));
     NewOperation {
         kind: Kind::RemoveSecondary,
         group: group.into(),
         server: server.into(),
         zones: zones.zones.clone(),
-        steps: vec![
-            StepSpec::new("unpublish-ns", Action::PublishZones, Gate::AllServe),
-            StepSpec::new(
-                "ttl-wait",
-                Action::RenderPrimary,
-                Gate::Wait {
-                    seconds: wait,
-                    why: format!(
-                        "resolvers may hold NS and address records naming {server} for {wait} s"
-                    ),
-                },
-            ),
-            StepSpec::new(
-                "stop-serving",
-                Action::Nothing,
-                Gate::StoppedServing {
-                    server: server.into(),
-                    how: format!(
-                        "remove the group's catalog zone from {server}'s configuration, or stop it"
-                    ),
-                },
-            ),
-        ],
+        steps,
     }
 }

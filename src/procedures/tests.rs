@@ -72,6 +72,7 @@ fn zones() -> BTreeMap<String, GroupZones> {
         zones: vec!["a.test.".into()],
         max_ttl_by_server_name: [("ns2.example.net.".to_string(), 900)].into(),
         max_ns_ttl: 300,
+        delegations: vec![],
     };
     [("g".to_string(), gz)].into()
 }
@@ -155,4 +156,39 @@ fn steps_round_trip_through_json() {
         let json = serde_json::to_string(s).unwrap();
         assert_eq!(&serde_json::from_str::<StepSpec>(&json).unwrap(), s);
     }
+}
+
+fn zones_with_delegation() -> BTreeMap<String, GroupZones> {
+    let mut z = zones();
+    if let Some(gz) = z.get_mut("g") {
+        gz.delegations = vec![delegation::ZoneDelegation {
+            zone: "a.test.".into(),
+            ns: vec!["ns1.example.net.".into()],
+            glue: vec![],
+            parent: None,
+            parent_servers: vec![],
+        }];
+    }
+    z
+}
+
+#[test]
+fn the_parent_learns_of_a_new_server_last_and_of_a_leaving_one_first() {
+    let add = &operations_for(
+        &config(&["ns1", "ns2", "ns3"]),
+        &recorded(&["ns1", "ns2"]),
+        &zones_with_delegation(),
+    )[0];
+    let names: Vec<&str> = add.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["provision", "publish-ns", "delegation"]);
+    let remove = &operations_for(
+        &config(&["ns1"]),
+        &recorded(&["ns1", "ns2"]),
+        &zones_with_delegation(),
+    )[0];
+    let names: Vec<&str> = remove.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["delegation", "unpublish-ns", "ttl-wait", "stop-serving"]
+    );
 }
