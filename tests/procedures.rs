@@ -573,3 +573,88 @@ both_stores!(managed_parent_delegation_follows_the_child, |db| {
     let plan = env.zk(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 });
+
+/// (TTL, data) of `name` `rtype` as `server` answers it.
+fn answer(env: &Env, server: &str, name: &str, rtype: &str) -> Vec<(u32, String)> {
+    let a = env.lab.dns_addr(server).unwrap();
+    let out = std::process::Command::new("dig")
+        .args([format!("@{}", a.ip()), "-p".into(), a.port().to_string()])
+        .args(["+norec", "+noall", "+answer", name, rtype])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(1)?.parse().ok()?, f.get(4..)?.join(" ")))
+        })
+        .collect()
+}
+
+fn mail_zone(addr: &str, cutover: bool) -> String {
+    let cut = if cutover {
+        "\n      cutover: {short_ttl: 1, soak: 2}"
+    } else {
+        ""
+    };
+    format!(
+        "group: default\nsoa: {{refresh: 2, retry: 1}}\nrecords:\n  \"@\":\n    MX: 10 mail\n  mail:\n    A:\n      ttl: 3\n      value: {addr}{cut}\n"
+    )
+}
+
+both_stores!(
+    renumber_lowers_the_ttl_waits_switches_soaks_and_restores,
+    |db| {
+        let env = Env::with(db, 2, &["ns1", "ns2"], 2);
+        env.zone("a.test", &mail_zone("192.0.2.25", false));
+        env.commit("mail on the old box");
+        env.apply(&[], 0);
+        let before = env.soa("ns0", "a.test.").serving().unwrap();
+        assert_eq!(
+            answer(&env, "ns1", "mail.a.test.", "A"),
+            vec![(3, "192.0.2.25".to_string())]
+        );
+
+        env.zone("a.test", &mail_zone("198.51.100.25", true));
+        env.commit("move mail to the new box, as a planned cut-over");
+        let t0 = std::time::Instant::now();
+        let out = env.apply(&[], 3);
+        assert!(text(&out).contains("until"), "{}", text(&out));
+        assert_eq!(
+            answer(&env, "ns2", "mail.a.test.", "A"),
+            vec![(1, "192.0.2.25".to_string())],
+            "old data, short TTL"
+        );
+        assert_eq!(env.soa("ns2", "a.test.").serving(), Some(before + 1));
+
+        // Too early: still waiting out refresh (2 s) + old TTL (3 s).
+        let out = env.apply(&[], 3);
+        assert!(text(&out).contains("refresh + old TTL"), "{}", text(&out));
+        std::thread::sleep(
+            Duration::from_secs(5).saturating_sub(t0.elapsed()) + Duration::from_millis(300),
+        );
+        let out = env.apply(&[], 3);
+        assert!(text(&out).contains("soaks"), "{}", text(&out));
+        assert_eq!(
+            answer(&env, "ns1", "mail.a.test.", "A"),
+            vec![(1, "198.51.100.25".to_string())],
+            "new data, short TTL"
+        );
+        assert_eq!(env.soa("ns1", "a.test.").serving(), Some(before + 2));
+
+        std::thread::sleep(Duration::from_millis(2300));
+        env.apply(&[], 0);
+        assert_eq!(
+            answer(&env, "ns1", "mail.a.test.", "A"),
+            vec![(3, "198.51.100.25".to_string())],
+            "normal TTL back"
+        );
+        assert_eq!(
+            env.soa("ns2", "a.test.").serving(),
+            Some(before + 3),
+            "three UPDATEs, no more"
+        );
+        let plan = env.zk(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    }
+);

@@ -307,7 +307,8 @@ async fn run(
         let old_text = index.get(&z.zone).map(|r| r.content.as_str()).unwrap_or("");
         let upd = update::zone_update(zone, old_text, &z.rrsets, expected, new_serial);
         debug!(zone = %z.zone, changes = upd.changes.len(), serial = new_serial, "sending UPDATE");
-        match send_zone_update(&updater, zone, &upd, expected, new_serial).await {
+        let target = zone.canonical_text(new_serial);
+        match send_zone_update(&updater, &zone.name, &target, &upd, expected, new_serial).await {
             Ok(new_serial) => {
                 serials.insert(z.zone.clone(), new_serial);
                 let detail = format!(
@@ -566,19 +567,21 @@ async fn run(
     Ok(report)
 }
 
-/// Sends a zone's UPDATE and returns the serial the primary now serves. When the SOA
+/// Sends a zone's UPDATE, which takes it to `target` (canonical text at `new_serial`),
+/// and returns the serial the primary now serves. When the SOA
 /// prerequisite fails, the primary's content is compared with the desired one (by AXFR,
 /// serial aside): if they are equal, an earlier run's UPDATE took effect but was never
 /// recorded (it was killed in between), and that counts as done, so nothing is applied
 /// twice. Otherwise it is drift.
 async fn send_zone_update(
     updater: &Updater,
-    zone: &crate::model::Zone,
+    zone: &Name,
+    target: &str,
     upd: &crate::backend::update::Update,
     expected: Option<u32>,
     new_serial: u32,
 ) -> Result<u32, UpdateError> {
-    let err = match updater.send(&zone.name, upd, expected).await {
+    let err = match updater.send(zone, upd, expected).await {
         Ok(()) => return Ok(new_serial),
         Err(e @ UpdateError::Drift { .. }) => e,
         Err(e) => return Err(e),
@@ -599,15 +602,10 @@ async fn send_zone_update(
         out.sort();
         (out, serial)
     };
-    let (want, _) = masked(
-        zone.canonical_text(new_serial)
-            .lines()
-            .map(str::to_string)
-            .collect(),
-    );
-    match updater.zone_lines(&zone.name).await.map(masked) {
+    let (want, _) = masked(target.lines().map(str::to_string).collect());
+    match updater.zone_lines(zone).await.map(masked) {
         Ok((live, Some(serial))) if live == want => {
-            info!(zone = %zone.name, serial, "the primary already serves this change: an earlier apply sent it");
+            info!(zone = %zone, serial, "the primary already serves this change: an earlier apply sent it");
             Ok(serial)
         }
         _ => Err(err),

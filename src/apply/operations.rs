@@ -150,15 +150,65 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         });
     }
     let active = store.operations(false).await?;
+    // Planned cut-overs: an RRset marked `cutover:` whose data (not only TTL) changes.
+    let mut renumbers = Vec::new();
+    for r in &index {
+        let Some(z) = ctx.desired.zones.get(&r.name) else {
+            continue;
+        };
+        if z.cutovers.is_empty() || z.group != r.group {
+            continue;
+        }
+        let Some(full) = store.zone(&r.name).await? else {
+            continue;
+        };
+        let old = lines_by_rrset(&full.content);
+        let new = lines_by_rrset(&z.canonical_text(0));
+        let data = |lines: &Vec<String>| {
+            let mut v: Vec<String> = lines
+                .iter()
+                .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
+                .collect();
+            v.sort();
+            v
+        };
+        for c in &z.cutovers {
+            let key = (c.owner.clone(), c.rtype.to_string());
+            let (Some(o), Some(n)) = (old.get(&key), new.get(&key)) else {
+                continue;
+            };
+            if data(o) == data(n) {
+                continue;
+            }
+            renumbers.push(procedures::renumber::Renumber {
+                zone: r.name.clone(),
+                group: r.group.clone(),
+                owner: c.owner.clone(),
+                rtype: c.rtype.to_string(),
+                old_ttl: o
+                    .iter()
+                    .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+                    .max()
+                    .unwrap_or(0),
+                old: data(o),
+                new: data(n),
+                short_ttl: c.short_ttl,
+                soak: c.soak,
+                refresh: z.soa.refresh,
+            });
+        }
+    }
     let wanted: Vec<_> = membership
         .into_iter()
         .chain(procedures::moves_for(&moves))
+        .chain(renumbers.iter().map(procedures::renumber::operation))
         .collect();
     for op in wanted {
         let same = |a: &OperationRow| {
             a.kind == op.kind.as_str()
                 && match op.kind {
                     procedures::Kind::MoveZone => a.zones == op.zones,
+                    procedures::Kind::Renumber => a.zones == op.zones && a.server == op.server,
                     _ => a.group == op.group && a.server == op.server,
                 }
         };
@@ -355,6 +405,12 @@ async fn run_step(
         Action::RenderPrimary => render_primary(ctx, &op.group).await,
         Action::PublishZones => publish_zones(ctx, op, &op.zones).await,
         Action::PublishParents { ref zones } => publish_zones(ctx, op, zones).await,
+        Action::SetRrset {
+            ref owner,
+            ref rtype,
+            ttl,
+            ref values,
+        } => set_rrset(ctx, op, owner, rtype, ttl, values).await,
         Action::CatalogAdd => catalog(ctx, op, &op.group, true).await,
         Action::CatalogRemove { ref group } => catalog(ctx, op, group, false).await,
     };
@@ -450,6 +506,101 @@ async fn catalog(ctx: &Ctx<'_>, op: &OperationRow, group: &str, add: bool) -> Re
     render_primary(ctx, &op.group).await
 }
 
+/// Gives one RRset of the operation's zone `values` with `ttl`, the rest as recorded: one
+/// UPDATE, unless the RRset already is so (a repeated step sends nothing).
+async fn set_rrset(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    owner: &str,
+    rtype: &str,
+    ttl: u32,
+    values: &[String],
+) -> Result<(), String> {
+    use crate::model::zone::{text_hash, with_rrset};
+    let zone = op.zones.first().ok_or("the operation names no zone")?;
+    let recorded = ctx
+        .store
+        .zone(zone)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("{zone} is not recorded"))?;
+    let origin = name(zone);
+    let owner_name = name(owner);
+    let t: hickory_proto::rr::RecordType =
+        rtype.parse().map_err(|_| format!("unknown type {rtype}"))?;
+    let mut rdatas = Vec::new();
+    for v in values {
+        rdatas.push(crate::model::record::parse_rdata(t, v, &origin).map_err(|e| e.message)?);
+    }
+    let set = crate::model::Rrset {
+        owner: owner_name.clone(),
+        rtype: t,
+        ttl,
+        rdatas,
+    };
+    let key = (owner.to_string(), rtype.to_string());
+    let lines = set.lines();
+    if lines_by_rrset(&recorded.content).get(&key) == Some(&lines) {
+        return Ok(());
+    }
+    let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
+    let target = with_rrset(&recorded.content, &key, &lines, new_serial);
+    let soa = super::update::recorded_soa(&origin, &recorded.content)
+        .ok_or("the recorded SOA is unreadable")?;
+    let mut new_soa = soa.clone();
+    if let hickory_proto::rr::RData::SOA(s) = &mut new_soa.data {
+        s.serial = new_serial;
+    }
+    let mut update = crate::backend::update::Update::default();
+    update.require(soa);
+    update.delete_rrset(owner_name, t);
+    for r in set.records() {
+        update.add(r);
+    }
+    update.add(new_soa);
+    let serial = super::send_zone_update(
+        ctx.updater,
+        &origin,
+        &target,
+        &update,
+        Some(recorded.serial),
+        new_serial,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    boundary("UPDATE sent");
+    let content = with_rrset(&target, &(String::new(), String::new()), &[], serial);
+    let row = RecordedZone {
+        name: zone.clone(),
+        group: recorded.group.clone(),
+        serial,
+        content_hash: text_hash(&content),
+        content,
+        verified: false,
+        commit_id: ctx.desired.revision.id.clone(),
+    };
+    let audit = AuditEntry {
+        at: ctx.opts.now,
+        commit_id: ctx.desired.revision.id.clone(),
+        author: ctx.desired.revision.author.clone(),
+        action: "update".into(),
+        target: zone.clone(),
+        detail: format!(
+            "op {} ({}): {owner} {rtype} TTL {ttl} → {}; serial {} → {serial}",
+            op.id,
+            op.kind,
+            values.join(" "),
+            recorded.serial
+        ),
+    };
+    ctx.store
+        .record_zones(&[(row, audit)])
+        .await
+        .map_err(|e| e.to_string())?;
+    boundary("zone recorded");
+    Ok(())
+}
+
 /// Brings every zone of the operation to its desired content, one UPDATE each.
 async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow, zones: &[String]) -> Result<(), String> {
     for zone in zones {
@@ -472,9 +623,11 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow, zones: &[String]) -> Re
             Some(recorded.serial),
             new_serial,
         );
+        let target = desired.canonical_text(new_serial);
         let new_serial = super::send_zone_update(
             ctx.updater,
-            desired,
+            &desired.name,
+            &target,
             &update,
             Some(recorded.serial),
             new_serial,

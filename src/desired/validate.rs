@@ -523,6 +523,7 @@ pub fn build_zone(
     }
 
     // Records.
+    let mut cutovers = Vec::new();
     let mut built: Vec<Built> = Vec::new();
     let mut owners: HashMap<Name, Place> = HashMap::new();
     for (owner_y, types) in &y.records {
@@ -589,6 +590,31 @@ pub fn build_zone(
                     format!("write at least one value, e.g. {}", example(rtype)),
                 );
                 continue;
+            }
+            if let Some(cut) = &rr.cutover {
+                if matches!(
+                    rtype,
+                    RecordType::A
+                        | RecordType::AAAA
+                        | RecordType::CNAME
+                        | RecordType::MX
+                        | RecordType::PTR
+                        | RecordType::SRV
+                ) {
+                    cutovers.push(crate::model::zone::Cutover {
+                        owner: owner.to_lowercase().to_string(),
+                        rtype,
+                        short_ttl: cut.value.short_ttl.unwrap_or(300).min(MAX_TTL) as u32,
+                        soak: cut.value.soak.unwrap_or(3600).min(MAX_TTL) as u32,
+                    });
+                } else {
+                    c.report(
+                        "record::cutover",
+                        at(cut),
+                        format!("a planned cut-over of a {rtype} RRset is not supported"),
+                        "cut-overs apply to A, AAAA, CNAME, MX, PTR and SRV: the records a service moves with",
+                    );
+                }
             }
             let mut set = Rrset {
                 owner: owner.clone(),
@@ -694,6 +720,7 @@ pub fn build_zone(
         soa,
         rrsets,
         parent_servers,
+        cutovers,
     })
 }
 

@@ -153,6 +153,19 @@ pub struct RrsetYaml {
     pub values: Vec<Spanned<String>>,
     /// A lone scalar value; its span is the RRset's.
     pub scalar: Option<String>,
+    /// A planned cut-over: the change to this RRset is staged (lower TTL, wait, switch,
+    /// soak, restore TTL).
+    pub cutover: Option<Spanned<CutoverYaml>>,
+}
+
+/// `cutover:` of an RRset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutoverYaml {
+    /// TTL while the change is under way (default 300).
+    pub short_ttl: Option<u64>,
+    /// How long to keep the short TTL after the switch, for a quick back-out (default 3600).
+    pub soak: Option<u64>,
 }
 
 impl<'de> Deserialize<'de> for RrsetYaml {
@@ -198,10 +211,11 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                         "ttl" => out.ttl = Some(map.next_value()?),
                         "values" => out.values = map.next_value()?,
                         "value" => out.values = vec![map.next_value()?],
+                        "cutover" => out.cutover = Some(map.next_value()?),
                         other => {
                             return Err(A::Error::unknown_field(
                                 other,
-                                &["ttl", "values", "value"],
+                                &["ttl", "values", "value", "cutover"],
                             ));
                         }
                     }

@@ -42,6 +42,21 @@ pub struct Zone {
     /// Servers of the parent zone to ask whether the delegation was updated, when the
     /// parent is not managed here (empty: an operator confirms it).
     pub parent_servers: Vec<std::net::SocketAddr>,
+    /// RRsets whose change is a planned cut-over, by (lower-case owner, type).
+    pub cutovers: Vec<Cutover>,
+}
+
+/// A planned cut-over of one RRset (migration document section 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cutover {
+    /// Owner name, lower case.
+    pub owner: String,
+    /// Record type.
+    pub rtype: RecordType,
+    /// TTL while the change is under way.
+    pub short_ttl: u32,
+    /// How long the short TTL stays after the switch.
+    pub soak: u32,
 }
 
 /// An RRset's identity: lower-cased owner and type, as they appear in canonical lines.
@@ -101,6 +116,44 @@ impl Zone {
             .iter()
             .find(|s| s.rtype == rtype && &s.owner == owner)
     }
+}
+
+/// A canonical text with one RRset's lines replaced (in place; they keep their position)
+/// and the SOA serial set to `serial`.
+pub fn with_rrset(text: &str, key: &RrsetKey, lines: &[String], serial: u32) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut written = false;
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if i == 0 && f.len() == 11 && f[3] == "SOA" {
+            let mut f = f.clone();
+            let s = serial.to_string();
+            f[6] = &s;
+            out.push_str(&f.join(" "));
+            out.push('\n');
+            continue;
+        }
+        if f.len() > 3 && f[0] == key.0 && f[3] == key.1 {
+            if !written {
+                for l in lines {
+                    out.push_str(l);
+                    out.push('\n');
+                }
+                written = true;
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The content hash of a canonical text (its serial ignored), as [`Zone::content_hash`]
+/// computes it for the desired content.
+pub fn text_hash(text: &str) -> String {
+    let key = (String::new(), String::new());
+    content_hash(&with_rrset(text, &key, &[], 0))
 }
 
 /// SHA-256 (hex) of a canonical text.
@@ -178,6 +231,7 @@ mod tests {
                 rr("www.example.com.", RecordType::A, 300, &["192.0.2.1"]),
             ],
             parent_servers: Vec::new(),
+            cutovers: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod add_secondary;
 pub mod delegation;
 pub mod move_zone;
 pub mod remove_secondary;
+pub mod renumber;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,8 @@ pub enum Kind {
     RemoveSecondary,
     /// A zone moves to another group.
     MoveZone,
+    /// A planned cut-over of one RRset (section 4).
+    Renumber,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::AddSecondary => "add-secondary",
             Kind::RemoveSecondary => "remove-secondary",
             Kind::MoveZone => "move-zone",
+            Kind::Renumber => "renumber",
         }
     }
 
@@ -49,6 +53,7 @@ impl Kind {
             "add-secondary" => Some(Kind::AddSecondary),
             "remove-secondary" => Some(Kind::RemoveSecondary),
             "move-zone" => Some(Kind::MoveZone),
+            "renumber" => Some(Kind::Renumber),
             _ => None,
         }
     }
@@ -76,6 +81,18 @@ pub enum Action {
     PublishParents {
         /// The parent zones.
         zones: Vec<String>,
+    },
+    /// Give one RRset of the operation's zone these values (canonical presentation) and
+    /// TTL, the rest of the zone as recorded.
+    SetRrset {
+        /// Owner, lower case.
+        owner: String,
+        /// Type.
+        rtype: String,
+        /// TTL.
+        ttl: u32,
+        /// The values.
+        values: Vec<String>,
     },
     /// Nothing: the step only waits for its gate.
     Nothing,
