@@ -658,3 +658,39 @@ both_stores!(
         assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     }
 );
+
+both_stores!(
+    a_killed_secondary_holds_the_operation_until_it_returns,
+    |db| {
+        let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
+        env.zone("a.test", &zone_yaml("192.0.2.1"));
+        env.commit("zone");
+        env.apply(&[], 0);
+        env.lab.kill("ns3").unwrap();
+        env.write(
+            "zonekeeper.yaml",
+            &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+        );
+        env.commit("add ns3");
+        let out = env.apply(&["--verify-timeout", "1"], 3);
+        assert!(
+            text(&out).contains("op 1 waits: ns3 must serve a.test.")
+                && text(&out).contains("next check from"),
+            "{}",
+            text(&out)
+        );
+        let out = env.apply(&["--verify-timeout", "1"], 3);
+        assert!(
+            text(&out).contains("ns3 must serve"),
+            "it never proceeds past a failed check: {}",
+            text(&out)
+        );
+        assert!(!ns_set(&env, "ns0", "a.test.").contains(&"ns3.example.net.".to_string()));
+        assert!(text(&env.zk(&["status"])).contains("checked 2 time(s)"));
+        env.lab.start_server("ns3").unwrap();
+        let out = env.apply(&[], 3);
+        assert!(confirm_if_asked(&env, &out), "{}", text(&out));
+        env.apply(&[], 0);
+        assert!(ns_set(&env, "ns3", "a.test.").contains(&"ns3.example.net.".to_string()));
+    }
+);

@@ -435,13 +435,17 @@ async fn run_step(
                 .saturating_pow(step.attempts.clamp(0, 8) as u32)
                 .min(300);
             step.state = "waiting".into();
+            let next = clock(ctx.opts.now + backoff);
             step.message = format!(
-                "{message}; checking again (attempt {}, next in {backoff} s)",
+                "{message}; checked {} time(s), next check from {next}",
                 step.attempts
             );
             store.set_step(op.id, &step).await?;
             warn!(op = op.id, step = %step.name, "{message}");
-            Ok(Some(format!("op {} waits: {message}", op.id)))
+            Ok(Some(format!(
+                "op {} waits: {message} (next check from {next})",
+                op.id
+            )))
         }
     }
 }
