@@ -728,11 +728,7 @@ async fn delegated(
             return Ok(Err(format!(
                 "the parent zone {p} delegates {} to {}; write NS {} for it in zones/{p}yaml",
                 z.zone,
-                if set.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    set.join(" ")
-                },
+                names_or_nothing(&set),
                 z.ns.join(" ")
             )));
         }
@@ -748,11 +744,7 @@ async fn delegated(
                     return Ok(Err(format!(
                         "the parent's server {server} delegates {} to {}; it must delegate to {}",
                         z.zone,
-                        if set.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            set.join(" ")
-                        },
+                        names_or_nothing(&set),
                         z.ns.join(" ")
                     )));
                 }
@@ -778,6 +770,15 @@ async fn delegated(
         )));
     }
     Ok(Ok("the parents delegate as desired".into()))
+}
+
+/// `a b c`, or `nothing` for an empty set.
+fn names_or_nothing(set: &[String]) -> String {
+    if set.is_empty() {
+        "nothing".to_string()
+    } else {
+        set.join(" ")
+    }
 }
 
 /// Every one of `servers` must stop answering authoritatively for `zones` (no answer at all

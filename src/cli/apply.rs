@@ -1,6 +1,5 @@
 //! `zonekeeper apply [FILE]`: carry out the plan (computed now, or saved by `plan --out`).
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -110,21 +109,13 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         if g.format == Format::Text {
             print_plan(g.format, plan);
         }
-        if !args.auto_approve {
-            if !std::io::stdin().is_terminal() {
-                return Err(miette::miette!(
-                    help = "pass --auto-approve, or apply a saved plan file",
-                    "not applying without confirmation"
-                ));
-            }
-            print!("Apply these changes? [y/N] ");
-            let _ = std::io::stdout().flush();
-            let mut answer = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut answer);
-            if !matches!(answer.trim(), "y" | "yes") {
-                println!("Nothing applied.");
-                return Ok(0);
-            }
+        if !super::ops::ask(
+            "Apply these changes?",
+            args.auto_approve,
+            "--auto-approve, or apply a saved plan file",
+        )? {
+            println!("Nothing applied.");
+            return Ok(0);
         }
     }
     let opts = Options {

@@ -12,14 +12,16 @@ use super::plan::{now, open_store};
 /// Exit code of `apply` when an operation waits at a closed gate: not an error, not done.
 pub const WAITING: u8 = 3;
 
-fn ask(question: &str, yes: bool) -> miette::Result<bool> {
+/// Asks `question` on the terminal unless `yes`; refuses without a terminal, naming
+/// `flag`, the option that answers yes in advance.
+pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         return Err(miette::miette!(
-            help = "pass --yes",
-            "not asking a question without a terminal"
+            help = format!("pass {flag}"),
+            "not asking \"{question}\" without a terminal"
         ));
     }
     print!("{question} [y/N] ");
@@ -67,6 +69,7 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             if !ask(
                 &format!("Confirm step {idx} ({}) of operation {id}?", step.name),
                 yes,
+                "--yes",
             )? {
                 return Ok(1);
             }
@@ -86,6 +89,7 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                     step.idx, step.name
                 ),
                 yes,
+                "--yes",
             )? {
                 return Ok(1);
             }
@@ -107,6 +111,7 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                     op.kind, op.server, op.group
                 ),
                 yes,
+                "--yes",
             )? {
                 return Ok(1);
             }
