@@ -615,6 +615,7 @@ both_stores!(
             vec![(3, "192.0.2.25".to_string())]
         );
 
+        let monitor = Monitor::start(&env, &["a.test."]);
         env.zone("a.test", &mail_zone("198.51.100.25", true));
         env.commit("move mail to the new box, as a planned cut-over");
         let t0 = std::time::Instant::now();
@@ -654,6 +655,7 @@ both_stores!(
             Some(before + 3),
             "three UPDATEs, no more"
         );
+        monitor.finish();
         let plan = env.zk(&["plan", "--detailed-exitcode"]);
         assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     }
@@ -692,5 +694,72 @@ both_stores!(
         assert!(confirm_if_asked(&env, &out), "{}", text(&out));
         env.apply(&[], 0);
         assert!(ns_set(&env, "ns3", "a.test.").contains(&"ns3.example.net.".to_string()));
+    }
+);
+
+/// A stand-in for a registry: its own `named`, serving `test.` with a delegation of
+/// `a.test.` to `ns`, at `serial`.
+fn registry_zone(lab: &zonekeeper::lab::Lab, ns: &[&str], serial: u32) {
+    let dir = &lab.spec().include_dir;
+    let file = dir.join("test.db");
+    let mut text = format!(
+        "test. 60 IN SOA registry.test. hostmaster.test. {serial} 60 30 1209600 60\ntest. 60 IN NS registry.test.\nregistry.test. 60 IN A 192.0.2.53\n"
+    );
+    for n in ns {
+        text.push_str(&format!("a.test. 60 IN NS {n}.example.net.\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    std::fs::write(
+        dir.join("zones.conf"),
+        format!(
+            "zone \"test.\" {{ type primary; file \"{}\"; }};\n",
+            file.display()
+        ),
+    )
+    .unwrap();
+    lab.rndc("ns0", &["reconfig"]).unwrap();
+    let _ = lab.rndc("ns0", &["reload", "test."]);
+}
+
+both_stores!(
+    unmanaged_parent_servers_are_asked_for_the_new_delegation,
+    |db| {
+        let registry_dir = tempfile::tempdir().unwrap();
+        let registry = zonekeeper::lab::Lab::start(
+            zonekeeper::lab::LabSpec::for_test(registry_dir.path(), 0, vec![]).unwrap(),
+        )
+        .unwrap();
+        registry_zone(&registry, &["ns1", "ns2"], 1);
+        let parent = registry.dns_addr("ns0").unwrap();
+
+        let env = Env::with(db, 3, &["ns1", "ns2"], 2);
+        let child = zone_yaml("192.0.2.1").replace(
+            "group: default\n",
+            &format!("group: default\ndelegation:\n  parent_servers: [\"{parent}\"]\n"),
+        );
+        env.zone("a.test", &child);
+        env.commit("zone with a registry to ask");
+        env.apply(&[], 0);
+
+        env.write(
+            "zonekeeper.yaml",
+            &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+        );
+        env.commit("add ns3");
+        let out = env.apply(&["--verify-timeout", "3"], 3);
+        assert!(
+        text(&out).contains(&format!("the parent's server {parent} delegates a.test. to ns1.example.net. ns2.example.net.; it must delegate to ns1.example.net. ns2.example.net. ns3.example.net.")),
+        "{}",
+        text(&out)
+    );
+        assert!(
+            !text(&out).contains("zonekeeper confirm"),
+            "asked, not confirmed by hand: {}",
+            text(&out)
+        );
+        // The registry publishes the new delegation: the operation completes by itself.
+        registry_zone(&registry, &["ns1", "ns2", "ns3"], 2);
+        env.apply(&["--verify-timeout", "3"], 0);
+        assert!(text(&env.zk(&["status"])).contains("Applied revision"));
     }
 );
