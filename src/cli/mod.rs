@@ -127,3 +127,51 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn documented_spellings_parse() {
+        for args in [
+            &["zonekeeper", "validate", "--worktree", "--format", "json"][..],
+            &[
+                "zonekeeper",
+                "plan",
+                "--out",
+                "p.json",
+                "--detailed-exitcode",
+                "--repo",
+                "r",
+            ],
+            &["zonekeeper", "apply", "p.json"],
+            &[
+                "zonekeeper",
+                "apply",
+                "--auto-approve",
+                "--allow-delete",
+                "--verify-timeout",
+                "5",
+            ],
+            &["zonekeeper", "--db", "postgres://u@h/db", "status"],
+            &["zonekeeper", "show", "zone", "example.com"],
+            &["zonekeeper", "confirm", "12", "3", "--yes"],
+            &["zonekeeper", "reset", "12"],
+            &["zonekeeper", "cancel", "12", "--yes"],
+            &["zonekeeper", "lab", "up", "--dir", "state/lab"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["zonekeeper", "confirm", "x", "1"]).is_err(),
+            "operation numbers are numbers"
+        );
+    }
+}
