@@ -183,8 +183,7 @@ both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
     monitor.finish();
     let status = text(&env.zk(&["status"]));
     assert!(!status.contains("Operations:"), "{status}");
-    let plan = env.zk(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    env.assert_converged("after apply");
 });
 
 both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
@@ -251,8 +250,7 @@ both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
         Some(before + 1),
         "no further serial bump"
     );
-    let plan = env.zk(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    env.assert_converged("after apply");
 });
 
 both_stores!(operations_can_be_reset_and_cancelled, |db| {
@@ -336,13 +334,7 @@ both_stores!(
                 );
                 assert!(ns_set(&env, "ns3", z).contains(&"ns3.example.net.".to_string()));
             }
-            let plan = env.zk(&["plan", "--detailed-exitcode"]);
-            assert_eq!(
-                plan.status.code(),
-                Some(0),
-                "boundary {at}: {}",
-                text(&plan)
-            );
+            env.assert_converged(&format!("boundary {at}"));
             if !killed {
                 break;
             }
@@ -384,13 +376,7 @@ both_stores!(
                     "boundary {at}"
                 );
             }
-            let plan = env.zk(&["plan", "--detailed-exitcode"]);
-            assert_eq!(
-                plan.status.code(),
-                Some(0),
-                "boundary {at}: {}",
-                text(&plan)
-            );
+            env.assert_converged(&format!("boundary {at}"));
             if !killed {
                 break;
             }
@@ -483,8 +469,7 @@ both_stores!(zone_moves_to_another_group_without_a_gap, |db| {
         Some(before + 1),
         "exactly one UPDATE"
     );
-    let plan = env.zk(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    env.assert_converged("after apply");
 });
 
 /// `example.test.` delegates `a.example.test.` to `ns`; both zones are managed.
@@ -570,8 +555,7 @@ both_stores!(managed_parent_delegation_follows_the_child, |db| {
     assert!(confirm_if_asked(&env, &out));
     env.apply(&["--verify-timeout", "5"], 0);
     monitor.finish();
-    let plan = env.zk(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    env.assert_converged("after apply");
 });
 
 /// (TTL, data) of `name` `rtype` as `server` answers it.
@@ -656,8 +640,7 @@ both_stores!(
             "three UPDATEs, no more"
         );
         monitor.finish();
-        let plan = env.zk(&["plan", "--detailed-exitcode"]);
-        assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+        env.assert_converged("after apply");
     }
 );
 

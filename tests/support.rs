@@ -229,6 +229,12 @@ impl Env {
         out
     }
 
+    /// `plan --detailed-exitcode` finds nothing to do.
+    pub fn assert_converged(&self, context: &str) {
+        let plan = self.zk(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{context}: {}", text(&plan));
+    }
+
     /// What server `name` answers for `zone` SOA, per `dig`.
     pub fn soa(&self, name: &str, zone: &str) -> Soa {
         dig_soa(self.lab.dns_addr(name).unwrap(), zone)

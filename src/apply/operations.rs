@@ -520,7 +520,7 @@ async fn set_rrset(
     ttl: u32,
     values: &[String],
 ) -> Result<(), String> {
-    use crate::model::zone::{text_hash, with_rrset};
+    use crate::model::zone::with_rrset;
     let zone = op.zones.first().ok_or("the operation names no zone")?;
     let recorded = ctx
         .store
@@ -562,21 +562,62 @@ async fn set_rrset(
         update.add(r);
     }
     update.add(new_soa);
+    let detail = format!(
+        "op {} ({}): {owner} {rtype} TTL {ttl} → {}",
+        op.id,
+        op.kind,
+        values.join(" ")
+    );
+    let change = Change {
+        zone: &origin,
+        group: &recorded.group,
+        target: &target,
+        update: &update,
+        recorded_serial: recorded.serial,
+        new_serial,
+    };
+    send_and_record(ctx, &change, &detail).await
+}
+
+/// One zone's UPDATE, and what it leads to.
+struct Change<'a> {
+    zone: &'a Name,
+    group: &'a str,
+    /// The zone's canonical text once the UPDATE took effect, at `new_serial`.
+    target: &'a str,
+    update: &'a crate::backend::update::Update,
+    recorded_serial: u32,
+    new_serial: u32,
+}
+
+/// Sends a zone's UPDATE and records the zone with an audit entry, each followed by a
+/// crash-test boundary.
+async fn send_and_record(ctx: &Ctx<'_>, c: &Change<'_>, detail: &str) -> Result<(), String> {
+    use crate::model::zone::{text_hash, with_rrset};
+    let Change {
+        zone,
+        group,
+        target,
+        update,
+        recorded_serial,
+        new_serial,
+    } = *c;
     let serial = super::send_zone_update(
         ctx.updater,
-        &origin,
-        &target,
-        &update,
-        Some(recorded.serial),
+        zone,
+        target,
+        update,
+        Some(recorded_serial),
         new_serial,
     )
     .await
     .map_err(|e| e.to_string())?;
     boundary("UPDATE sent");
-    let content = with_rrset(&target, &(String::new(), String::new()), &[], serial);
+    let content = with_rrset(target, &(String::new(), String::new()), &[], serial);
+    let name = zone.to_lowercase().to_string();
     let row = RecordedZone {
-        name: zone.clone(),
-        group: recorded.group.clone(),
+        name: name.clone(),
+        group: group.to_string(),
         serial,
         content_hash: text_hash(&content),
         content,
@@ -588,14 +629,8 @@ async fn set_rrset(
         commit_id: ctx.desired.revision.id.clone(),
         author: ctx.desired.revision.author.clone(),
         action: "update".into(),
-        target: zone.clone(),
-        detail: format!(
-            "op {} ({}): {owner} {rtype} TTL {ttl} → {}; serial {} → {serial}",
-            op.id,
-            op.kind,
-            values.join(" "),
-            recorded.serial
-        ),
+        target: name,
+        detail: format!("{detail}: serial {recorded_serial} → {serial}"),
     };
     ctx.store
         .record_zones(&[(row, audit)])
@@ -628,34 +663,16 @@ async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow, zones: &[String]) -> Re
             new_serial,
         );
         let target = desired.canonical_text(new_serial);
-        let new_serial = super::send_zone_update(
-            ctx.updater,
-            &desired.name,
-            &target,
-            &update,
-            Some(recorded.serial),
+        let detail = format!("op {} ({} {})", op.id, op.kind, op.server);
+        let change = Change {
+            zone: &desired.name,
+            group: &desired.group,
+            target: &target,
+            update: &update,
+            recorded_serial: recorded.serial,
             new_serial,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        boundary("UPDATE sent");
-        let audit = AuditEntry {
-            at: ctx.opts.now,
-            commit_id: ctx.desired.revision.id.clone(),
-            author: ctx.desired.revision.author.clone(),
-            action: "update".into(),
-            target: zone.clone(),
-            detail: format!(
-                "op {} ({} {}): serial {} → {new_serial}",
-                op.id, op.kind, op.server, recorded.serial
-            ),
         };
-        let row = RecordedZone::of(desired, new_serial, &ctx.desired.revision.id);
-        ctx.store
-            .record_zones(&[(row, audit)])
-            .await
-            .map_err(|e| e.to_string())?;
-        boundary("zone recorded");
+        send_and_record(ctx, &change, &detail).await?;
     }
     Ok(())
 }
