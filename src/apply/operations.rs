@@ -364,7 +364,9 @@ async fn run_step(
     };
     match &spec.gate {
         Gate::Wait { seconds, why } => {
-            let until = *step.not_before.get_or_insert(now + *seconds as i64);
+            // `now` is whole seconds, up to 1 s behind the real clock: round the end up so a
+            // wait is never shorter than asked.
+            let until = *step.not_before.get_or_insert(now + *seconds as i64 + 1);
             if now < until {
                 step.state = "waiting".into();
                 step.message = format!("{why}; waiting until {}", clock(until));
