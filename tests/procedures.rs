@@ -129,6 +129,15 @@ fn confirm_if_asked(env: &Env, out: &std::process::Output) -> bool {
     true
 }
 
+/// Commits `ns3` joining the group (TTL 2), as an operator would.
+fn ns3_joins(env: &Env) {
+    env.write(
+        "zonekeeper.yaml",
+        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+    );
+    env.commit("add ns3");
+}
+
 fn ns_set(env: &Env, server: &str, zone: &str) -> Vec<String> {
     let mut v = dig_ns(env.lab.dns_addr(server).unwrap(), zone);
     v.sort();
@@ -146,11 +155,7 @@ both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
 
     // ns3 joins the group while it hangs: the operation waits, its NS stays unpublished.
     env.lab.pause("ns3").unwrap();
-    env.write(
-        "zonekeeper.yaml",
-        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-    );
-    env.commit("add ns3");
+    ns3_joins(&env);
     let out = env.apply(&["--verify-timeout", "2"], 3);
     assert!(
         text(&out).contains("waits") && text(&out).contains("ns3"),
@@ -277,11 +282,7 @@ both_stores!(operations_can_be_reset_and_cancelled, |db| {
     env.commit("zone");
     env.apply(&[], 0);
     env.lab.pause("ns3").unwrap();
-    env.write(
-        "zonekeeper.yaml",
-        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-    );
-    env.commit("add ns3");
+    ns3_joins(&env);
     env.apply(&["--verify-timeout", "1"], 3);
     let out = env.zk(&["reset", "1", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -333,11 +334,7 @@ both_stores!(
                 .iter()
                 .map(|z| env.soa("ns0", z).serving().unwrap())
                 .collect();
-            env.write(
-                "zonekeeper.yaml",
-                &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-            );
-            env.commit("add ns3");
+            ns3_joins(&env);
             let killed = killed_then_converges(&env, at);
             for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
                 assert_eq!(
@@ -534,11 +531,7 @@ both_stores!(managed_parent_delegation_follows_the_child, |db| {
     let monitor = Monitor::start(&env, &["a.example.test.", "example.test."]);
 
     // ns3 joins, but the parent's delegation was forgotten: the operation says what to write.
-    env.write(
-        "zonekeeper.yaml",
-        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-    );
-    env.commit("add ns3");
+    ns3_joins(&env);
     let out = env.apply(&["--verify-timeout", "3"], 3);
     assert!(
         text(&out).contains("write NS ns1.example.net. ns2.example.net. ns3.example.net. for it in zones/example.test.yaml"),
@@ -669,11 +662,7 @@ both_stores!(
         env.commit("zone");
         env.apply(&[], 0);
         env.lab.kill("ns3").unwrap();
-        env.write(
-            "zonekeeper.yaml",
-            &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-        );
-        env.commit("add ns3");
+        ns3_joins(&env);
         let out = env.apply(&["--verify-timeout", "1"], 3);
         assert!(
             text(&out).contains("op 1 waits: ns3 must serve a.test.")
@@ -741,11 +730,7 @@ both_stores!(
         env.commit("zone with a registry to ask");
         env.apply(&[], 0);
 
-        env.write(
-            "zonekeeper.yaml",
-            &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
-        );
-        env.commit("add ns3");
+        ns3_joins(&env);
         let out = env.apply(&["--verify-timeout", "3"], 3);
         assert!(
         text(&out).contains(&format!("the parent's server {parent} delegates a.test. to ns1.example.net. ns2.example.net.; it must delegate to ns1.example.net. ns2.example.net. ns3.example.net.")),
