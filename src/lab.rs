@@ -210,6 +210,37 @@ impl LabSpec {
         self.include_dir.join("zones.conf")
     }
 
+    /// A lab of one more primary, for this lab's secondaries to move to: `name` on `addr`
+    /// with this lab's DNS port and TSIG key, in directory `dir`, with an rndc port of its
+    /// own. Catalogs name primaries without a port, so the secondaries reach it on the port
+    /// they use for everything (their `port` option).
+    pub fn another_primary(
+        &self,
+        dir: &Path,
+        name: &str,
+        addr: Ipv4Addr,
+    ) -> Result<LabSpec, LabError> {
+        let (_, rndc) = pick_test_ports(&[], 1)?;
+        let primary = LabServerSpec {
+            name: name.to_string(),
+            addr,
+            port: self.primary.port,
+            rndc_port: rndc[0],
+        };
+        Ok(LabSpec {
+            dir: dir.to_path_buf(),
+            primary,
+            secondaries: Vec::new(),
+            catalogs: Vec::new(),
+            secondary_catalogs: Default::default(),
+            tsig_key_name: self.tsig_key_name.clone(),
+            tsig_key_file: self.tsig_key_file.clone(),
+            primary_rndc_conf: dir.join(name).join("rndc.conf"),
+            include_dir: dir.join("include"),
+            serial_query_rate: self.serial_query_rate,
+        })
+    }
+
     /// Every port the spec uses (DNS ports, then rndc ports), without duplicates.
     fn ports(&self) -> Vec<u16> {
         let mut ports: Vec<u16> = self.servers().map(|s| s.port).collect();
@@ -569,6 +600,20 @@ impl Lab {
                 output: format!("{}{}", stderr, stdout).trim().to_string(),
             }),
         }
+    }
+
+    /// Points every secondary's catalog zones at `to` (another primary, see
+    /// [`LabSpec::another_primary`]), as their operator would when the primary moves:
+    /// rewrites their configuration and runs `rndc reconfig`.
+    pub fn repoint_secondaries(&self, to: &LabServerSpec) -> Result<(), LabError> {
+        for server in &self.spec.secondaries {
+            let path = self.spec.named_conf_path(&server.name);
+            fs::write(&path, secondary_conf_from(&self.spec, server, to))
+                .map_err(io_err("write", &path))?;
+            check_conf(&self.spec, &server.name)?;
+            self.rndc(&server.name, &["reconfig"])?;
+        }
+        Ok(())
     }
 
     /// Every server's log, concatenated: for each server its `named.log` (older rotated
@@ -1658,9 +1703,14 @@ include "{zones}";
 }
 
 fn secondary_conf(spec: &LabSpec, server: &LabServerSpec) -> String {
+    secondary_conf_from(spec, server, &spec.primary)
+}
+
+/// A secondary's configuration, its catalogs transferred from `from`.
+fn secondary_conf_from(spec: &LabSpec, server: &LabServerSpec, from: &LabServerSpec) -> String {
     let primary = format!(
         "{} port {} key \"{}\"",
-        spec.primary.addr, spec.primary.port, spec.tsig_key_name
+        from.addr, from.port, spec.tsig_key_name
     );
     let catalogs: Vec<&str> = spec
         .secondary_catalogs
@@ -1688,6 +1738,8 @@ fn secondary_conf(spec: &LabSpec, server: &LabServerSpec) -> String {
     format!(
         r#"{head}options {{
 {options}  allow-new-zones yes;          // rndc addzone/delzone
+  // The port of primaries named without one, as catalog zones name them (primaries.ext).
+  port {port};
   allow-transfer {{ none; }};
   notify no;                    // secondaries notify nobody
   allow-notify {{ {paddr}; }};    // NOTIFY from the primary
@@ -1702,7 +1754,8 @@ server {paddr} {{ tcp-only yes; }};
 {zones}"#,
         head = common_head(spec, server, "secondary"),
         options = common_options(spec, server),
-        paddr = spec.primary.addr,
+        paddr = from.addr,
+        port = server.port,
     )
 }
 
@@ -1853,7 +1906,8 @@ fn pick_test_ports(addrs: &[Ipv4Addr], n_rndc: usize) -> Result<(u16, Vec<u16>),
             }
             Ok(false)
         };
-    let mut ok = next(addrs, true, &mut taken)?;
+    // No addresses: rndc ports only.
+    let mut ok = addrs.is_empty() || next(addrs, true, &mut taken)?;
     for _ in 0..n_rndc {
         if !ok {
             break;
@@ -1869,6 +1923,9 @@ fn pick_test_ports(addrs: &[Ipv4Addr], n_rndc: usize) -> Result<(u16, Vec<u16>),
             last: TEST_PORT_LAST,
             tries: TEST_PORT_TRIES,
         });
+    }
+    if addrs.is_empty() {
+        return Ok((0, taken));
     }
     let dns = taken[0];
     Ok((dns, taken[1..].to_vec()))

@@ -36,12 +36,17 @@ fn dig_ns(addr: std::net::SocketAddr, zone: &str) -> Vec<String> {
 
 impl Monitor {
     fn start(env: &Env, zones: &[&str]) -> Monitor {
+        Monitor::start_from(env, zones, "ns0")
+    }
+
+    /// Samples the NS set and serial as `source` serves them.
+    fn start_from(env: &Env, zones: &[&str], source: &str) -> Monitor {
         let servers: BTreeMap<String, std::net::SocketAddr> = env
             .servers()
             .into_iter()
             .map(|s| (format!("{s}.example.net."), env.lab.dns_addr(&s).unwrap()))
             .collect();
-        let primary = env.lab.dns_addr("ns0").unwrap();
+        let primary = env.lab.dns_addr(source).unwrap();
         let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -748,3 +753,146 @@ both_stores!(
         assert!(text(&env.zk(&["status"])).contains("Applied revision"));
     }
 );
+
+/// The SOA expire `addr` serves for `zone`.
+fn soa_expire(addr: std::net::SocketAddr, zone: &str) -> Option<u32> {
+    let out = std::process::Command::new("dig")
+        .args([
+            format!("@{}", addr.ip()),
+            "-p".into(),
+            addr.port().to_string(),
+        ])
+        .args(["+short", "+norec", "+time=1", "+tries=2", zone, "SOA"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(5)?
+        .parse()
+        .ok()
+}
+
+both_stores!(primary_moves_without_a_gap, |db| {
+    let env = Env::with(db, 2, &["ns1", "ns2"], 2);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.zone("b.test", &zone_yaml("192.0.2.2"));
+    env.commit("two zones");
+    env.apply(&[], 0);
+    let before = env.soa("ns1", "a.test.").serving().unwrap();
+    let old = env.lab.dns_addr("ns0").unwrap();
+
+    // The new primary: its own named on 127.0.0.4, empty, same key.
+    let spec = env
+        .lab
+        .spec()
+        .another_primary(
+            &env.dir.path().join("lab2"),
+            "np",
+            std::net::Ipv4Addr::new(127, 0, 0, 4),
+        )
+        .unwrap();
+    let np = zonekeeper::lab::Lab::start(spec).unwrap();
+    let new = np.dns_addr("np").unwrap();
+    assert_eq!(dig_soa(new, "a.test.").serving(), None, "np starts empty");
+
+    let monitor = Monitor::start_from(&env, &["a.test.", "b.test."], "ns1");
+    env.write(
+        "zonekeeper.yaml",
+        &crate::support::config_yaml_with_primary(&env.lab, np.spec(), &["ns1", "ns2"], 2),
+    );
+    env.commit("move the primary to np");
+
+    // Runs until the secondaries' operators must act; each run exits 3 (waiting).
+    let mut last = String::new();
+    for _ in 0..20 {
+        let out = env.apply(&["--verify-timeout", "5"], 3);
+        last = text(&out);
+        if last.contains("point its catalog zones at the new primary") {
+            break;
+        }
+    }
+    assert!(
+        last.contains("point its catalog zones at the new primary np"),
+        "{last}"
+    );
+    // Expire raised (+1 on the old primary), then a serial only the new primary has (+1).
+    assert_eq!(dig_soa(old, "a.test.").serving(), Some(before + 1));
+    assert_eq!(dig_soa(new, "a.test.").serving(), Some(before + 2));
+    for s in ["ns1", "ns2"] {
+        assert_eq!(env.soa(s, "a.test.").serving(), Some(before + 2), "{s}");
+        assert_eq!(
+            soa_expire(env.lab.dns_addr(s).unwrap(), "a.test."),
+            Some(30 * 24 * 3600),
+            "{s}: expire raised while the primary moves"
+        );
+    }
+    let logs = env.lab.log_text();
+    assert!(
+        logs.contains(&format!("transfer of 'a.test/IN' from {}#", new.ip())),
+        "the secondaries transferred from the new primary"
+    );
+    let status = text(&env.zk(&["status"]));
+    assert!(
+        status.contains("move-primary") && status.contains("take-catalogs"),
+        "{status}"
+    );
+    // Frozen: a record change waits for the move.
+    env.zone("b.test", &zone_yaml("192.0.2.22"));
+    env.commit("change b.test during the move");
+    let out = env.apply(&["--verify-timeout", "5"], 3);
+    assert!(text(&out).contains("take-catalogs") || text(&out).contains("catalog zones"));
+    assert_eq!(env.soa("ns1", "b.test.").serving(), Some(before + 2));
+
+    // The secondaries' operators point their catalogs at np; the move completes.
+    env.lab.repoint_secondaries(&np.spec().primary).unwrap();
+    let mut code = 3;
+    for _ in 0..20 {
+        let out = env.zk(&["apply", "--auto-approve", "--verify-timeout", "10"]);
+        code = out.status.code().unwrap_or(-1);
+        last = text(&out);
+        if code != 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(code, 0, "{last}");
+    assert_eq!(
+        dig_soa(old, "a.test.").status,
+        "REFUSED",
+        "the old primary retired"
+    );
+    let now = dig_soa(new, "a.test.").serving().unwrap();
+    assert_eq!(now, before + 3, "expire restored: one more UPDATE");
+    for s in ["ns1", "ns2"] {
+        let addr = env.lab.dns_addr(s).unwrap();
+        assert_eq!(env.soa(s, "a.test.").serving(), Some(now), "{s}");
+        assert_eq!(soa_expire(addr, "a.test."), Some(1209600), "{s}");
+        let a = std::process::Command::new("dig")
+            .args([
+                format!("@{}", addr.ip()),
+                "-p".into(),
+                addr.port().to_string(),
+            ])
+            .args(["+short", "+norec", "www.b.test.", "A"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&a.stdout).trim(),
+            "192.0.2.22",
+            "{s}: the frozen change went out after the move"
+        );
+    }
+
+    // A zone created afterwards reaches the secondaries through the new primary.
+    env.zone("c.test", &zone_yaml("192.0.2.3"));
+    env.commit("c.test after the move");
+    env.apply(&[], 0);
+    for s in ["ns1", "ns2"] {
+        assert!(env.soa(s, "c.test.").serving().is_some(), "{s} serves c.test.");
+    }
+    assert_eq!(dig_soa(old, "c.test.").status, "REFUSED");
+    monitor.finish();
+    let status = text(&env.zk(&["status"]));
+    assert!(!status.contains("Operations:"), "{status}");
+    env.assert_converged("after the move");
+});

@@ -59,14 +59,21 @@ fn pg_exec(sql: String) {
 /// the lab, named `nsN.example.net.` in NS RRsets; `members` of them in the group, whose
 /// zones get `ttl`.
 pub fn config_yaml(lab: &Lab, members: &[&str], ttl: u32) -> String {
+    config_yaml_with_primary(lab, lab.spec(), members, ttl)
+}
+
+/// Like [`config_yaml`], with the primary of `primary` (another lab's) instead.
+pub fn config_yaml_with_primary(lab: &Lab, primary: &LabSpec, members: &[&str], ttl: u32) -> String {
+    let p = primary;
     let s = lab.spec();
     let mut out = format!(
-        "primary:\n  name: ns0\n  address: {}\n  port: {}\n  tsig:\n    name: zonekeeper\n    secret_file: {}\n  control:\n    rndc_conf: {}\n    config_dir: {}\nsecondaries:\n",
-        s.primary.addr,
-        s.primary.port,
-        s.tsig_key_file.display(),
-        s.primary_rndc_conf.display(),
-        s.include_dir.display()
+        "primary:\n  name: {}\n  address: {}\n  port: {}\n  tsig:\n    name: zonekeeper\n    secret_file: {}\n  control:\n    rndc_conf: {}\n    config_dir: {}\nsecondaries:\n",
+        p.primary.name,
+        p.primary.addr,
+        p.primary.port,
+        p.tsig_key_file.display(),
+        p.primary_rndc_conf.display(),
+        p.include_dir.display()
     );
     for sec in &s.secondaries {
         out.push_str(&format!(

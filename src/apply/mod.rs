@@ -19,6 +19,7 @@
 //! failure later loses nothing: the next apply sees that zone as done and carries on.
 
 pub mod operations;
+mod primary_move;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -139,6 +140,32 @@ fn name(text: &str) -> Name {
     Name::from_ascii(text).unwrap_or_else(|_| Name::root())
 }
 
+/// The control channel of `primary` and a signed connection to it.
+async fn connect(primary: &crate::model::Primary) -> Result<(PrimaryControl, Updater), ApplyError> {
+    let signer = tsig::signer(&primary.tsig)?;
+    let control = PrimaryControl {
+        config_dir: primary.config_dir.clone(),
+        rndc: primary.rndc.clone(),
+        rndc_conf: primary.rndc_conf.clone(),
+        key_name: primary.tsig.name.to_string(),
+    };
+    let updater = Updater::connect(primary.addr, signer, Duration::from_secs(5))
+        .await
+        .map_err(|e| match e {
+            UpdateError::Unreachable { message, .. } => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message,
+            },
+            other => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message: other.to_string(),
+            },
+        })?;
+    Ok((control, updater))
+}
+
 /// Where each group's secondaries answer.
 fn group_sockets(config: &Config, group: &str) -> Vec<(String, SocketAddr)> {
     config
@@ -170,27 +197,16 @@ async fn run(
 ) -> Result<Report, ApplyError> {
     let config = &desired.config;
     let primary = &config.primary;
-    let signer = tsig::signer(&primary.tsig)?;
-    let control = PrimaryControl {
-        config_dir: primary.config_dir.clone(),
-        rndc: primary.rndc.clone(),
-        rndc_conf: primary.rndc_conf.clone(),
-        key_name: primary.tsig.name.to_string(),
-    };
-    let updater = Updater::connect(primary.addr, signer, Duration::from_secs(5))
-        .await
-        .map_err(|e| match e {
-            UpdateError::Unreachable { message, .. } => ApplyError::PrimaryUnreachable {
-                name: primary.name.clone(),
-                addr: primary.addr,
-                message,
-            },
-            other => ApplyError::PrimaryUnreachable {
-                name: primary.name.clone(),
-                addr: primary.addr,
-                message: other.to_string(),
-            },
-        })?;
+    // A primary move comes first, against the old primary; everything else waits for it.
+    if let Some(waiting) = primary_move::run(store, desired, opts).await? {
+        return Ok(Report {
+            waiting: Some(waiting),
+            ..Report::default()
+        });
+    }
+    let (control, updater) = connect(primary).await?;
+    // Changes go to this primary from now on: a later move starts from here.
+    store.set_primary(&primary.recorded(), opts.now).await?;
     info!(revision = %desired.revision.id, primary = %primary.addr, zones = plan.zones.len(), "applying");
     let mut report = Report::default();
     let index: BTreeMap<String, RecordedZone> = store
@@ -202,6 +218,7 @@ async fn run(
     let ctx = operations::Ctx {
         store,
         desired,
+        primary,
         control: &control,
         updater: &updater,
         opts,
@@ -646,6 +663,7 @@ fn stanzas(
         .map(|g| Stanza {
             zone: g.catalog.clone(),
             notify: notify(&mut std::iter::once(&g.name)),
+            copy_of: None,
         })
         .collect();
     for (zone, gs) in groups {
@@ -653,6 +671,7 @@ fn stanzas(
             out.push(Stanza {
                 zone: name(&zone),
                 notify: notify(&mut gs.iter()),
+                copy_of: None,
             });
         }
     }

@@ -19,6 +19,7 @@ use crate::backend::catalog;
 use crate::backend::update::Updater;
 use crate::desired::DesiredState;
 use crate::live::{self, Check};
+use crate::model::Primary;
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
 use crate::procedures::delegation::ZoneDelegation;
@@ -68,6 +69,8 @@ pub struct Ctx<'a> {
     pub store: &'a Store,
     /// The desired state (all zones: a membership change reloads every file).
     pub desired: &'a DesiredState,
+    /// The primary changes go to: the desired one, or the old one while it moves away.
+    pub primary: &'a Primary,
     /// The primary's configuration.
     pub control: &'a PrimaryControl,
     /// The signed connection to the primary.
@@ -215,35 +218,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         if active.iter().any(same) {
             continue;
         }
-        let row = NewOperationRow {
-            kind: op.kind.as_str(),
-            group: &op.group,
-            server: &op.server,
-            zones: &op.zones,
-            revision: &ctx.desired.revision.id,
-            steps: op
-                .steps
-                .iter()
-                .map(|s| (s.name.clone(), serde_json::to_string(s).unwrap_or_default()))
-                .collect(),
-        };
-        let id = store.create_operation(&row, ctx.opts.now).await?;
-        boundary("operation created");
-        info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
-        store
-            .audit(&[AuditEntry {
-                at: ctx.opts.now,
-                commit_id: ctx.desired.revision.id.clone(),
-                author: ctx.desired.revision.author.clone(),
-                action: op.kind.as_str().into(),
-                target: op.server.clone(),
-                detail: format!(
-                    "operation {id} in group {}: {} zone(s)",
-                    op.group,
-                    op.zones.len()
-                ),
-            }])
-            .await?;
+        insert(ctx, &op).await?;
     }
     if changed {
         let groups: Vec<GroupRow> = ctx
@@ -270,6 +245,44 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         held.extend(op.zones);
     }
     Ok(held)
+}
+
+/// Stores a new operation, with an audit entry naming it.
+pub(super) async fn insert(
+    ctx: &Ctx<'_>,
+    op: &procedures::NewOperation,
+) -> Result<i64, ApplyError> {
+    let store = ctx.store;
+    let row = NewOperationRow {
+        kind: op.kind.as_str(),
+        group: &op.group,
+        server: &op.server,
+        zones: &op.zones,
+        revision: &ctx.desired.revision.id,
+        steps: op
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), serde_json::to_string(s).unwrap_or_default()))
+            .collect(),
+    };
+    let id = store.create_operation(&row, ctx.opts.now).await?;
+    boundary("operation created");
+    info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
+    store
+        .audit(&[AuditEntry {
+            at: ctx.opts.now,
+            commit_id: ctx.desired.revision.id.clone(),
+            author: ctx.desired.revision.author.clone(),
+            action: op.kind.as_str().into(),
+            target: op.server.clone(),
+            detail: format!(
+                "operation {id} in group {}: {} zone(s)",
+                op.group,
+                op.zones.len()
+            ),
+        }])
+        .await?;
+    Ok(id)
 }
 
 /// A zone's delegation as desired: its apex NS set, the glue the parent needs, its managed
@@ -415,6 +428,7 @@ async fn run_step(
         } => set_rrset(ctx, op, owner, rtype, ttl, values).await,
         Action::CatalogAdd => catalog(ctx, op, &op.group, true).await,
         Action::CatalogRemove { ref group } => catalog(ctx, op, group, false).await,
+        ref other => super::primary_move::act(ctx, op, other).await,
     };
     let proof = match acted {
         Ok(()) => check_gate(ctx, op, &spec.gate, step.confirmed).await?,
@@ -582,19 +596,28 @@ async fn set_rrset(
 }
 
 /// One zone's UPDATE, and what it leads to.
-struct Change<'a> {
-    zone: &'a Name,
-    group: &'a str,
+pub(super) struct Change<'a> {
+    /// The zone.
+    pub zone: &'a Name,
+    /// Its group.
+    pub group: &'a str,
     /// The zone's canonical text once the UPDATE took effect, at `new_serial`.
-    target: &'a str,
-    update: &'a crate::backend::update::Update,
-    recorded_serial: u32,
-    new_serial: u32,
+    pub target: &'a str,
+    /// The UPDATE.
+    pub update: &'a crate::backend::update::Update,
+    /// The serial the UPDATE requires.
+    pub recorded_serial: u32,
+    /// The serial it brings.
+    pub new_serial: u32,
 }
 
 /// Sends a zone's UPDATE and records the zone with an audit entry, each followed by a
 /// crash-test boundary.
-async fn send_and_record(ctx: &Ctx<'_>, c: &Change<'_>, detail: &str) -> Result<(), String> {
+pub(super) async fn send_and_record(
+    ctx: &Ctx<'_>,
+    c: &Change<'_>,
+    detail: &str,
+) -> Result<(), String> {
     use crate::model::zone::{text_hash, with_rrset};
     let Change {
         zone,
@@ -643,7 +666,11 @@ async fn send_and_record(ctx: &Ctx<'_>, c: &Change<'_>, detail: &str) -> Result<
 }
 
 /// Brings every zone of the operation to its desired content, one UPDATE each.
-async fn publish_zones(ctx: &Ctx<'_>, op: &OperationRow, zones: &[String]) -> Result<(), String> {
+pub(super) async fn publish_zones(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    zones: &[String],
+) -> Result<(), String> {
     for zone in zones {
         let Some(desired) = ctx.desired.zones.get(zone) else {
             continue;
@@ -701,7 +728,7 @@ async fn delegated(
         zones.iter().filter_map(|z| z.parent.as_ref()).collect();
     for p in parents {
         let Some(r) = index.get(p) else { continue };
-        let primary = &ctx.desired.config.primary;
+        let primary = ctx.primary;
         checks.push(Check::serves(
             name(p),
             &primary.name,
@@ -834,7 +861,7 @@ async fn stopped(
 }
 
 /// Where a server answers: from the desired state, else as recorded.
-async fn sockets(ctx: &Ctx<'_>, server: &str) -> Result<Vec<SocketAddr>, ApplyError> {
+pub(super) async fn sockets(ctx: &Ctx<'_>, server: &str) -> Result<Vec<SocketAddr>, ApplyError> {
     if let Some(s) = ctx.desired.config.secondaries.get(server) {
         return Ok(s.sockets());
     }
@@ -883,7 +910,7 @@ async fn check_gate(
             }
         }
         Gate::AllServe => {
-            let p = &ctx.desired.config.primary;
+            let p = ctx.primary;
             checks.extend(
                 zones
                     .iter()
@@ -920,6 +947,10 @@ async fn check_gate(
         Gate::StoppedServing { server, how } => {
             return stopped(ctx, std::slice::from_ref(server), &zones, how).await;
         }
+        Gate::Propagated { .. }
+        | Gate::SameData { .. }
+        | Gate::CatalogsServed { .. }
+        | Gate::Retired { .. } => return super::primary_move::check(ctx, op, gate).await,
         Gate::GroupStopped { group, except } => {
             let keep: Vec<String> = ctx
                 .desired

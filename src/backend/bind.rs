@@ -41,6 +41,9 @@ pub struct Stanza {
     pub zone: Name,
     /// The secondaries to NOTIFY.
     pub notify: Vec<SocketAddr>,
+    /// A copy transferred from this primary (`type secondary`, in text format so that it
+    /// can become a primary zone later), instead of a primary zone.
+    pub copy_of: Option<SocketAddr>,
 }
 
 /// The primary's zone configuration and control channel.
@@ -117,13 +120,22 @@ impl PrimaryControl {
                 .iter()
                 .map(|a| format!("{} port {};", a.ip(), a.port()))
                 .collect();
-            out.push_str(&format!(
-                "zone \"{zone}\" {{ type primary; file \"{file}\"; allow-update {{ key \"{key}\"; }}; notify explicit; also-notify {{ {notify} }}; }};\n",
-                zone = s.zone.to_lowercase(),
-                file = self.zone_file(&s.zone).display(),
-                key = self.key_name.trim_end_matches('.'),
-                notify = notify.join(" "),
-            ));
+            let zone = s.zone.to_lowercase();
+            let file = self.zone_file(&s.zone);
+            let key = self.key_name.trim_end_matches('.');
+            let notify = notify.join(" ");
+            out.push_str(&match s.copy_of {
+                None => format!(
+                    "zone \"{zone}\" {{ type primary; file \"{file}\"; allow-update {{ key \"{key}\"; }}; notify explicit; also-notify {{ {notify} }}; }};\n",
+                    file = file.display(),
+                ),
+                Some(from) => format!(
+                    "zone \"{zone}\" {{ type secondary; file \"{file}\"; masterfile-format text; primaries {{ {ip} port {port} key \"{key}\"; }}; notify no; }};\n",
+                    file = file.display(),
+                    ip = from.ip(),
+                    port = from.port(),
+                ),
+            });
         }
         out
     }

@@ -5,7 +5,9 @@
 //! The label is derived from the zone name (a hash), so adding a member twice is the same
 //! record and a no-op, and removing needs nothing but the zone name.
 
-use hickory_proto::rr::rdata::PTR;
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_proto::rr::rdata::{PTR, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sha2::{Digest, Sha256};
 
@@ -60,6 +62,47 @@ pub fn remove_members(catalog: &Name, zones: &[Name]) -> Vec<Update> {
         .collect()
 }
 
+/// How many `primaries.ext` labels [`set_primaries`] clears: more primaries than this are
+/// never named.
+pub const MAX_PRIMARIES: usize = 8;
+
+/// The UPDATE that makes `catalog` name `primaries` (first tried first) as the primaries
+/// of all its members, each with TSIG key `key`: the catalog-level custom property
+/// `p<N>.primaries.ext.<catalog>` (A or AAAA, and TXT with the key name), which BIND 9.18
+/// reads in label order and prefers to its own `default-primaries`. Earlier labels are
+/// cleared first, so the same list sent twice is the same catalog. The port is not
+/// carried: secondaries use their default port.
+pub fn set_primaries(catalog: &Name, primaries: &[SocketAddr], key: &Name) -> Update {
+    let mut u = Update::default();
+    let owner = |i: usize| {
+        Name::from_ascii(format!("p{i}.primaries.ext"))
+            .ok()?
+            .append_domain(catalog)
+            .ok()
+    };
+    for i in 1..=MAX_PRIMARIES {
+        if let Some(o) = owner(i) {
+            u.delete_rrset(o, RecordType::ANY);
+        }
+    }
+    let key_text = key.to_lowercase().to_string();
+    let key_text = key_text.trim_end_matches('.');
+    for (i, p) in primaries.iter().take(MAX_PRIMARIES).enumerate() {
+        let Some(o) = owner(i + 1) else { continue };
+        let address = match p.ip() {
+            IpAddr::V4(a) => RData::A(a.into()),
+            IpAddr::V6(a) => RData::AAAA(a.into()),
+        };
+        u.add(Record::from_rdata(o.clone(), 0, address));
+        u.add(Record::from_rdata(
+            o,
+            0,
+            RData::TXT(TXT::new(vec![key_text.to_string()])),
+        ));
+    }
+    u
+}
+
 /// The zone file of a new, empty catalog zone.
 pub fn initial_text(catalog: &Name) -> String {
     let c = catalog.to_lowercase();
@@ -71,6 +114,36 @@ pub fn initial_text(catalog: &Name) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn primaries_are_labelled_in_order_with_their_key() {
+        let cat = Name::from_ascii("catalog.test.").unwrap();
+        let key = Name::from_ascii("zonekeeper.").unwrap();
+        let new: SocketAddr = "127.0.0.4:53".parse().unwrap();
+        let old: SocketAddr = "[2001:db8::1]:53".parse().unwrap();
+        let u = set_primaries(&cat, &[new, old], &key);
+        // every label is cleared first, whatever was there
+        let cleared: Vec<String> = u.changes[..MAX_PRIMARIES]
+            .iter()
+            .map(|r| format!("{} {:?} {}", r.name, r.dns_class, r.record_type()))
+            .collect();
+        assert_eq!(cleared[0], "p1.primaries.ext.catalog.test. ANY ANY");
+        assert_eq!(cleared[7], "p8.primaries.ext.catalog.test. ANY ANY");
+        let added: Vec<String> = u.changes[MAX_PRIMARIES..]
+            .iter()
+            .map(|r| format!("{} {}", r.name, r.data))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "p1.primaries.ext.catalog.test. 127.0.0.4",
+                "p1.primaries.ext.catalog.test. \"zonekeeper\"",
+                "p2.primaries.ext.catalog.test. 2001:db8::1",
+                "p2.primaries.ext.catalog.test. \"zonekeeper\"",
+            ]
+        );
+        assert_eq!(set_primaries(&cat, &[], &key).changes.len(), MAX_PRIMARIES);
+    }
 
     #[test]
     fn labels_are_stable_and_case_blind() {

@@ -97,6 +97,7 @@ pub async fn prepare(
         zones,
         groups: store.groups().await.into_diagnostic()?,
         revision: applied.map(|a| a.commit_id),
+        primary: store.primary().await.into_diagnostic()?,
     };
     let plan = plan::compute(&desired, &recorded, today);
     Ok(Ok(Prepared { desired, plan }))

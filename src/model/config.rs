@@ -56,6 +56,35 @@ pub struct Primary {
     pub config_dir: PathBuf,
 }
 
+/// A primary as recorded: where it answers and how its control channel is reached. Paths
+/// only; no secret. A primary move (`procedures::move_primary`) carries the old and new one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PrimaryRef {
+    /// Its name, for messages.
+    pub name: String,
+    /// Where it answers DNS.
+    pub addr: SocketAddr,
+    /// The rndc program.
+    pub rndc: PathBuf,
+    /// The rndc configuration reaching it.
+    pub rndc_conf: PathBuf,
+    /// Where zonekeeper writes its zones.conf and zone files.
+    pub config_dir: PathBuf,
+}
+
+impl Primary {
+    /// What is recorded of it.
+    pub fn recorded(&self) -> PrimaryRef {
+        PrimaryRef {
+            name: self.name.clone(),
+            addr: self.addr,
+            rndc: self.rndc.clone(),
+            rndc_conf: self.rndc_conf.clone(),
+            config_dir: self.config_dir.clone(),
+        }
+    }
+}
+
 /// The software a secondary runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Software {

@@ -99,12 +99,15 @@ pub struct Plan {
     pub zones: Vec<ZoneChange>,
     /// Group changes.
     pub groups: Vec<GroupChange>,
+    /// The primary moves (a staged operation): from, to, as `name address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<(String, String)>,
 }
 
 impl Plan {
     /// Whether anything would change on the servers or in the store.
     pub fn has_changes(&self) -> bool {
-        !self.zones.is_empty() || !self.groups.is_empty()
+        !self.zones.is_empty() || !self.groups.is_empty() || self.primary.is_some()
     }
 
     /// Count of zone changes of one kind.
@@ -123,6 +126,8 @@ pub struct Recorded {
     pub groups: Vec<GroupRow>,
     /// The revision applied in full.
     pub revision: Option<String>,
+    /// The primary changes were last sent to.
+    pub primary: Option<crate::model::config::PrimaryRef>,
 }
 
 /// The zones whose recorded content the plan needs (hash differs, or group changed).
@@ -222,6 +227,17 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
         base_revision: recorded.revision.clone(),
         zones,
         groups: group_changes(desired, &recorded.groups),
+        primary: recorded
+            .primary
+            .as_ref()
+            .filter(|p| p.addr != desired.config.primary.addr)
+            .map(|p| {
+                let d = &desired.config.primary;
+                (
+                    format!("{} {}", p.name, p.addr),
+                    format!("{} {}", d.name, d.addr),
+                )
+            }),
     }
 }
 

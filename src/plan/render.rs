@@ -78,6 +78,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
         out.push_str("No changes: the servers already serve this revision.\n");
         return out;
     }
+    if let Some((from, to)) = &plan.primary {
+        out.push_str(&format!(
+            "primary {from} → {to} (staged: expire raised, zones loaded and compared, secondaries switched, zones frozen until done)\n"
+        ));
+    }
     for g in &plan.groups {
         let mut parts = Vec::new();
         if g.created {

@@ -54,6 +54,7 @@ fn recorded_from(d: &DesiredState, serial: u32) -> Recorded {
         zones,
         groups: Vec::new(),
         revision: Some("c0".into()),
+        primary: None,
     }
 }
 

@@ -11,11 +11,13 @@
 
 pub mod add_secondary;
 pub mod delegation;
+pub mod move_primary;
 pub mod move_zone;
 pub mod remove_secondary;
 pub mod renumber;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,8 @@ pub enum Kind {
     MoveZone,
     /// A planned cut-over of one RRset (section 4).
     Renumber,
+    /// Every zone moves to a new primary (section 3).
+    MovePrimary,
 }
 
 impl Kind {
@@ -44,6 +48,7 @@ impl Kind {
             Kind::RemoveSecondary => "remove-secondary",
             Kind::MoveZone => "move-zone",
             Kind::Renumber => "renumber",
+            Kind::MovePrimary => "move-primary",
         }
     }
 
@@ -54,6 +59,7 @@ impl Kind {
             "remove-secondary" => Some(Kind::RemoveSecondary),
             "move-zone" => Some(Kind::MoveZone),
             "renumber" => Some(Kind::Renumber),
+            "move-primary" => Some(Kind::MovePrimary),
             _ => None,
         }
     }
@@ -96,6 +102,51 @@ pub enum Action {
     },
     /// Nothing: the step only waits for its gate.
     Nothing,
+    /// Give every zone of the operation an SOA expire of at least `seconds`, on the
+    /// current primary.
+    RaiseExpire {
+        /// The least expire.
+        seconds: u32,
+    },
+    /// Load every zone of the operation on primary `to` from the recorded content, and a
+    /// copy of every catalog zone transferred from `from`.
+    LoadCopy {
+        /// The new primary.
+        to: move_primary::PrimaryRef,
+        /// The old primary.
+        from: SocketAddr,
+    },
+    /// Make every catalog zone (on the current primary) name `primaries`, in this order,
+    /// as its members' primaries; then refresh the copy on `copy`.
+    CatalogPrimaries {
+        /// The primaries, first tried first.
+        primaries: Vec<SocketAddr>,
+        /// The new primary holding copies of the catalogs.
+        copy: move_primary::PrimaryRef,
+    },
+    /// Bump every zone's serial on primary `on` alone, once.
+    BumpSerials {
+        /// The new primary.
+        on: move_primary::PrimaryRef,
+    },
+    /// Turn the catalog copies on `to` into primary zones and bump their serial there
+    /// (once: while it still equals the one on `from`).
+    TakeCatalogs {
+        /// The new primary.
+        to: move_primary::PrimaryRef,
+        /// The old primary.
+        from: SocketAddr,
+    },
+    /// Like `PublishZones`, on primary `on`.
+    PublishZonesOn {
+        /// The new primary.
+        on: move_primary::PrimaryRef,
+    },
+    /// The old primary stops serving every zone and catalog zonekeeper gave it.
+    Retire {
+        /// The old primary.
+        old: move_primary::PrimaryRef,
+    },
 }
 
 /// What proves a step took effect, or what it waits for.
@@ -148,6 +199,39 @@ pub enum Gate {
         manual: bool,
         /// What the registrar must publish, for the message.
         instructions: String,
+    },
+    /// `primary` (at `addr`) and every secondary of each zone's group serve each zone of
+    /// the operation at its recorded serial, over UDP and TCP.
+    Propagated {
+        /// The primary's name.
+        primary: String,
+        /// Where it answers.
+        addr: SocketAddr,
+    },
+    /// The primary at `new` serves each zone at its recorded serial, with the same RRsets
+    /// as the one at `old`; its catalog copies equal the originals.
+    SameData {
+        /// The new primary.
+        new: SocketAddr,
+        /// The old primary.
+        old: SocketAddr,
+    },
+    /// Every secondary of each group (and the copy at `copy`) serves the group's catalog
+    /// zone at the serial the primary at `primary` serves.
+    CatalogsServed {
+        /// The primary whose catalogs count.
+        primary: SocketAddr,
+        /// A copy that must follow too.
+        copy: Option<SocketAddr>,
+        /// What a secondary's operator does when it does not follow.
+        how: String,
+    },
+    /// `server` at `addr` no longer answers authoritatively for the zones or catalogs.
+    Retired {
+        /// Its name.
+        server: String,
+        /// Where it answers.
+        addr: SocketAddr,
     },
     /// An operator confirms with `zonekeeper confirm OP STEP`.
     Manual {

@@ -9,6 +9,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row, SqlSafeStr};
 
+use crate::model::config::PrimaryRef;
+
 /// The default store when neither `--db` nor `ZONEKEEPER_DB` says otherwise.
 pub const DEFAULT_DB: &str = "state/zonekeeper.sqlite";
 
@@ -254,7 +256,7 @@ fn redact(url: &str) -> String {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sqls: [(&str, &str); 2] = match backend {
+    let sqls: [(&str, &str); 3] = match backend {
         Backend::Sqlite => [
             (
                 "init",
@@ -263,6 +265,10 @@ fn migrator(backend: Backend) -> Migrator {
             (
                 "operations",
                 include_str!("../../migrations/sqlite/0002_operations.sql"),
+            ),
+            (
+                "primary",
+                include_str!("../../migrations/sqlite/0003_primary.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -273,6 +279,10 @@ fn migrator(backend: Backend) -> Migrator {
             (
                 "operations",
                 include_str!("../../migrations/postgres/0002_operations.sql"),
+            ),
+            (
+                "primary",
+                include_str!("../../migrations/postgres/0003_primary.sql"),
             ),
         ],
     };
@@ -522,6 +532,43 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// The primary changes were last sent to, if any.
+    pub async fn primary(&self) -> Result<Option<PrimaryRef>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, address, rndc, rndc_conf, config_dir FROM primary_server WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            Some(PrimaryRef {
+                name: r.get(0),
+                addr: r.get::<String, _>(1).parse().ok()?,
+                rndc: r.get::<String, _>(2).into(),
+                rndc_conf: r.get::<String, _>(3).into(),
+                config_dir: r.get::<String, _>(4).into(),
+            })
+        }))
+    }
+
+    /// Records the primary changes go to.
+    pub async fn set_primary(&self, p: &PrimaryRef, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO primary_server (id, name, address, rndc, rndc_conf, config_dir, updated_at) \
+             VALUES (1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+             address = excluded.address, rndc = excluded.rndc, rndc_conf = excluded.rndc_conf, \
+             config_dir = excluded.config_dir, updated_at = excluded.updated_at",
+        )
+        .bind(&p.name)
+        .bind(p.addr.to_string())
+        .bind(p.rndc.display().to_string())
+        .bind(p.rndc_conf.display().to_string())
+        .bind(p.config_dir.display().to_string())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -787,6 +834,10 @@ impl Store {
                 "name, role, address, software, groups, COALESCE(last_state, ''), COALESCE(last_message, '')",
             ),
             ("audit", "commit_id, author, action, target, detail"),
+            (
+                "primary_server",
+                "name, address, rndc, rndc_conf, config_dir",
+            ),
         ] {
             let q = format!("SELECT {cols} FROM {table}");
             for row in sqlx::query(sqlx::AssertSqlSafe(q))

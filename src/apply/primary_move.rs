@@ -1,0 +1,652 @@
+//! The executor's side of moving the primary (`procedures::move_primary`): noticing the
+//! move, driving it against the old primary, and the actions and gates only it uses.
+//!
+//! A move runs before anything else in an apply, with the *old* primary as the one
+//! changes go to; the regular path (new zones, record changes) waits until the move is
+//! done and the new primary is recorded, then goes on in the same apply.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::rr::Name;
+use tracing::info;
+
+use super::operations::{self, Change, Ctx};
+use super::{ApplyError, Options, connect, name, stanzas};
+use crate::backend::bind::PrimaryControl;
+use crate::backend::catalog;
+use crate::backend::update::{Update, Updater};
+use crate::desired::DesiredState;
+use crate::live::{self, Check, SoaAnswer, Transport};
+use crate::model::Primary;
+use crate::model::config::PrimaryRef;
+use crate::model::serial::next_serial;
+use crate::model::zone::{lines_by_rrset, soa_of, with_rrset};
+use crate::procedures::{Action, Gate, Kind, move_primary};
+use crate::store::{OperationRow, RecordedZone, Store};
+
+/// When the desired primary is not the recorded one, moves every zone to it (creating the
+/// operation the first time) and records it once the move is done. `Some(message)` while
+/// the move waits.
+pub(super) async fn run(
+    store: &Store,
+    desired: &DesiredState,
+    opts: &Options,
+) -> Result<Option<String>, ApplyError> {
+    let want = desired.config.primary.recorded();
+    let Some(old) = store.primary().await? else {
+        return Ok(None);
+    };
+    if old.addr == want.addr {
+        return Ok(None);
+    }
+    let all = store.operations(true).await?;
+    let is_move = |o: &&OperationRow| o.kind == Kind::MovePrimary.as_str();
+    let target = want.addr.to_string();
+    if let Some(other) = all
+        .iter()
+        .filter(is_move)
+        .find(|o| o.state == "active" && o.server != target)
+    {
+        return Ok(Some(format!(
+            "op {} moves the primary to {}, but zonekeeper.yaml names {}: put {} back until the move is done, or cancel op {}",
+            other.id, other.server, target, other.server, other.id
+        )));
+    }
+    let done = all
+        .iter()
+        .filter(is_move)
+        .any(|o| o.state == "done" && o.server == target);
+    if !done {
+        let primary = Primary {
+            name: old.name.clone(),
+            addr: old.addr,
+            tsig: desired.config.primary.tsig.clone(),
+            rndc: old.rndc.clone(),
+            rndc_conf: old.rndc_conf.clone(),
+            config_dir: old.config_dir.clone(),
+        };
+        let (control, updater) = connect(&primary).await?;
+        let ctx = Ctx {
+            store,
+            desired,
+            primary: &primary,
+            control: &control,
+            updater: &updater,
+            opts,
+        };
+        if !all.iter().filter(is_move).any(|o| o.state == "active") {
+            let zones: Vec<String> = store
+                .zone_index()
+                .await?
+                .into_iter()
+                .map(|z| z.name)
+                .collect();
+            info!(from = %old.addr, to = %want.addr, zones = zones.len(), "the primary moves");
+            operations::insert(&ctx, &move_primary::operation(&old, &want, &zones)).await?;
+        }
+        if let Some(waiting) = operations::drive(&ctx).await? {
+            return Ok(Some(waiting));
+        }
+    }
+    store.set_primary(&want, opts.now).await?;
+    info!(primary = %want.addr, "the primary moved");
+    Ok(None)
+}
+
+/// A primary of the move, as the rest of the executor knows primaries.
+fn primary_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Primary {
+    Primary {
+        name: p.name.clone(),
+        addr: p.addr,
+        tsig: ctx.desired.config.primary.tsig.clone(),
+        rndc: p.rndc.clone(),
+        rndc_conf: p.rndc_conf.clone(),
+        config_dir: p.config_dir.clone(),
+    }
+}
+
+/// The catalogs of the recorded groups.
+async fn catalogs(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
+    Ok(ctx
+        .store
+        .groups()
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|g| name(&g.catalog))
+        .collect())
+}
+
+/// Carries out one of the move's actions.
+pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), String> {
+    match action {
+        Action::RaiseExpire { seconds } => raise_expire(ctx, op, *seconds).await,
+        Action::LoadCopy { to, from } => load_copy(ctx, to, *from).await,
+        Action::CatalogPrimaries { primaries, copy } => {
+            let key = ctx.desired.config.primary.tsig.name.clone();
+            let control = control_of(ctx, copy);
+            for cat in catalogs(ctx).await? {
+                let update = catalog::set_primaries(&cat, primaries, &key);
+                ctx.updater
+                    .send(&cat, &update, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // The copy learns of it now rather than at its next refresh.
+                control
+                    .rndc(&["refresh", &cat.to_string()], Duration::from_secs(10))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        Action::BumpSerials { on } => bump_serials(ctx, op, on).await,
+        Action::TakeCatalogs { to, from } => take_catalogs(ctx, to, *from).await,
+        Action::PublishZonesOn { on } => {
+            let primary = primary_of(ctx, on);
+            let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+            let new = Ctx {
+                primary: &primary,
+                control: &control,
+                updater: &updater,
+                ..*ctx
+            };
+            operations::publish_zones(&new, op, &op.zones).await
+        }
+        Action::Retire { old } => {
+            let control = control_of(ctx, old);
+            if control.write_conf(&[]).map_err(|e| e.to_string())? {
+                control.reconfig().await.map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        other => Err(format!("{other:?} is not a step of a primary move")),
+    }
+}
+
+fn control_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> PrimaryControl {
+    PrimaryControl {
+        config_dir: p.config_dir.clone(),
+        rndc: p.rndc.clone(),
+        rndc_conf: p.rndc_conf.clone(),
+        key_name: ctx.desired.config.primary.tsig.name.to_string(),
+    }
+}
+
+/// Sends `zone` from its recorded content to `target` (its SOA changed only) through
+/// `ctx`'s primary, and records it.
+async fn soa_only(
+    ctx: &Ctx<'_>,
+    recorded: &RecordedZone,
+    target: &str,
+    new_serial: u32,
+    detail: &str,
+) -> Result<(), String> {
+    let origin = name(&recorded.name);
+    let (Some(old_soa), Some(new_soa)) = (
+        super::update::recorded_soa(&origin, &recorded.content),
+        super::update::recorded_soa(&origin, target),
+    ) else {
+        return Err(format!(
+            "the recorded SOA of {} is unreadable",
+            recorded.name
+        ));
+    };
+    let mut update = Update::default();
+    update.require(old_soa);
+    update.add(new_soa);
+    let change = Change {
+        zone: &origin,
+        group: &recorded.group,
+        target,
+        update: &update,
+        recorded_serial: recorded.serial,
+        new_serial,
+    };
+    operations::send_and_record(ctx, &change, detail).await
+}
+
+/// Step 1: SOA expire of at least `seconds` on every zone, through the old primary.
+async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<(), String> {
+    for zone in &op.zones {
+        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let Some((ttl, f)) = soa_of(&recorded.content) else {
+            return Err(format!("the recorded SOA of {zone} is unreadable"));
+        };
+        let expire: u32 = f.get(5).and_then(|e| e.parse().ok()).unwrap_or(0);
+        if expire >= seconds {
+            continue;
+        }
+        let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
+        let mut soa = f.clone();
+        soa[5] = seconds.to_string();
+        let line = format!("{zone} {ttl} IN SOA {}", soa.join(" "));
+        let body: String = recorded
+            .content
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let target = with_rrset(
+            &format!("{line}\n{body}"),
+            &(String::new(), String::new()),
+            &[],
+            new_serial,
+        );
+        let detail = format!(
+            "op {} (move-primary): SOA expire {expire} → {seconds}",
+            op.id
+        );
+        soa_only(ctx, &recorded, &target, new_serial, &detail).await?;
+    }
+    Ok(())
+}
+
+/// Step 2: the zones from the recorded content, and copies of the catalogs, on `to`.
+async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+    let control = control_of(ctx, to);
+    let index: BTreeMap<String, RecordedZone> = ctx
+        .store
+        .zone_index()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+    for z in index.keys() {
+        let zname = name(z);
+        // A file already there was written by an earlier attempt (and may have changed
+        // since, by UPDATEs): the gate compares what is served, never the file.
+        if control.has_zone_file(&zname) {
+            continue;
+        }
+        let Some(full) = ctx.store.zone(z).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        control
+            .write_zone_file(&zname, &full.content)
+            .map_err(|e| e.to_string())?;
+    }
+    let mut all = stanzas(
+        &ctx.desired.config,
+        &index,
+        &Default::default(),
+        &Default::default(),
+    );
+    let cats = catalogs(ctx).await?;
+    for s in all.iter_mut().filter(|s| cats.contains(&s.zone)) {
+        s.copy_of = Some(from);
+    }
+    if control.write_conf(&all).map_err(|e| e.to_string())? {
+        control.reconfig().await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Step 4: every zone's serial +1 on `on` alone. A zone whose recorded serial is already
+/// ahead of the old primary's was bumped by an earlier attempt.
+async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), String> {
+    let primary = primary_of(ctx, on);
+    let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+    let new = Ctx {
+        primary: &primary,
+        control: &control,
+        updater: &updater,
+        ..*ctx
+    };
+    for zone in &op.zones {
+        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let zname = name(zone);
+        match live::soa(
+            ctx.primary.addr,
+            &zname,
+            Transport::Tcp,
+            Duration::from_secs(3),
+        )
+        .await
+        {
+            SoaAnswer::Serves { serial } if serial == recorded.serial => {}
+            SoaAnswer::Serves { .. } => continue,
+            other => {
+                return Err(format!(
+                    "the old primary {} must still serve {zone}: it {}",
+                    ctx.primary.name,
+                    other.describe()
+                ));
+            }
+        }
+        let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
+        let target = with_rrset(
+            &recorded.content,
+            &(String::new(), String::new()),
+            &[],
+            new_serial,
+        );
+        let detail = format!(
+            "op {} (move-primary): serial bumped on the new primary {} only",
+            op.id, on.name
+        );
+        soa_only(&new, &recorded, &target, new_serial, &detail).await?;
+    }
+    Ok(())
+}
+
+/// Step 6: the catalog copies on `to` become primary zones; each one's serial is bumped
+/// there while it still equals the old primary's.
+async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+    let control = control_of(ctx, to);
+    let index: BTreeMap<String, RecordedZone> = ctx
+        .store
+        .zone_index()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+    let all = stanzas(
+        &ctx.desired.config,
+        &index,
+        &Default::default(),
+        &Default::default(),
+    );
+    if control.write_conf(&all).map_err(|e| e.to_string())? {
+        control.reconfig().await.map_err(|e| e.to_string())?;
+    }
+    let primary = primary_of(ctx, to);
+    let (_, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+    for cat in catalogs(ctx).await? {
+        let serial = |addr| {
+            let cat = cat.clone();
+            async move {
+                match live::soa(addr, &cat, Transport::Tcp, Duration::from_secs(3)).await {
+                    SoaAnswer::Serves { serial } => Some(serial),
+                    _ => None,
+                }
+            }
+        };
+        // The flip reloads the zone: give it a moment to answer again.
+        let mut mine = None;
+        for _ in 0..50 {
+            mine = serial(to.addr).await;
+            if mine.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let Some(mine) = mine else {
+            return Err(format!("the new primary {} does not serve {cat}", to.name));
+        };
+        if serial(from).await != Some(mine) {
+            continue;
+        }
+        let lines = updater.zone_lines(&cat).await.map_err(|e| e.to_string())?;
+        let text = soa_first(&lines);
+        let (Some(old_soa), Some(new_soa)) = (
+            super::update::recorded_soa(&cat, &text),
+            super::update::recorded_soa(
+                &cat,
+                &with_rrset(
+                    &text,
+                    &(String::new(), String::new()),
+                    &[],
+                    mine.wrapping_add(1),
+                ),
+            ),
+        ) else {
+            return Err(format!("the SOA of {cat} on {} is unreadable", to.name));
+        };
+        let mut update = Update::default();
+        update.require(old_soa);
+        update.add(new_soa);
+        updater
+            .send(&cat, &update, Some(mine))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// AXFR lines as canonical text: the SOA first.
+fn soa_first(lines: &[String]) -> String {
+    let is_soa = |l: &&String| l.split_whitespace().nth(3) == Some("SOA");
+    let mut out: Vec<&String> = lines.iter().filter(is_soa).take(1).collect();
+    out.extend(lines.iter().filter(|l| !is_soa(l)));
+    out.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// Checks one of the move's gates.
+pub(super) async fn check(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    gate: &Gate,
+) -> Result<Result<String, String>, ApplyError> {
+    let index: BTreeMap<String, RecordedZone> = ctx
+        .store
+        .zone_index()
+        .await?
+        .into_iter()
+        .map(|z| (z.name.clone(), z))
+        .collect();
+    let groups = ctx.store.groups().await?;
+    let zones: Vec<&RecordedZone> = op.zones.iter().filter_map(|z| index.get(z)).collect();
+    let mut checks = Vec::new();
+    match gate {
+        Gate::Propagated { primary, addr } => {
+            for z in &zones {
+                checks.push(Check::serves(name(&z.name), primary, *addr, z.serial));
+                let members = groups
+                    .iter()
+                    .find(|g| g.name == z.group)
+                    .map(|g| g.secondaries.clone())
+                    .unwrap_or_default();
+                for s in members {
+                    for a in operations::sockets(ctx, &s).await? {
+                        checks.push(Check::serves(name(&z.name), &s, a, z.serial));
+                    }
+                }
+            }
+        }
+        Gate::SameData { new, old } => {
+            for z in &zones {
+                checks.push(Check::serves(
+                    name(&z.name),
+                    "the new primary",
+                    *new,
+                    z.serial,
+                ));
+            }
+            if let Some(failed) = failure(checks).await {
+                return Ok(Err(failed));
+            }
+            let cats = groups.iter().map(|g| g.catalog.clone());
+            let names: Vec<String> = zones.iter().map(|z| z.name.clone()).chain(cats).collect();
+            return Ok(same_data(ctx, &names, *new, *old).await);
+        }
+        Gate::CatalogsServed { primary, copy, how } => {
+            for g in &groups {
+                let cat = name(&g.catalog);
+                let SoaAnswer::Serves { serial } =
+                    live::soa(*primary, &cat, Transport::Tcp, Duration::from_secs(3)).await
+                else {
+                    return Ok(Err(format!(
+                        "the primary at {primary} does not serve {cat}"
+                    )));
+                };
+                for s in &g.secondaries {
+                    for a in operations::sockets(ctx, s).await? {
+                        checks.push(Check::serves(cat.clone(), s, a, serial));
+                    }
+                }
+                if let Some(c) = copy {
+                    checks.push(Check::serves(cat.clone(), "the new primary", *c, serial));
+                }
+            }
+            return Ok(match failure(checks).await {
+                None => Ok("every secondary follows the catalogs".into()),
+                Some(f) if how.is_empty() => Err(f),
+                Some(f) => Err(format!("{f} — {how}")),
+            });
+        }
+        Gate::Retired { server, addr } => {
+            let cats = groups.iter().map(|g| name(&g.catalog));
+            for z in zones.iter().map(|z| name(&z.name)).chain(cats) {
+                checks.push(Check {
+                    silent_ok: true,
+                    ..Check::refuses(z, server, *addr)
+                });
+            }
+        }
+        _ => return Ok(Err(format!("{gate:?} is not a gate of a primary move"))),
+    }
+    let total = checks.len();
+    Ok(match failure(checks).await {
+        None => Ok(format!("{total} check(s) passed")),
+        Some(f) => Err(f),
+    })
+}
+
+/// The first failed check, described.
+async fn failure(checks: Vec<Check>) -> Option<String> {
+    let outcomes = live::verify(checks, Duration::from_secs(10), Duration::from_millis(100)).await;
+    outcomes
+        .iter()
+        .find(|o| !o.ok)
+        .map(|o| match o.check.serial {
+            Some(serial) => format!(
+                "{} must serve {} serial {serial} with AA: it {}",
+                o.check.server,
+                o.check.zone,
+                o.answer.describe()
+            ),
+            None => format!(
+                "{} must stop serving {}: it {}",
+                o.check.server,
+                o.check.zone,
+                o.answer.describe()
+            ),
+        })
+}
+
+/// Whether the primaries at `new` and `old` hold the same RRsets for every zone of
+/// `zones`: both transferred (AXFR, TSIG), grouped by RRset, each RRset's records in
+/// canonical order; the SOA compared too.
+async fn same_data(
+    ctx: &Ctx<'_>,
+    zones: &[String],
+    new: SocketAddr,
+    old: SocketAddr,
+) -> Result<String, String> {
+    let signer = |_| crate::backend::tsig::signer(&ctx.desired.config.primary.tsig);
+    let connect = |addr: SocketAddr| async move {
+        let signer = signer(()).map_err(|e| e.to_string())?;
+        Updater::connect(addr, signer, Duration::from_secs(5))
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let (a, b) = (connect(new).await?, connect(old).await?);
+    for zone in zones {
+        let zname = name(zone);
+        let mine = a.zone_lines(&zname).await.map_err(|e| e.to_string())?;
+        let theirs = b.zone_lines(&zname).await.map_err(|e| e.to_string())?;
+        if let Some(diff) = first_difference(&mine, &theirs) {
+            return Err(format!(
+                "the new primary's {zone} differs from the old primary's: {diff}; the old primary was changed outside zonekeeper, or the new one holds an older copy (remove its zone file and apply again)"
+            ));
+        }
+    }
+    Ok(format!(
+        "the new primary holds the same RRsets as the old one in {} zone(s)",
+        zones.len()
+    ))
+}
+
+/// The first RRset (in canonical order) whose records differ between two transfers of a
+/// zone, described; `None` when every RRset is equal.
+pub fn first_difference(new: &[String], old: &[String]) -> Option<String> {
+    let sets = |lines: &[String]| {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let mut map = lines_by_rrset(&text);
+        for records in map.values_mut() {
+            records.sort();
+        }
+        let soa: Vec<String> = lines
+            .iter()
+            .filter(|l| l.split_whitespace().nth(3) == Some("SOA"))
+            .cloned()
+            .collect();
+        map.insert(("@".into(), "SOA".into()), soa);
+        map
+    };
+    let (a, b) = (sets(new), sets(old));
+    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+    for key in keys {
+        let (x, y) = (a.get(key), b.get(key));
+        if x != y {
+            let show = |r: Option<&Vec<String>>| match r {
+                Some(v) if !v.is_empty() => v.join(" | "),
+                _ => "nothing".to_string(),
+            };
+            return Some(format!(
+                "{} {}: new has {}, old has {}",
+                key.0,
+                key.1,
+                show(x),
+                show(y)
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn transfer_order_does_not_matter_but_records_do() {
+        let a = lines(
+            "a.test. 60 IN SOA m. r. 5 1 1 1 1\na.test. 60 IN NS ns1.test.\na.test. 60 IN NS ns2.test.\nwww.a.test. 60 IN A 192.0.2.1",
+        );
+        let shuffled = lines(
+            "www.a.test. 60 IN A 192.0.2.1\na.test. 60 IN NS ns2.test.\na.test. 60 IN SOA m. r. 5 1 1 1 1\na.test. 60 IN NS ns1.test.",
+        );
+        assert_eq!(first_difference(&a, &shuffled), None);
+
+        let mut changed = a.clone();
+        changed[3] = "www.a.test. 60 IN A 192.0.2.9".into();
+        assert_eq!(
+            first_difference(&changed, &a).as_deref(),
+            Some(
+                "www.a.test. A: new has www.a.test. 60 IN A 192.0.2.9, old has www.a.test. 60 IN A 192.0.2.1"
+            )
+        );
+
+        let mut serial = a.clone();
+        serial[0] = "a.test. 60 IN SOA m. r. 6 1 1 1 1".into();
+        assert!(first_difference(&serial, &a).unwrap().starts_with("@ SOA"));
+
+        let fewer = a[..3].to_vec();
+        assert_eq!(
+            first_difference(&fewer, &a).as_deref(),
+            Some("www.a.test. A: new has nothing, old has www.a.test. 60 IN A 192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn soa_goes_first() {
+        let t = soa_first(&lines(
+            "b. 1 IN NS x.\nb. 1 IN SOA m. r. 1 1 1 1 1\nc.b. 1 IN A 192.0.2.1",
+        ));
+        assert!(t.starts_with("b. 1 IN SOA"));
+        assert_eq!(t.lines().count(), 3);
+    }
+}
