@@ -888,7 +888,10 @@ both_stores!(primary_moves_without_a_gap, |db| {
     env.commit("c.test after the move");
     env.apply(&[], 0);
     for s in ["ns1", "ns2"] {
-        assert!(env.soa(s, "c.test.").serving().is_some(), "{s} serves c.test.");
+        assert!(
+            env.soa(s, "c.test.").serving().is_some(),
+            "{s} serves c.test."
+        );
     }
     assert_eq!(dig_soa(old, "c.test.").status, "REFUSED");
     monitor.finish();

@@ -63,7 +63,12 @@ pub fn config_yaml(lab: &Lab, members: &[&str], ttl: u32) -> String {
 }
 
 /// Like [`config_yaml`], with the primary of `primary` (another lab's) instead.
-pub fn config_yaml_with_primary(lab: &Lab, primary: &LabSpec, members: &[&str], ttl: u32) -> String {
+pub fn config_yaml_with_primary(
+    lab: &Lab,
+    primary: &LabSpec,
+    members: &[&str],
+    ttl: u32,
+) -> String {
     let p = primary;
     let s = lab.spec();
     let mut out = format!(

@@ -84,7 +84,9 @@ pub(super) async fn run(
                 .map(|z| z.name)
                 .collect();
             info!(from = %old.addr, to = %want.addr, zones = zones.len(), "the primary moves");
-            operations::insert(&ctx, &move_primary::operation(&old, &want, &zones)).await?;
+            let key = desired.config.primary.tsig.name.to_string();
+            let op = move_primary::operation(&old, &want, &zones, &key);
+            operations::insert(&ctx, &op).await?;
         }
         if let Some(waiting) = operations::drive(&ctx).await? {
             return Ok(Some(waiting));

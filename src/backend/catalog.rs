@@ -137,9 +137,9 @@ mod tests {
             added,
             [
                 "p1.primaries.ext.catalog.test. 127.0.0.4",
-                "p1.primaries.ext.catalog.test. \"zonekeeper\"",
+                "p1.primaries.ext.catalog.test. zonekeeper",
                 "p2.primaries.ext.catalog.test. 2001:db8::1",
-                "p2.primaries.ext.catalog.test. \"zonekeeper\"",
+                "p2.primaries.ext.catalog.test. zonekeeper",
             ]
         );
         assert_eq!(set_primaries(&cat, &[], &key).changes.len(), MAX_PRIMARIES);

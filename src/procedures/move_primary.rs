@@ -49,8 +49,9 @@ pub use crate::model::config::PrimaryRef;
 /// The SOA expire a zone needs while its primary moves: 30 days.
 pub const MOVE_EXPIRE: u32 = 30 * 24 * 3600;
 
-/// The operation that moves every zone of `zones` from `old` to `new`.
-pub fn operation(old: &PrimaryRef, new: &PrimaryRef, zones: &[String]) -> NewOperation {
+/// The operation that moves every zone of `zones` from `old` to `new`; both accept the
+/// TSIG key named `key`.
+pub fn operation(old: &PrimaryRef, new: &PrimaryRef, zones: &[String], key: &str) -> NewOperation {
     let steps = vec![
         StepSpec::new(
             "raise-expire",
@@ -116,11 +117,12 @@ pub fn operation(old: &PrimaryRef, new: &PrimaryRef, zones: &[String]) -> NewOpe
                 copy: None,
                 how: format!(
                     "point its catalog zones at the new primary {name}: in its named.conf, \
-                     `primaries {{ {ip} port {port} key \"<key>\"; }};` in each catalog's zone \
+                     `primaries {{ {ip} port {port} key \"{key}\"; }};` in each catalog's zone \
                      statement and `default-primaries` of its catalog-zones entry, then `rndc reconfig`",
                     name = new.name,
                     ip = new.addr.ip(),
                     port = new.addr.port(),
+                    key = key.trim_end_matches('.'),
                 ),
             },
         ),

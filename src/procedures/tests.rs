@@ -192,3 +192,87 @@ fn the_parent_learns_of_a_new_server_last_and_of_a_leaving_one_first() {
         vec!["delegation", "unpublish-ns", "ttl-wait", "stop-serving"]
     );
 }
+
+#[test]
+fn primary_move_reads_like_the_document() {
+    let p = |name: &str, addr: &str| move_primary::PrimaryRef {
+        name: name.into(),
+        addr: addr.parse().unwrap(),
+        rndc: "rndc".into(),
+        rndc_conf: format!("/{name}/rndc.conf").into(),
+        config_dir: format!("/{name}/zk").into(),
+    };
+    let (old, new) = (p("old", "192.0.2.1:53"), p("new", "192.0.2.2:53"));
+    let op = move_primary::operation(&old, &new, &["a.test.".into()], "zonekeeper.");
+    assert_eq!(op.kind, Kind::MovePrimary);
+    assert_eq!(op.server, "192.0.2.2:53", "identified by where it moves to");
+    let names: Vec<&str> = op.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "raise-expire",
+            "load-new",
+            "both-primaries",
+            "prove-new",
+            "new-only",
+            "take-catalogs",
+            "publish",
+            "retire-old"
+        ]
+    );
+    // expire first, to 30 days, proven on the old primary
+    assert_eq!(op.steps[0].action, Action::RaiseExpire { seconds: 2592000 });
+    assert_eq!(
+        op.steps[0].gate,
+        Gate::Propagated {
+            primary: "old".into(),
+            addr: old.addr
+        }
+    );
+    // secondaries get new + old (new first), then new only
+    assert_eq!(
+        op.steps[2].action,
+        Action::CatalogPrimaries {
+            primaries: vec![new.addr, old.addr],
+            copy: new.clone()
+        }
+    );
+    assert_eq!(
+        op.steps[4].action,
+        Action::CatalogPrimaries {
+            primaries: vec![new.addr],
+            copy: new.clone()
+        }
+    );
+    // transfers from the new primary proven by a serial only it has
+    assert_eq!(op.steps[3].action, Action::BumpSerials { on: new.clone() });
+    assert_eq!(
+        op.steps[3].gate,
+        Gate::Propagated {
+            primary: "new".into(),
+            addr: new.addr
+        }
+    );
+    // the operator's part is spelled out, key name included
+    let Gate::CatalogsServed { how, primary, .. } = &op.steps[5].gate else {
+        panic!("{:?}", op.steps[5].gate)
+    };
+    assert_eq!(*primary, new.addr);
+    assert!(
+        how.contains("primaries { 192.0.2.2 port 53 key \"zonekeeper\"; }"),
+        "{how}"
+    );
+    // the old primary is retired last
+    assert_eq!(
+        op.steps[7].gate,
+        Gate::Retired {
+            server: "old".into(),
+            addr: old.addr
+        }
+    );
+    // steps survive the store (JSON) unchanged
+    for s in &op.steps {
+        let back: StepSpec = serde_json::from_str(&serde_json::to_string(s).unwrap()).unwrap();
+        assert_eq!(&back, s);
+    }
+}
