@@ -462,7 +462,7 @@ pub(super) async fn check(
                     z.serial,
                 ));
             }
-            if let Some(failed) = failure(checks).await {
+            if let Some(failed) = failure(checks, ctx.opts.verify_timeout).await {
                 return Ok(Err(failed));
             }
             let cats = groups.iter().map(|g| g.catalog.clone());
@@ -488,7 +488,7 @@ pub(super) async fn check(
                     checks.push(Check::serves(cat.clone(), "the new primary", *c, serial));
                 }
             }
-            return Ok(match failure(checks).await {
+            return Ok(match failure(checks, ctx.opts.verify_timeout).await {
                 None => Ok("every secondary follows the catalogs".into()),
                 Some(f) if how.is_empty() => Err(f),
                 Some(f) => Err(format!("{f} — {how}")),
@@ -506,15 +506,15 @@ pub(super) async fn check(
         _ => return Ok(Err(format!("{gate:?} is not a gate of a primary move"))),
     }
     let total = checks.len();
-    Ok(match failure(checks).await {
+    Ok(match failure(checks, ctx.opts.verify_timeout).await {
         None => Ok(format!("{total} check(s) passed")),
         Some(f) => Err(f),
     })
 }
 
-/// The first failed check, described.
-async fn failure(checks: Vec<Check>) -> Option<String> {
-    let outcomes = live::verify(checks, Duration::from_secs(10), Duration::from_millis(100)).await;
+/// The first failed check (each retried for up to `timeout`), described.
+async fn failure(checks: Vec<Check>, timeout: Duration) -> Option<String> {
+    let outcomes = live::verify(checks, timeout, Duration::from_millis(100)).await;
     outcomes
         .iter()
         .find(|o| !o.ok)
