@@ -209,12 +209,7 @@ async fn run(
     store.set_primary(&primary.recorded(), opts.now).await?;
     info!(revision = %desired.revision.id, primary = %primary.addr, zones = plan.zones.len(), "applying");
     let mut report = Report::default();
-    let index: BTreeMap<String, RecordedZone> = store
-        .zone_index()
-        .await?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index: BTreeMap<String, RecordedZone> = store.zone_map().await?;
     let ctx = operations::Ctx {
         store,
         desired,

@@ -716,13 +716,7 @@ async fn delegated(
     unconfirmed: bool,
     instructions: &str,
 ) -> Result<Result<String, String>, ApplyError> {
-    let index: BTreeMap<String, RecordedZone> = ctx
-        .store
-        .zone_index()
-        .await?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
     let mut checks = Vec::new();
     let parents: std::collections::BTreeSet<&String> =
         zones.iter().filter_map(|z| z.parent.as_ref()).collect();

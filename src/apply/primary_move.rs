@@ -250,14 +250,8 @@ async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<
 /// Step 2: the zones from the recorded content, and copies of the catalogs, on `to`.
 async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> = ctx
-        .store
-        .zone_index()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index: BTreeMap<String, RecordedZone> =
+        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
     for z in index.keys() {
         let zname = name(z);
         // A file already there was written by an earlier attempt (and may have changed
@@ -342,14 +336,8 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
 /// there while it still equals the old primary's.
 async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> = ctx
-        .store
-        .zone_index()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index: BTreeMap<String, RecordedZone> =
+        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
@@ -384,6 +372,12 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
             return Err(format!("the new primary {} does not serve {cat}", to.name));
         };
         if serial(from).await != Some(mine) {
+            // Bumped already: NOTIFY again, so a secondary its operator has just pointed
+            // here transfers now rather than at its next refresh.
+            control
+                .rndc(&["notify", &cat.to_string()], Duration::from_secs(10))
+                .await
+                .map_err(|e| e.to_string())?;
             continue;
         }
         let lines = updater.zone_lines(&cat).await.map_err(|e| e.to_string())?;
@@ -427,13 +421,7 @@ pub(super) async fn check(
     op: &OperationRow,
     gate: &Gate,
 ) -> Result<Result<String, String>, ApplyError> {
-    let index: BTreeMap<String, RecordedZone> = ctx
-        .store
-        .zone_index()
-        .await?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
     let groups = ctx.store.groups().await?;
     let zones: Vec<&RecordedZone> = op.zones.iter().filter_map(|z| index.get(z)).collect();
     let mut checks = Vec::new();

@@ -358,6 +358,18 @@ impl Store {
         }))
     }
 
+    /// [`Store::zone_index`] by zone name.
+    pub async fn zone_map(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, RecordedZone>, StoreError> {
+        Ok(self
+            .zone_index()
+            .await?
+            .into_iter()
+            .map(|z| (z.name.clone(), z))
+            .collect())
+    }
+
     /// Every recorded zone without its content (cheap, for diffs by hash).
     pub async fn zone_index(&self) -> Result<Vec<RecordedZone>, StoreError> {
         let rows = sqlx::query(
