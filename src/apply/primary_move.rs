@@ -109,6 +109,35 @@ fn primary_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Primary {
     }
 }
 
+/// Another primary of the move, connected: changes can go to it instead of `ctx`'s.
+struct Connected {
+    primary: Primary,
+    control: PrimaryControl,
+    updater: Updater,
+}
+
+impl Connected {
+    async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, String> {
+        let primary = primary_of(ctx, p);
+        let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+        Ok(Connected {
+            primary,
+            control,
+            updater,
+        })
+    }
+
+    /// `base`, with changes going to this primary.
+    fn ctx<'a>(&'a self, base: &Ctx<'a>) -> Ctx<'a> {
+        Ctx {
+            primary: &self.primary,
+            control: &self.control,
+            updater: &self.updater,
+            ..*base
+        }
+    }
+}
+
 /// The catalogs of the recorded groups.
 async fn catalogs(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
     Ok(ctx
@@ -146,15 +175,8 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
         Action::BumpSerials { on } => bump_serials(ctx, op, on).await,
         Action::TakeCatalogs { to, from } => take_catalogs(ctx, to, *from).await,
         Action::PublishZonesOn { on } => {
-            let primary = primary_of(ctx, on);
-            let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
-            let new = Ctx {
-                primary: &primary,
-                control: &control,
-                updater: &updater,
-                ..*ctx
-            };
-            operations::publish_zones(&new, op, &op.zones).await
+            let new = Connected::to(ctx, on).await?;
+            operations::publish_zones(&new.ctx(ctx), op, &op.zones).await
         }
         Action::Retire { old } => {
             let control = control_of(ctx, old);
@@ -285,14 +307,8 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
 /// Step 4: every zone's serial +1 on `on` alone. A zone whose recorded serial is already
 /// ahead of the old primary's was bumped by an earlier attempt.
 async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), String> {
-    let primary = primary_of(ctx, on);
-    let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
-    let new = Ctx {
-        primary: &primary,
-        control: &control,
-        updater: &updater,
-        ..*ctx
-    };
+    let connected = Connected::to(ctx, on).await?;
+    let new = connected.ctx(ctx);
     for zone in &op.zones {
         let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
             continue;
