@@ -697,7 +697,7 @@ both_stores!(
 );
 
 /// A stand-in for a registry: its own `named`, serving `test.` with a delegation of
-/// `a.test.` to `ns`, at `serial`.
+/// `a.test.` to `ns` (NS TTL 4, longer than the child's), at `serial`.
 fn registry_zone(lab: &zonekeeper::lab::Lab, ns: &[&str], serial: u32) {
     let dir = &lab.spec().include_dir;
     let file = dir.join("test.db");
@@ -705,7 +705,7 @@ fn registry_zone(lab: &zonekeeper::lab::Lab, ns: &[&str], serial: u32) {
         "test. 60 IN SOA registry.test. hostmaster.test. {serial} 60 30 1209600 60\ntest. 60 IN NS registry.test.\nregistry.test. 60 IN A 192.0.2.53\n"
     );
     for n in ns {
-        text.push_str(&format!("a.test. 60 IN NS {n}.example.net.\n"));
+        text.push_str(&format!("a.test. 4 IN NS {n}.example.net.\n"));
     }
     std::fs::write(&file, text).unwrap();
     std::fs::write(
@@ -731,7 +731,7 @@ both_stores!(
         registry_zone(&registry, &["ns1", "ns2"], 1);
         let parent = registry.dns_addr("ns0").unwrap();
 
-        let env = Env::with(db, 3, &["ns1", "ns2"], 2);
+        let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
         let child = zone_yaml("192.0.2.1").replace(
             "group: default\n",
             &format!("group: default\ndelegation:\n  parent_servers: [\"{parent}\"]\n"),
@@ -756,6 +756,33 @@ both_stores!(
         registry_zone(&registry, &["ns1", "ns2", "ns3"], 2);
         env.apply(&["--verify-timeout", "3"], 0);
         assert!(text(&env.zk(&["status"])).contains("Applied revision"));
+
+        // ns1 leaves: the registry first, then the zone, then the wait covers the
+        // registry's NS TTL (4 s), which is longer than the child's (2 s).
+        env.write(
+            "zonekeeper.yaml",
+            &config_yaml(&env.lab, &["ns2", "ns3"], 2),
+        );
+        env.commit("remove ns1");
+        let out = env.apply(&["--verify-timeout", "3"], 3);
+        assert!(
+            text(&out).contains("it must delegate to ns2.example.net. ns3.example.net."),
+            "{}",
+            text(&out)
+        );
+        registry_zone(&registry, &["ns2", "ns3"], 3);
+        let out = env.apply(&["--verify-timeout", "3"], 3);
+        assert!(
+            text(&out).contains("naming ns1 for 4 s") && !text(&out).contains("unknown"),
+            "{}",
+            text(&out)
+        );
+        env.lab.stop("ns1").unwrap();
+        apply_past_wait(&env, &["--verify-timeout", "3"], "naming ns1", 0);
+        assert_eq!(
+            ns_set(&env, "ns2", "a.test."),
+            vec!["ns2.example.net.", "ns3.example.net."]
+        );
     }
 );
 

@@ -101,14 +101,16 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         let mut gz = GroupZones::default();
         for z in index.iter().filter(|z| z.group == g.name) {
             gz.zones.push(z.name.clone());
-            gz.delegations.extend(zone_delegation(ctx, &index, &z.name));
+            if let Some(d) = zone_delegation(ctx, &index, &z.name) {
+                match parent_ttl(ctx, &d).await? {
+                    Some(ttl) => gz.max_parent_ns_ttl = gz.max_parent_ns_ttl.max(ttl),
+                    None => gz.parent_ttl_unknown = true,
+                }
+                gz.delegations.push(d);
+            }
             if let Some(full) = store.zone(&z.name).await? {
                 for ((owner, rtype), lines) in lines_by_rrset(&full.content) {
-                    let ttl = lines
-                        .iter()
-                        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
-                        .max()
-                        .unwrap_or(0);
+                    let ttl = max_ttl(&lines);
                     if owner == z.name && rtype == "NS" {
                         gz.max_ns_ttl = gz.max_ns_ttl.max(ttl);
                     } else if rtype == "A" || rtype == "AAAA" {
@@ -137,12 +139,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
             .unwrap_or_default();
         let ns_ttl = lines_by_rrset(&content)
             .get(&(r.name.clone(), "NS".to_string()))
-            .and_then(|lines| {
-                lines
-                    .iter()
-                    .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
-                    .max()
-            })
+            .map(|lines| max_ttl(lines))
             .unwrap_or(0);
         moves.push(procedures::Move {
             zone: r.name.clone(),
@@ -188,11 +185,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
                 group: r.group.clone(),
                 owner: c.owner.clone(),
                 rtype: c.rtype.to_string(),
-                old_ttl: o
-                    .iter()
-                    .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-                    .max()
-                    .unwrap_or(0),
+                old_ttl: max_ttl(o),
                 old: data(o),
                 new: data(n),
                 short_ttl: c.short_ttl,
@@ -245,6 +238,42 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
         held.extend(op.zones);
     }
     Ok(held)
+}
+
+/// The longest TTL of canonical presentation lines.
+fn max_ttl(lines: &[String]) -> u32 {
+    lines
+        .iter()
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// How long resolvers may hold the parent's delegation of `d.zone`: the longest TTL of the
+/// NS and glue records at or below it in a managed parent, as recorded, or of the
+/// referral the parent's servers give. `None` when neither is known.
+async fn parent_ttl(ctx: &Ctx<'_>, d: &ZoneDelegation) -> Result<Option<u32>, ApplyError> {
+    if let Some(p) = &d.parent {
+        let Some(parent) = ctx.store.zone(p).await? else {
+            return Ok(None);
+        };
+        let child = name(&d.zone);
+        return Ok(lines_by_rrset(&parent.content)
+            .iter()
+            .filter(|((owner, _), _)| child.zone_of(&name(owner)))
+            .map(|(_, lines)| max_ttl(lines))
+            .max());
+    }
+    let mut longest = None;
+    for server in &d.parent_servers {
+        let Ok(addr) = server.parse::<SocketAddr>() else {
+            continue;
+        };
+        if let Ok((_, ttl)) = live::ns_set_ttl(addr, &name(&d.zone), Duration::from_secs(2)).await {
+            longest = Some(longest.unwrap_or(0).max(ttl));
+        }
+    }
+    Ok(longest)
 }
 
 /// Stores a new operation, with an audit entry naming it.

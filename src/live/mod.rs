@@ -153,6 +153,17 @@ pub async fn ns_set(
     zone: &Name,
     timeout: Duration,
 ) -> Result<Vec<String>, String> {
+    ns_set_ttl(server, zone, timeout)
+        .await
+        .map(|(names, _)| names)
+}
+
+/// [`ns_set`], with the longest TTL of those NS records: how long resolvers may hold them.
+pub async fn ns_set_ttl(
+    server: SocketAddr,
+    zone: &Name,
+    timeout: Duration,
+) -> Result<(Vec<String>, u32), String> {
     let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
         .with_timeout(Some(timeout))
         .build();
@@ -168,11 +179,16 @@ pub async fn ns_set(
             Ok(None) => return Err("no response".into()),
             Err(_) => return Err("timed out".into()),
         };
-    let mut names: Vec<String> = response
+    let records: Vec<_> = response
         .answers
         .iter()
         .chain(response.authorities.iter())
         .filter(|r| r.name.to_lowercase() == zone.to_lowercase())
+        .filter(|r| matches!(r.data, RData::NS(_)))
+        .collect();
+    let ttl = records.iter().map(|r| r.ttl).max().unwrap_or(0);
+    let mut names: Vec<String> = records
+        .iter()
         .filter_map(|r| match &r.data {
             RData::NS(ns) => Some(ns.0.to_lowercase().to_string()),
             _ => None,
@@ -180,7 +196,7 @@ pub async fn ns_set(
         .collect();
     names.sort();
     names.dedup();
-    Ok(names)
+    Ok((names, ttl))
 }
 
 /// One check to make: does `server` serve `zone` at `serial` (or, with `serial` None,

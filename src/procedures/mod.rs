@@ -287,6 +287,12 @@ pub struct GroupZones {
     pub max_ttl_by_server_name: BTreeMap<String, u32>,
     /// The longest apex NS TTL recorded.
     pub max_ns_ttl: u32,
+    /// The longest TTL of the parents' delegations (NS and glue) of these zones, where
+    /// known: a managed parent's as recorded, an unmanaged one's as its servers answer.
+    pub max_parent_ns_ttl: u32,
+    /// Some zone's parent TTL could not be learnt (no managed parent, no parent servers
+    /// to ask, or they did not answer): the child's NS TTL stands in for it.
+    pub parent_ttl_unknown: bool,
     /// Each zone's delegation as desired, and how to check it.
     pub delegations: Vec<delegation::ZoneDelegation>,
 }

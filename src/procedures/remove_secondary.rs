@@ -10,8 +10,9 @@
 //!    its address records, unless another record still uses the name), one signed UPDATE
 //!    per zone, serial bumped. The primary stops notifying it. Gate: every remaining server
 //!    serves the new serial.
-//! 2. **ttl-wait**: wait the longest of the child NS TTL, the parent NS TTL and the address
-//!    TTLs of the server's name, so that no resolver still holds a delegation to it.
+//! 2. **ttl-wait**: wait the longest of the child NS TTL, the parent's delegation TTL (NS
+//!    and glue) and the address TTLs of the server's name, so that no resolver still holds
+//!    a delegation to it.
 //! 3. **stop-serving**: the server stops serving the zones. Gate: it no longer answers
 //!    authoritatively for any of them (REFUSED, SERVFAIL, or no answer at all).
 //!
@@ -23,7 +24,8 @@
 //!
 //! Group catalogs are shared by every secondary of the group, so the server leaves by its own
 //! configuration (stop consuming the catalog, or stop it): step 3 waits for that and checks
-//! it. The parent NS TTL is taken to be the child's.
+//! it. A parent's NS TTL is read from the store (managed parent) or asked of its servers
+//! (`parent_servers`); otherwise the child's stands in for it, and the wait says so.
 
 use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec, delegation};
 
@@ -38,7 +40,17 @@ pub fn operation(
         .and_then(|n| zones.max_ttl_by_server_name.get(n))
         .copied()
         .unwrap_or(0);
-    let wait = u64::from(zones.max_ns_ttl.max(address_ttl));
+    let wait = u64::from(
+        zones
+            .max_ns_ttl
+            .max(address_ttl)
+            .max(zones.max_parent_ns_ttl),
+    );
+    let unknown = if zones.parent_ttl_unknown {
+        " (a parent's NS TTL is unknown and taken to be the child's: give the zone `delegation: { parent_servers: [...] }` to have it asked)"
+    } else {
+        ""
+    };
     let mut steps = Vec::new();
     if ns_name.is_some() && !zones.delegations.is_empty() {
         steps.push(delegation::step(&zones.delegations));
@@ -53,7 +65,9 @@ pub fn operation(
         Action::RenderPrimary,
         Gate::Wait {
             seconds: wait,
-            why: format!("resolvers may hold NS and address records naming {server} for {wait} s"),
+            why: format!(
+                "resolvers may hold NS and address records naming {server} for {wait} s{unknown}"
+            ),
         },
     ));
     steps.push(StepSpec::new(

@@ -72,6 +72,8 @@ fn zones() -> BTreeMap<String, GroupZones> {
         zones: vec!["a.test.".into()],
         max_ttl_by_server_name: [("ns2.example.net.".to_string(), 900)].into(),
         max_ns_ttl: 300,
+        max_parent_ns_ttl: 0,
+        parent_ttl_unknown: false,
         delegations: vec![],
     };
     [("g".to_string(), gz)].into()
@@ -147,6 +149,31 @@ fn removal_waits_the_longest_ttl_before_the_server_stops() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(steps[2].gate, Gate::StoppedServing { .. }));
+}
+
+#[test]
+fn removal_waits_out_the_parents_delegation_too() {
+    let mut z = zones();
+    if let Some(gz) = z.get_mut("g") {
+        gz.max_parent_ns_ttl = 86400;
+    }
+    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
+    let Gate::Wait { seconds, why } = &ops[0].steps[1].gate else {
+        panic!("{:?}", ops[0].steps[1])
+    };
+    assert_eq!(*seconds, 86400, "the parent's NS TTL is the longest");
+    assert!(!why.contains("unknown"), "{why}");
+
+    if let Some(gz) = z.get_mut("g") {
+        gz.max_parent_ns_ttl = 0;
+        gz.parent_ttl_unknown = true;
+    }
+    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
+    let Gate::Wait { seconds, why } = &ops[0].steps[1].gate else {
+        panic!("{:?}", ops[0].steps[1])
+    };
+    assert_eq!(*seconds, 900);
+    assert!(why.contains("a parent's NS TTL is unknown"), "{why}");
 }
 
 #[test]
