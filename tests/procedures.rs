@@ -262,21 +262,24 @@ both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
         "ns2 keeps serving during the TTL wait"
     );
 
-    // After the wait the operation asks for ns2 to stop; it still serves, so it waits.
-    let out = apply_past_wait(&env, &["--verify-timeout", "1"], "resolvers may hold", 3);
+    // After the wait the zones leave ns2's own catalog: ns2 drops them, ns1 keeps them.
+    apply_past_wait(&env, &["--verify-timeout", "10"], "resolvers may hold", 0);
     assert!(
         started.elapsed() >= Duration::from_secs(3),
         "the TTL (3 s) was waited out"
     );
-    assert!(
-        text(&out).contains("ns2 must stop serving"),
-        "{}",
-        text(&out)
-    );
-
-    // The operator decommissions ns2: the operation completes.
-    env.lab.stop("ns2").unwrap();
-    env.apply(&["--verify-timeout", "5"], 0);
+    for z in ["a.test.", "b.test."] {
+        assert_eq!(env.soa("ns2", z).status, "REFUSED", "ns2 dropped {z}");
+        assert_eq!(
+            env.soa("ns1", z).serving(),
+            Some(before + 1),
+            "ns1 serves {z}"
+        );
+    }
+    assert!(env.lab.is_running("ns2").unwrap(), "ns2 was not stopped");
+    // Its emptied catalog leaves the primary once the operation is done.
+    assert_eq!(env.soa("ns0", "ns2.catalog.test.").status, "REFUSED");
+    assert!(env.soa("ns0", "ns1.catalog.test.").serving().is_some());
     monitor.finish();
     assert_eq!(
         env.soa("ns0", "a.test.").serving(),
@@ -426,9 +429,9 @@ both_stores!(zone_moves_to_another_group_without_a_gap, |db| {
         |spec| {
             spec.catalogs.push("other.test.".into());
             spec.secondary_catalogs = [
-                ("ns1".to_string(), vec!["catalog.test.".to_string()]),
-                ("ns2".to_string(), vec!["catalog.test.".to_string()]),
-                ("ns3".to_string(), vec!["other.test.".to_string()]),
+                ("ns1".to_string(), vec!["ns1.catalog.test.".to_string()]),
+                ("ns2".to_string(), vec!["ns2.catalog.test.".to_string()]),
+                ("ns3".to_string(), vec!["ns3.other.test.".to_string()]),
             ]
             .into();
         },

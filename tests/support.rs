@@ -18,6 +18,11 @@ pub enum Db {
 /// The catalog zone of the test group.
 pub const CATALOG: &str = "catalog.test.";
 
+/// The catalog zone secondary `server` consumes for the group whose catalog is `catalog`.
+pub fn member_catalog(server: &str, catalog: &str) -> String {
+    format!("{server}.{catalog}")
+}
+
 /// A lab, a repository and a store.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -137,6 +142,12 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let mut spec =
             LabSpec::for_test(&dir.path().join("lab"), secondaries, vec![CATALOG.into()]).unwrap();
+        // Each secondary consumes its own catalog of the group: `<name>.catalog.test.`.
+        spec.secondary_catalogs = spec
+            .secondaries
+            .iter()
+            .map(|s| (s.name.clone(), vec![member_catalog(&s.name, CATALOG)]))
+            .collect();
         shape(&mut spec);
         let lab = Lab::start(spec).unwrap();
         let repo = dir.path().join("repo");

@@ -70,7 +70,12 @@ fn all_problems_are_reported_at_once() {
     let config = std::fs::read_to_string(examples.join("zonekeeper.yaml")).unwrap();
     std::fs::write(
         dir.path().join("zonekeeper.yaml"),
-        config.replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key"),
+        config
+            .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key")
+            .replace(
+                "\nsecondaries:\n",
+                "\nsecondaries:\n  ns_3:\n    addresses: [192.0.2.33]\n",
+            ),
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("zones")).unwrap();
@@ -101,6 +106,7 @@ fn all_problems_are_reported_at_once() {
         "record::duplicate",
         "record::type",
         "zone::file-name",
+        "secondary::name",
     ] {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }

@@ -18,6 +18,7 @@
 //! Each zone is recorded in the store right after the primary took its change, so a
 //! failure later loses nothing: the next apply sees that zone as done and carries on.
 
+pub mod catalogs;
 pub mod operations;
 mod primary_move;
 mod update;
@@ -30,7 +31,6 @@ use hickory_proto::rr::Name;
 use tracing::{debug, info, warn};
 
 use crate::backend::bind::{BindError, PrimaryControl, Stanza};
-use crate::backend::catalog;
 use crate::backend::tsig::{self, TsigError};
 use crate::backend::update::{UpdateError, Updater};
 use crate::desired::DesiredState;
@@ -237,20 +237,15 @@ async fn run(
             }
         }
     }
-    let mut new_catalogs = Vec::new();
-    for g in config.groups.values() {
-        if !control.has_zone_file(&g.catalog) {
-            control.write_zone_file(&g.catalog, &catalog::initial_text(&g.catalog))?;
-            new_catalogs.push(g.catalog.clone());
-        }
-    }
+    let cats = catalogs::serving(config, store).await?;
+    let new_catalogs = catalogs::create_missing(&control, &cats, &index)?;
     let desired_groups: BTreeMap<String, String> = plan
         .zones
         .iter()
         .filter(|z| z.action != ZoneAction::Delete)
         .map(|z| (z.zone.clone(), z.group.clone()))
         .collect();
-    let all = stanzas(config, &index, &desired_groups, &BTreeSet::new());
+    let all = stanzas(config, &index, &desired_groups, &BTreeSet::new(), &cats);
     if control.write_conf(&all)? || !creates.is_empty() || !new_catalogs.is_empty() {
         info!(
             new_zones = creates.len(),
@@ -363,34 +358,18 @@ async fn run(
                 .push(name(&z.zone));
         }
     }
+    let recorded_groups = store.groups().await?;
     for (group, zones) in &catalog_adds {
-        let Some(g) = config.groups.get(group) else {
-            continue;
-        };
-        for u in catalog::add_members(&g.catalog, zones) {
-            if let Err(e) = updater.send(&g.catalog, &u, None).await {
-                report.failures.push(format!(
-                    "adding zones to catalog {} of group {group}: {e}",
-                    g.catalog
-                ));
-            }
+        let targets = catalogs::of_group(&cats, group);
+        if let Err(e) = catalogs::edit(&updater, &targets, zones, true).await {
+            report.failures.push(e);
         }
     }
     for (group, zones) in &catalog_removes {
-        let catalog = store
-            .groups()
-            .await?
-            .into_iter()
-            .find(|g| &g.name == group)
-            .map(|g| name(&g.catalog));
-        if let Some(catalog) = catalog {
-            for u in catalog::remove_members(&catalog, zones) {
-                if let Err(e) = updater.send(&catalog, &u, None).await {
-                    report.failures.push(format!(
-                        "removing zones from catalog {catalog} of group {group}: {e}"
-                    ));
-                }
-            }
+        let targets = catalogs::leaving_group(&cats, &recorded_groups, group);
+        let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
+        if let Err(e) = catalogs::edit(&updater, &targets, zones, false).await {
+            report.failures.push(e);
         }
     }
 
@@ -465,19 +444,10 @@ async fn run(
         }
         let mut checks = Vec::new();
         for (group, zones) in &by_group {
-            let catalog = groups
-                .iter()
-                .find(|g| &g.name == group)
-                .map(|g| name(&g.catalog))
-                .or_else(|| config.groups.get(group).map(|g| g.catalog.clone()));
-            if let Some(catalog) = catalog {
-                for u in catalog::remove_members(&catalog, zones) {
-                    if let Err(e) = updater.send(&catalog, &u, None).await {
-                        report
-                            .failures
-                            .push(format!("removing zones from catalog {catalog}: {e}"));
-                    }
-                }
+            let targets = catalogs::leaving_group(&cats, &groups, group);
+            let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
+            if let Err(e) = catalogs::edit(&updater, &targets, zones, false).await {
+                report.failures.push(e);
             }
             let recorded_secondaries = groups
                 .iter()
@@ -519,7 +489,7 @@ async fn run(
             .filter(|z| !still_served.contains(z))
             .collect();
         if !gone.is_empty() {
-            control.write_conf(&stanzas(config, &index, &desired_groups, &gone))?;
+            control.write_conf(&stanzas(config, &index, &desired_groups, &gone, &cats))?;
             control.reconfig().await?;
             for z in &gone {
                 control.remove_zone_files(&name(z));
@@ -625,12 +595,13 @@ async fn send_zone_update(
 }
 
 /// The zones the primary serves after this plan: recorded, plus created, minus `gone`;
-/// and every group's catalog.
+/// and the member catalogs `cats`, each notifying its own secondary.
 fn stanzas(
     config: &Config,
     index: &BTreeMap<String, RecordedZone>,
     desired_groups: &BTreeMap<String, String>,
     gone: &BTreeSet<String>,
+    cats: &[catalogs::MemberCatalog],
 ) -> Vec<Stanza> {
     // A zone moving between groups is notified to both while it moves.
     let mut groups: BTreeMap<String, BTreeSet<String>> = index
@@ -652,12 +623,11 @@ fn stanzas(
         addrs.dedup();
         addrs
     };
-    let mut out: Vec<Stanza> = config
-        .groups
-        .values()
-        .map(|g| Stanza {
-            zone: g.catalog.clone(),
-            notify: notify(&mut std::iter::once(&g.name)),
+    let mut out: Vec<Stanza> = cats
+        .iter()
+        .map(|c| Stanza {
+            zone: c.name.clone(),
+            notify: c.notify.clone(),
             copy_of: None,
         })
         .collect();

@@ -13,9 +13,8 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::{info, warn};
 
-use super::{ApplyError, Options, name, stanzas};
+use super::{ApplyError, Options, catalogs, name, stanzas};
 use crate::backend::bind::PrimaryControl;
-use crate::backend::catalog;
 use crate::backend::update::Updater;
 use crate::desired::DesiredState;
 use crate::live::{self, Check};
@@ -376,6 +375,9 @@ pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<String>, ApplyError> {
             .set_operation_state(op.id, "done", ctx.opts.now)
             .await?;
         info!(op = op.id, "operation done");
+        if op.kind == procedures::Kind::RemoveSecondary.as_str() {
+            retire_catalog(ctx, &op).await;
+        }
     }
     Ok(None)
 }
@@ -455,8 +457,9 @@ async fn run_step(
             ttl,
             ref values,
         } => set_rrset(ctx, op, owner, rtype, ttl, values).await,
-        Action::CatalogAdd => catalog(ctx, op, &op.group, true).await,
-        Action::CatalogRemove { ref group } => catalog(ctx, op, group, false).await,
+        Action::CatalogAdd => catalog(ctx, op, &op.group, None, true).await,
+        Action::CatalogRemove { ref group } => catalog(ctx, op, group, None, false).await,
+        Action::LeaveCatalog => catalog(ctx, op, &op.group, Some(&op.server), false).await,
         ref other => super::primary_move::act(ctx, op, other).await,
     };
     let proof = match acted {
@@ -495,63 +498,100 @@ async fn run_step(
     }
 }
 
-/// Renders the primary's zone configuration (also-notify as desired), reconfigures it when
-/// that changed, and NOTIFYs the group's catalog so a newly listed secondary fetches it (and
-/// so every member zone) now rather than at its next retry.
+/// Renders the primary's zone configuration (also-notify as desired, a catalog for each
+/// secondary of each group, new ones listing the group's zones), reconfigures it when that
+/// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
+/// catalog (and so every member zone) now rather than at its next retry.
 async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
-    let index = ctx.store.zone_index().await.map_err(|e| e.to_string())?;
-    let index: BTreeMap<String, RecordedZone> =
-        index.into_iter().map(|z| (z.name.clone(), z)).collect();
+    let index = ctx.store.zone_map().await.map_err(|e| e.to_string())?;
     let desired_groups: BTreeMap<String, String> = ctx
         .desired
         .zones
         .iter()
         .map(|(n, z)| (n.clone(), z.group.clone()))
         .collect();
+    let cats = catalogs::serving(&ctx.desired.config, ctx.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let created =
+        catalogs::create_missing(ctx.control, &cats, &index).map_err(|e| e.to_string())?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
         &desired_groups,
         &Default::default(),
+        &cats,
     );
-    if ctx.control.write_conf(&all).map_err(|e| e.to_string())? {
+    if ctx.control.write_conf(&all).map_err(|e| e.to_string())? || !created.is_empty() {
         ctx.control.reconfig().await.map_err(|e| e.to_string())?;
     }
-    if let Some(g) = ctx.desired.config.groups.get(group) {
-        let catalog = g.catalog.to_string();
+    for c in catalogs::of_group(&cats, group) {
         ctx.control
-            .rndc(&["notify", &catalog], Duration::from_secs(10))
+            .rndc(&["notify", &c.name.to_string()], Duration::from_secs(10))
             .await
             .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
-/// Adds the operation's zones to `group`'s catalog, or removes them; then renders the
-/// primary's configuration so also-notify follows.
-async fn catalog(ctx: &Ctx<'_>, op: &OperationRow, group: &str, add: bool) -> Result<(), String> {
-    let catalog = match ctx.desired.config.groups.get(group) {
-        Some(g) => g.catalog.clone(),
-        None => {
-            let recorded = ctx.store.groups().await.map_err(|e| e.to_string())?;
-            let Some(g) = recorded.into_iter().find(|g| g.name == group) else {
-                return Err(format!("group {group} is neither desired nor recorded"));
-            };
-            name(&g.catalog)
+/// After a secondary left a group: its emptied catalog leaves the primary (configuration,
+/// then files). A failure is only logged: the next apply renders the configuration again.
+async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
+    let catalog = match ctx.store.groups().await {
+        Ok(groups) => groups
+            .into_iter()
+            .find(|g| g.name == op.group)
+            .map(|g| crate::model::config::member_catalog(&name(&g.catalog), &op.server)),
+        Err(e) => {
+            warn!(op = op.id, "cannot read the groups: {e}");
+            return;
         }
     };
-    let zones: Vec<Name> = op.zones.iter().map(|z| name(z)).collect();
-    let updates = if add {
-        catalog::add_members(&catalog, &zones)
-    } else {
-        catalog::remove_members(&catalog, &zones)
-    };
-    for u in updates {
-        ctx.updater
-            .send(&catalog, &u, None)
-            .await
-            .map_err(|e| e.to_string())?;
+    match render_primary(ctx, &op.group).await {
+        Ok(()) => {
+            if let Some(c) = catalog {
+                ctx.control.remove_zone_files(&c);
+                info!(catalog = %c, "catalog of {} removed from the primary", op.server);
+            }
+        }
+        Err(e) => warn!(op = op.id, "cannot render the primary's configuration: {e}"),
     }
+}
+
+/// Adds the operation's zones to the catalogs of `group`, or removes them (from one
+/// secondary's only, with `only`); then renders the primary's configuration so also-notify
+/// follows.
+async fn catalog(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    group: &str,
+    only: Option<&str>,
+    add: bool,
+) -> Result<(), String> {
+    let cats = catalogs::serving(&ctx.desired.config, ctx.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let recorded = ctx.store.groups().await.map_err(|e| e.to_string())?;
+    let mut targets = if add {
+        catalogs::of_group(&cats, group)
+            .into_iter()
+            .cloned()
+            .collect()
+    } else {
+        catalogs::leaving_group(&cats, &recorded, group)
+    };
+    if let Some(server) = only {
+        targets.retain(|c| c.server == server);
+    }
+    if targets.is_empty() {
+        return Err(format!(
+            "group {group} has no catalog{} to edit",
+            only.map(|s| format!(" of {s}")).unwrap_or_default()
+        ));
+    }
+    let zones: Vec<Name> = op.zones.iter().map(|z| name(z)).collect();
+    let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
+    catalogs::edit(ctx.updater, &targets, &zones, add).await?;
     render_primary(ctx, &op.group).await
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::info;
 
+use super::catalogs::{self, MemberCatalog};
 use super::operations::{self, Change, Ctx};
 use super::{ApplyError, Options, connect, name, stanzas};
 use crate::backend::bind::PrimaryControl;
@@ -138,15 +139,18 @@ impl Connected {
     }
 }
 
-/// The catalogs of the recorded groups.
-async fn catalogs(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
-    Ok(ctx
-        .store
-        .groups()
+/// The member catalogs the old primary serves: those of the recorded groups.
+async fn member_catalogs(ctx: &Ctx<'_>) -> Result<Vec<MemberCatalog>, ApplyError> {
+    catalogs::recorded(&ctx.desired.config, ctx.store).await
+}
+
+/// Their names.
+async fn catalog_names(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
+    Ok(member_catalogs(ctx)
         .await
         .map_err(|e| e.to_string())?
-        .iter()
-        .map(|g| name(&g.catalog))
+        .into_iter()
+        .map(|c| c.name)
         .collect())
 }
 
@@ -158,7 +162,7 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
         Action::CatalogPrimaries { primaries, copy } => {
             let key = ctx.desired.config.primary.tsig.name.clone();
             let control = control_of(ctx, copy);
-            for cat in catalogs(ctx).await? {
+            for cat in catalog_names(ctx).await? {
                 let update = catalog::set_primaries(&cat, primaries, &key);
                 ctx.updater
                     .send(&cat, &update, None)
@@ -288,14 +292,18 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
             .write_zone_file(&zname, &full.content)
             .map_err(|e| e.to_string())?;
     }
+    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
     let mut all = stanzas(
         &ctx.desired.config,
         &index,
         &Default::default(),
         &Default::default(),
+        &cats,
     );
-    let cats = catalogs(ctx).await?;
-    for s in all.iter_mut().filter(|s| cats.contains(&s.zone)) {
+    for s in all
+        .iter_mut()
+        .filter(|s| cats.iter().any(|c| c.name == s.zone))
+    {
         s.copy_of = Some(from);
     }
     if control.write_conf(&all).map_err(|e| e.to_string())? {
@@ -354,18 +362,20 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
     let control = control_of(ctx, to);
     let index: BTreeMap<String, RecordedZone> =
         ctx.store.zone_map().await.map_err(|e| e.to_string())?;
+    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
         &Default::default(),
         &Default::default(),
+        &cats,
     );
     if control.write_conf(&all).map_err(|e| e.to_string())? {
         control.reconfig().await.map_err(|e| e.to_string())?;
     }
     let primary = primary_of(ctx, to);
     let (_, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
-    for cat in catalogs(ctx).await? {
+    for cat in cats.into_iter().map(|c| c.name) {
         let serial = |addr| {
             let cat = cat.clone();
             async move {
@@ -439,6 +449,7 @@ pub(super) async fn check(
 ) -> Result<Result<String, String>, ApplyError> {
     let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
     let groups = ctx.store.groups().await?;
+    let cats = member_catalogs(ctx).await?;
     let zones: Vec<&RecordedZone> = op.zones.iter().filter_map(|z| index.get(z)).collect();
     let mut checks = Vec::new();
     match gate {
@@ -469,13 +480,13 @@ pub(super) async fn check(
             if let Some(failed) = failure(checks, ctx.opts.verify_timeout).await {
                 return Ok(Err(failed));
             }
-            let cats = groups.iter().map(|g| g.catalog.clone());
+            let cats = cats.iter().map(|c| c.name.to_string());
             let names: Vec<String> = zones.iter().map(|z| z.name.clone()).chain(cats).collect();
             return Ok(same_data(ctx, &names, *new, *old).await);
         }
         Gate::CatalogsServed { primary, copy, how } => {
-            for g in &groups {
-                let cat = name(&g.catalog);
+            for c in &cats {
+                let cat = c.name.clone();
                 let SoaAnswer::Serves { serial } =
                     live::soa(*primary, &cat, Transport::Tcp, Duration::from_secs(3)).await
                 else {
@@ -483,10 +494,8 @@ pub(super) async fn check(
                         "the primary at {primary} does not serve {cat}"
                     )));
                 };
-                for s in &g.secondaries {
-                    for a in operations::sockets(ctx, s).await? {
-                        checks.push(Check::serves(cat.clone(), s, a, serial));
-                    }
+                for a in operations::sockets(ctx, &c.server).await? {
+                    checks.push(Check::serves(cat.clone(), &c.server, a, serial));
                 }
                 if let Some(c) = copy {
                     checks.push(Check::serves(cat.clone(), "the new primary", *c, serial));
@@ -499,7 +508,7 @@ pub(super) async fn check(
             });
         }
         Gate::Retired { server, addr } => {
-            let cats = groups.iter().map(|g| name(&g.catalog));
+            let cats = cats.iter().map(|c| c.name.clone());
             for z in zones.iter().map(|z| name(&z.name)).chain(cats) {
                 checks.push(Check {
                     silent_ok: true,

@@ -103,12 +103,22 @@ pub fn set_primaries(catalog: &Name, primaries: &[SocketAddr], key: &Name) -> Up
     u
 }
 
-/// The zone file of a new, empty catalog zone.
-pub fn initial_text(catalog: &Name) -> String {
+/// The zone file of a new catalog zone listing `members`.
+pub fn initial_text_with(catalog: &Name, members: &[Name]) -> String {
     let c = catalog.to_lowercase();
-    format!(
+    let mut text = format!(
         "{c} 0 IN SOA invalid. invalid. 1 60 5 1209600 0\n{c} 0 IN NS invalid.\nversion.{c} 0 IN TXT \"2\"\n"
-    )
+    );
+    for z in members {
+        if let Some(owner) = member_owner(catalog, z) {
+            text.push_str(&format!(
+                "{} 0 IN PTR {}\n",
+                owner.to_lowercase(),
+                z.to_lowercase()
+            ));
+        }
+    }
+    text
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use miette::IntoDiagnostic;
 use super::Global;
 use crate::desired::{self, Source};
 use crate::lab::{self, LabServerSpec, LabSpec};
-use crate::model::config::SecretSource;
+use crate::model::config::{SecretSource, member_catalog};
 
 /// Lab subcommands.
 #[derive(Debug, Subcommand)]
@@ -89,12 +89,8 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                 dir: dir.clone(),
                 primary,
                 secondaries,
-                catalogs: config
-                    .groups
-                    .values()
-                    .map(|g| g.catalog.to_string())
-                    .collect(),
-                // each secondary consumes the catalogs of the groups it is in
+                catalogs: Vec::new(),
+                // each secondary consumes its own catalog of each group it is in
                 secondary_catalogs: config
                     .secondaries
                     .keys()
@@ -103,7 +99,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                             .groups
                             .values()
                             .filter(|g| g.secondaries.contains(s))
-                            .map(|g| g.catalog.to_string())
+                            .map(|g| member_catalog(&g.catalog, s).to_string())
                             .collect();
                         (s.clone(), cats)
                     })

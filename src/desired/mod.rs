@@ -254,17 +254,18 @@ fn finish(
 ) -> Result<DesiredState, LoadError> {
     if let Some(c) = &config {
         for z in zones.keys() {
-            if c.groups
-                .values()
-                .any(|g| g.catalog.to_lowercase().to_string() == *z)
-            {
+            let zone = hickory_proto::rr::Name::from_ascii(z)
+                .unwrap_or_else(|_| hickory_proto::rr::Name::root());
+            if c.groups.values().any(|g| g.catalog.zone_of(&zone)) {
                 let file = SourceFile::new(format!("zones/{}yaml", z), String::new());
                 problems.push(
                     Problem::new(
                         "zone::catalog-clash",
                         &file,
                         Place::start(),
-                        format!("zone {z} is also a group's catalog zone"),
+                        format!(
+                            "zone {z} is a group's catalog zone, or a secondary's catalog of it"
+                        ),
                     )
                     .help("rename the catalog zone in zonekeeper.yaml"),
                 );

@@ -202,6 +202,14 @@ pub fn build_config(
 
     let mut secondaries = BTreeMap::new();
     for (name, s) in &y.secondaries {
+        if !crate::model::config::is_server_label(&name.value) {
+            c.report(
+                "secondary::name",
+                at(name),
+                format!("secondary name `{}` is not a DNS label", name.value),
+                "use letters, digits and `-` (at most 63): it names the secondary's catalog zone, `<name>.<group catalog>`",
+            );
+        }
         let addresses: Vec<IpAddr> = s.addresses.iter().filter_map(|a| c.address(a)).collect();
         if s.addresses.is_empty() {
             c.report(

@@ -153,7 +153,8 @@ pub struct SoaDefaults {
 pub struct Group {
     /// The group's name.
     pub name: String,
-    /// Its catalog zone (RFC 9432), served by the primary.
+    /// Its catalog zone name (RFC 9432): each secondary consumes `<secondary>.<catalog>`
+    /// (see [`member_catalog`]), served by the primary.
     pub catalog: Name,
     /// Names of its member secondaries.
     pub secondaries: Vec<String>,
@@ -165,7 +166,38 @@ pub struct Group {
     pub soa: SoaDefaults,
 }
 
+/// The catalog zone secondary `server` consumes for the group whose catalog is `catalog`:
+/// `<server>.<catalog>`. Secondary names are DNS labels (validation says so).
+pub fn member_catalog(catalog: &Name, server: &str) -> Name {
+    Name::from_ascii(server)
+        .and_then(|label| label.append_domain(catalog))
+        .map(|n| n.to_lowercase())
+        .unwrap_or_else(|_| catalog.clone())
+}
+
+/// Whether `name` can be a secondary's name: one DNS label of letters, digits and `-`.
+pub fn is_server_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 impl Config {
+    /// The catalog zones of group `group`, one per secondary: (secondary, catalog).
+    pub fn member_catalogs(&self, group: &str) -> Vec<(String, Name)> {
+        self.groups
+            .get(group)
+            .map(|g| {
+                g.secondaries
+                    .iter()
+                    .map(|s| (s.clone(), member_catalog(&g.catalog, s)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The secondaries of a group (unknown names are skipped; validation reports them).
     pub fn group_secondaries(&self, group: &str) -> Vec<&Secondary> {
         self.groups
@@ -196,5 +228,30 @@ impl Config {
             })
             .collect();
         serde_json::json!({ "primary": self.primary.addr.to_string(), "groups": groups })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_secondary_has_its_own_catalog_under_the_groups() {
+        let cat = Name::from_ascii("Catalog.Default.zonekeeper.").unwrap();
+        assert_eq!(
+            member_catalog(&cat, "ns1").to_string(),
+            "ns1.catalog.default.zonekeeper."
+        );
+        assert!(cat.zone_of(&member_catalog(&cat, "ns-2")));
+    }
+
+    #[test]
+    fn secondary_names_are_labels() {
+        for ok in ["ns1", "NS-2", "a", &"x".repeat(63)] {
+            assert!(is_server_label(ok), "{ok}");
+        }
+        for bad in ["", "-ns", "ns-", "ns.1", "ns_1", "ns 1", &"x".repeat(64)] {
+            assert!(!is_server_label(bad), "{bad}");
+        }
     }
 }

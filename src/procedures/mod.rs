@@ -77,7 +77,10 @@ pub enum Action {
     PublishZones,
     /// Add the operation's zones to its group's catalog zone.
     CatalogAdd,
-    /// Remove the operation's zones from `group`'s catalog zone.
+    /// Remove the operation's zones from the catalog of the operation's server in its
+    /// group: that secondary alone drops them.
+    LeaveCatalog,
+    /// Remove the operation's zones from `group`'s catalog zones.
     CatalogRemove {
         /// The group whose catalog they leave.
         group: String,

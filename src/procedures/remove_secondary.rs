@@ -13,8 +13,10 @@
 //! 2. **ttl-wait**: wait the longest of the child NS TTL, the parent's delegation TTL (NS
 //!    and glue) and the address TTLs of the server's name, so that no resolver still holds
 //!    a delegation to it.
-//! 3. **stop-serving**: the server stops serving the zones. Gate: it no longer answers
-//!    authoritatively for any of them (REFUSED, SERVFAIL, or no answer at all).
+//! 3. **stop-serving**: the zones leave the server's own catalog of the group
+//!    (`<server>.<group catalog>`), so it drops them while its group-mates keep theirs.
+//!    Gate: it no longer answers authoritatively for any of them (REFUSED, SERVFAIL, or no
+//!    answer at all). Once the operation is done, the emptied catalog leaves the primary.
 //!
 //! # Guarantees
 //!
@@ -22,10 +24,9 @@
 //!
 //! # Caveats
 //!
-//! Group catalogs are shared by every secondary of the group, so the server leaves by its own
-//! configuration (stop consuming the catalog, or stop it): step 3 waits for that and checks
-//! it. A parent's NS TTL is read from the store (managed parent) or asked of its servers
+//! A parent's NS TTL is read from the store (managed parent) or asked of its servers
 //! (`parent_servers`); otherwise the child's stands in for it, and the wait says so.
+//!
 
 use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec, delegation};
 
@@ -72,11 +73,11 @@ pub fn operation(
     ));
     steps.push(StepSpec::new(
         "stop-serving",
-        Action::Nothing,
+        Action::LeaveCatalog,
         Gate::StoppedServing {
             server: server.into(),
             how: format!(
-                "remove the group's catalog zone from {server}'s configuration, or stop it"
+                "it was removed from its catalog zone of group {group}: check its log (is it still configured to consume that catalog?)"
             ),
         },
     ));

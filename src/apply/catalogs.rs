@@ -1,0 +1,202 @@
+//! Which catalog zones the primary serves, and editing them.
+//!
+//! Every secondary of a group consumes a catalog of its own, `<secondary>.<group catalog>`
+//! (e.g. `ns1.catalog.default.zonekeeper.`), with the same members as its group-mates'.
+//! So one secondary can be made to drop a group's zones (its catalog is emptied) while the
+//! others keep serving them: the last step of removing a secondary.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use hickory_proto::rr::Name;
+
+use super::{ApplyError, name};
+use crate::backend::bind::{BindError, PrimaryControl};
+use crate::backend::catalog;
+use crate::backend::update::Updater;
+use crate::model::Config;
+use crate::model::config::member_catalog;
+use crate::procedures::Kind;
+use crate::store::{GroupRow, RecordedZone, Store};
+
+/// One secondary's catalog of one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberCatalog {
+    /// The group.
+    pub group: String,
+    /// The secondary consuming it.
+    pub server: String,
+    /// The catalog zone.
+    pub name: Name,
+    /// Where the secondary answers (NOTIFY goes there).
+    pub notify: Vec<SocketAddr>,
+}
+
+/// The member catalogs to serve: one per secondary of each desired group, and one per
+/// secondary an active remove-secondary operation is taking out of a group (its catalog is
+/// emptied by that operation's last step, and goes once the operation is done).
+pub async fn serving(config: &Config, store: &Store) -> Result<Vec<MemberCatalog>, ApplyError> {
+    let groups = config
+        .groups
+        .values()
+        .map(|g| (g.name.clone(), g.catalog.clone(), g.secondaries.clone()))
+        .collect();
+    member_catalogs(groups, config, store).await
+}
+
+/// Like [`serving`], for the groups as recorded: the catalogs the primary serves before
+/// this revision's membership changes (what a primary move takes along).
+pub async fn recorded(config: &Config, store: &Store) -> Result<Vec<MemberCatalog>, ApplyError> {
+    let groups = store
+        .groups()
+        .await?
+        .into_iter()
+        .map(|g| (g.name, name(&g.catalog), g.secondaries))
+        .collect();
+    member_catalogs(groups, config, store).await
+}
+
+/// The member catalogs of `groups` (name, catalog, secondaries), and of the secondaries
+/// active remove-secondary operations take out.
+async fn member_catalogs(
+    groups: Vec<(String, Name, Vec<String>)>,
+    config: &Config,
+    store: &Store,
+) -> Result<Vec<MemberCatalog>, ApplyError> {
+    let recorded = store.groups().await?;
+    let servers = store.servers().await?;
+    let sockets = |server: &str| -> Vec<SocketAddr> {
+        match config.secondaries.get(server) {
+            Some(s) => s.sockets(),
+            None => servers
+                .iter()
+                .filter(|r| r.name == server)
+                .flat_map(|r| {
+                    r.address
+                        .split_whitespace()
+                        .filter_map(|a| a.parse().ok())
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        }
+    };
+    let mut out = Vec::new();
+    for (group, catalog, secondaries) in &groups {
+        for s in secondaries {
+            out.push(MemberCatalog {
+                group: group.clone(),
+                server: s.clone(),
+                name: member_catalog(catalog, s),
+                notify: sockets(s),
+            });
+        }
+    }
+    for op in store.operations(false).await? {
+        if op.kind != Kind::RemoveSecondary.as_str() {
+            continue;
+        }
+        let catalog = match groups.iter().find(|(g, _, _)| *g == op.group) {
+            Some((_, c, _)) => c.clone(),
+            None => match recorded.iter().find(|g| g.name == op.group) {
+                Some(g) => name(&g.catalog),
+                None => continue,
+            },
+        };
+        let leaving = MemberCatalog {
+            group: op.group.clone(),
+            server: op.server.clone(),
+            name: member_catalog(&catalog, &op.server),
+            notify: sockets(&op.server),
+        };
+        if !out.iter().any(|c| c.name == leaving.name) {
+            out.push(leaving);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The member catalogs of `group` among `catalogs`.
+pub fn of_group<'a>(catalogs: &'a [MemberCatalog], group: &str) -> Vec<&'a MemberCatalog> {
+    catalogs.iter().filter(|c| c.group == group).collect()
+}
+
+/// The member catalogs zones leave when they leave `group`: those served, or else (a group
+/// no longer desired) the recorded group's.
+pub fn leaving_group(
+    catalogs: &[MemberCatalog],
+    recorded: &[GroupRow],
+    group: &str,
+) -> Vec<MemberCatalog> {
+    let served: Vec<MemberCatalog> = of_group(catalogs, group).into_iter().cloned().collect();
+    if !served.is_empty() {
+        return served;
+    }
+    recorded
+        .iter()
+        .filter(|g| g.name == group)
+        .flat_map(|g| {
+            g.secondaries.iter().map(|s| MemberCatalog {
+                group: g.name.clone(),
+                server: s.clone(),
+                name: member_catalog(&name(&g.catalog), s),
+                notify: Vec::new(),
+            })
+        })
+        .collect()
+}
+
+/// Writes the zone file of every member catalog the primary lacks; returns their names.
+pub fn create_missing(
+    control: &PrimaryControl,
+    catalogs: &[MemberCatalog],
+    index: &BTreeMap<String, RecordedZone>,
+) -> Result<Vec<Name>, BindError> {
+    let mut created = Vec::new();
+    for c in catalogs {
+        if !control.has_zone_file(&c.name) {
+            control.write_zone_file(&c.name, &initial_text(c, index))?;
+            created.push(c.name.clone());
+        }
+    }
+    Ok(created)
+}
+
+/// The zone file of a new member catalog: every zone recorded in its group, so that a
+/// secondary joining the group gets them all.
+pub fn initial_text(c: &MemberCatalog, index: &BTreeMap<String, RecordedZone>) -> String {
+    let members: Vec<Name> = index
+        .values()
+        .filter(|z| z.group == c.group)
+        .map(|z| name(&z.name))
+        .collect();
+    catalog::initial_text_with(&c.name, &members)
+}
+
+/// Adds `zones` to (or removes them from) each of `catalogs`, with signed UPDATEs.
+pub async fn edit(
+    updater: &Updater,
+    catalogs: &[&MemberCatalog],
+    zones: &[Name],
+    add: bool,
+) -> Result<(), String> {
+    for c in catalogs {
+        let updates = if add {
+            catalog::add_members(&c.name, zones)
+        } else {
+            catalog::remove_members(&c.name, zones)
+        };
+        for u in updates {
+            updater.send(&c.name, &u, None).await.map_err(|e| {
+                format!(
+                    "{} zones in catalog {} of {} (group {}): {e}",
+                    if add { "adding" } else { "removing" },
+                    c.name,
+                    c.server,
+                    c.group
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
