@@ -78,7 +78,7 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
     }
     for gr in &groups {
         println!(
-            "\nGroup {} (catalog {}): {} zones, NS {}",
+            "\nGroup {} (catalogs <secondary>.{}): {} zones, NS {}",
             gr.name,
             gr.catalog,
             count(&gr.name),
