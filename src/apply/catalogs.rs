@@ -17,7 +17,7 @@ use crate::backend::update::Updater;
 use crate::model::Config;
 use crate::model::config::member_catalog;
 use crate::procedures::Kind;
-use crate::store::{GroupRow, RecordedZone, Store};
+use crate::store::{GroupRow, RecordedZone, ServerRow, Store};
 
 /// One secondary's catalog of one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +65,7 @@ async fn member_catalogs(
 ) -> Result<Vec<MemberCatalog>, ApplyError> {
     let recorded = store.groups().await?;
     let servers = store.servers().await?;
-    let sockets = |server: &str| -> Vec<SocketAddr> {
-        match config.secondaries.get(server) {
-            Some(s) => s.sockets(),
-            None => servers
-                .iter()
-                .filter(|r| r.name == server)
-                .flat_map(|r| {
-                    r.address
-                        .split_whitespace()
-                        .filter_map(|a| a.parse().ok())
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-        }
-    };
+    let sockets = |server: &str| server_sockets(config, &servers, server);
     let mut out = Vec::new();
     for (group, catalog, secondaries) in &groups {
         for s in secondaries {
@@ -114,6 +100,22 @@ async fn member_catalogs(
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// Where `server` answers: from the desired state, else as recorded in `rows`.
+pub fn server_sockets(config: &Config, rows: &[ServerRow], server: &str) -> Vec<SocketAddr> {
+    if let Some(s) = config.secondaries.get(server) {
+        return s.sockets();
+    }
+    rows.iter()
+        .filter(|r| r.name == server)
+        .flat_map(|r| {
+            r.address
+                .split_whitespace()
+                .filter_map(|a| a.parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The member catalogs of `group` among `catalogs`.

@@ -929,16 +929,7 @@ pub(super) async fn sockets(ctx: &Ctx<'_>, server: &str) -> Result<Vec<SocketAdd
         return Ok(s.sockets());
     }
     let rows = ctx.store.servers().await?;
-    Ok(rows
-        .iter()
-        .filter(|r| r.name == server)
-        .flat_map(|r| {
-            r.address
-                .split_whitespace()
-                .filter_map(|a| a.parse().ok())
-                .collect::<Vec<_>>()
-        })
-        .collect())
+    Ok(catalogs::server_sockets(&ctx.desired.config, &rows, server))
 }
 
 /// Checks a gate; `Ok(Ok(message))` when it holds, `Ok(Err(message))` when it does not.
