@@ -373,8 +373,7 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
     if control.write_conf(&all).map_err(|e| e.to_string())? {
         control.reconfig().await.map_err(|e| e.to_string())?;
     }
-    let primary = primary_of(ctx, to);
-    let (_, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+    let updater = Connected::to(ctx, to).await?.updater;
     for cat in cats.into_iter().map(|c| c.name) {
         let serial = |addr| {
             let cat = cat.clone();
@@ -556,14 +555,14 @@ async fn same_data(
     new: SocketAddr,
     old: SocketAddr,
 ) -> Result<String, String> {
-    let signer = |_| crate::backend::tsig::signer(&ctx.desired.config.primary.tsig);
-    let connect = |addr: SocketAddr| async move {
-        let signer = signer(()).map_err(|e| e.to_string())?;
-        Updater::connect(addr, signer, Duration::from_secs(5))
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let (a, b) = (connect(new).await?, connect(old).await?);
+    // The old primary is the one `ctx` sends to during the move.
+    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)
+        .map_err(|e| e.to_string())?;
+    let a = Updater::connect(new, signer, Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    let b = ctx.updater;
+    debug_assert_eq!(ctx.primary.addr, old);
     for zone in zones {
         let zname = name(zone);
         let mine = a.zone_lines(&zname).await.map_err(|e| e.to_string())?;
