@@ -11,6 +11,8 @@ mod support;
 mod e2e;
 /// The lab harness itself.
 mod lab;
+/// One test per reported defect, named after it.
+mod regression;
 /// Staged procedures: add and remove a secondary, with a lame-delegation monitor.
 mod procedures;
 /// `validate`: the example repository, and bad input.
