@@ -70,8 +70,9 @@ const READY_PROBE_TIMEOUT: Duration = Duration::from_millis(50);
 /// Ports [`LabSpec::for_test`] picks from. The range ends below Linux's default ephemeral
 /// range (32768-60999), from which named picks its own random query ports and the kernel
 /// picks client ports, so a lab's listening port never collides with one of those.
-const TEST_PORT_FIRST: u16 = 20000;
-const TEST_PORT_LAST: u16 = 32000;
+pub const TEST_PORT_FIRST: u16 = 20000;
+/// The last port of that range.
+pub const TEST_PORT_LAST: u16 = 32000;
 
 /// How many candidate ports [`LabSpec::for_test`] tries before it gives up.
 const TEST_PORT_TRIES: usize = 4000;
@@ -1783,12 +1784,15 @@ fn port_lock_path(port: u16) -> PathBuf {
 /// opens a leftover one) and takes an exclusive `flock` on it. The lock is ours only if
 /// the path still names the locked file afterwards (its owner may have removed it in
 /// between). A lock held by a live process means the port is taken; the kernel drops the
-/// locks of dead processes, so their leftover files are taken over.
-fn try_reserve_port(port: u16) -> Result<bool, LabError> {
+/// locks of dead processes, so their leftover files are taken over. The lock directory is
+/// created here, so a fresh machine (an empty `TMPDIR`) needs nothing made beforehand.
+pub fn try_reserve_port(port: u16) -> Result<bool, LabError> {
     let mut reserved = reservations();
     if reserved.contains_key(&port) {
         return Ok(false);
     }
+    let lock_dir = port_lock_dir();
+    fs::create_dir_all(&lock_dir).map_err(io_err("create directory", &lock_dir))?;
     let path = port_lock_path(port);
     let file = match OpenOptions::new()
         .write(true)
@@ -1845,7 +1849,7 @@ fn try_reserve_port(port: u16) -> Result<bool, LabError> {
 
 /// Releases a port this process reserved: removes the lock file while still holding the
 /// lock, then drops the lock.
-fn release_port(port: u16) {
+pub fn release_port(port: u16) {
     if let Some(file) = reservations().remove(&port) {
         let _ = fs::remove_file(port_lock_path(port));
         drop(file);
@@ -1869,8 +1873,6 @@ fn port_is_free(addrs: &[Ipv4Addr], port: u16, udp: bool) -> bool {
 /// free (TCP) on 127.0.0.1.
 fn pick_test_ports(addrs: &[Ipv4Addr], n_rndc: usize) -> Result<(u16, Vec<u16>), LabError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let lock_dir = port_lock_dir();
-    fs::create_dir_all(&lock_dir).map_err(io_err("create directory", &lock_dir))?;
     let span = u64::from(TEST_PORT_LAST - TEST_PORT_FIRST) + 1;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -42,4 +42,48 @@ use crate::support::{Db, Env, text, zone_yaml};
 // A fresh machine (7.18).
 // ===========================================================================================
 
+// Repro (7.18): on a fresh machine `TMPDIR` is empty; `scripts/test` then failed in the unit
+// test `lab::tests::port_lock_reserve_release_and_takeover`, because reserving a lab port
+// assumed `$TMPDIR/zonekeeper-lab-ports` existed, which only an earlier lab run created.
+// The parent runs the child below in a new process whose `TMPDIR` is a new, empty directory.
+#[test]
+fn lab_port_lock_works_in_a_fresh_tmpdir() {
+    let fresh = tempfile::tempdir().unwrap();
+    let tmp = fresh.path().join("empty-tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "regression::fresh_tmpdir_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "the child failed:\n{log}");
+    assert!(log.contains("1 passed"), "the child test ran:\n{log}");
+    assert!(
+        tmp.join("zonekeeper-lab-ports").is_dir(),
+        "the lock directory was made in the fresh TMPDIR"
+    );
+}
+
+/// Run by [`lab_port_lock_works_in_a_fresh_tmpdir`] in a process with an empty `TMPDIR`.
+#[test]
+#[ignore = "run by lab_port_lock_works_in_a_fresh_tmpdir with its own TMPDIR"]
+fn fresh_tmpdir_child() {
+    use zonekeeper::lab::{TEST_PORT_LAST, release_port, try_reserve_port};
+    let dir = std::env::temp_dir().join("zonekeeper-lab-ports");
+    assert!(!dir.exists(), "the TMPDIR is fresh");
+    let port = (TEST_PORT_LAST - 50..=TEST_PORT_LAST)
+        .find(|&p| try_reserve_port(p).expect("reserving a port in a fresh TMPDIR"))
+        .expect("a free port");
+    assert!(dir.join(format!("{port}.lock")).exists());
+    release_port(port);
+    assert!(!dir.join(format!("{port}.lock")).exists());
+}
+
 // --- end of section: fresh machine ---
