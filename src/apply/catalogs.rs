@@ -175,13 +175,16 @@ pub fn initial_text(c: &MemberCatalog, index: &BTreeMap<String, RecordedZone>) -
     catalog::initial_text_with(&c.name, &members)
 }
 
-/// Adds `zones` to (or removes them from) each of `catalogs`, with signed UPDATEs.
+/// Adds `zones` to (or removes them from) each of `catalogs`, with signed UPDATEs. One
+/// catalog failing does not stop the others: every catalog is tried, and the failures are
+/// returned together (each naming catalog, secondary and group).
 pub async fn edit(
     updater: &Updater,
     catalogs: &[&MemberCatalog],
     zones: &[Name],
     add: bool,
 ) -> Result<(), String> {
+    let mut failures = Vec::new();
     for c in catalogs {
         let updates = if add {
             catalog::add_members(&c.name, zones)
@@ -189,16 +192,21 @@ pub async fn edit(
             catalog::remove_members(&c.name, zones)
         };
         for u in updates {
-            updater.send(&c.name, &u, None).await.map_err(|e| {
-                format!(
+            if let Err(e) = updater.send(&c.name, &u, None).await {
+                failures.push(format!(
                     "{} zones in catalog {} of {} (group {}): {e}",
                     if add { "adding" } else { "removing" },
                     c.name,
                     c.server,
                     c.group
-                )
-            })?;
+                ));
+                break;
+            }
         }
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
 }

@@ -5,8 +5,12 @@
 //! 1. Take the store's apply lock; load the TSIG key; connect to the primary (an
 //!    unreachable primary stops here, with nothing changed).
 //! 2. New zones (and new groups' catalog zones): zone files and `zones.conf` are written,
-//!    then one `rndc reconfig`; the primary must then serve each at its serial.
-//! 3. Changed zones: one signed UPDATE each, with the recorded SOA as prerequisite.
+//!    then one `rndc reconfig`; the primary must then serve each at its serial. A zone
+//!    it refuses fails alone (see `create`); a zone it already serves is adopted.
+//! 3. Changed zones: signed UPDATEs, with the recorded SOA as prerequisite, several when
+//!    the change does not fit one message (see `update`), each written ahead in the store
+//!    (see `change`). Then every changed zone is transferred (AXFR) and must hold exactly
+//!    the desired RRsets (see `content`); only then is it recorded.
 //! 4. Catalog membership: new zones (and zones that moved group) are added to their
 //!    group's catalog, so the secondaries pick them up by themselves.
 //! 5. Verify: every server of each zone's group must answer SOA with AA and the new serial,
@@ -15,10 +19,14 @@
 //!    stopped serving, then the primary's configuration and files.
 //! 7. The revision is recorded as applied only when everything above held.
 //!
-//! Each zone is recorded in the store right after the primary took its change, so a
-//! failure later loses nothing: the next apply sees that zone as done and carries on.
+//! Each zone is recorded in the store right after the primary was seen serving its desired
+//! content, so a failure later loses nothing: the next apply sees that zone as done and
+//! carries on.
 
 pub mod catalogs;
+mod change;
+pub mod content;
+mod create;
 pub mod operations;
 mod primary_move;
 mod update;
@@ -34,9 +42,8 @@ use crate::backend::bind::{BindError, PrimaryControl, Stanza};
 use crate::backend::tsig::{self, TsigError};
 use crate::backend::update::{UpdateError, Updater};
 use crate::desired::DesiredState;
-use crate::live::{self, Check, SoaAnswer, Transport};
+use crate::live::{self, Check};
 use crate::model::Config;
-use crate::model::serial::next_serial;
 use crate::plan::{Plan, ZoneAction};
 use crate::store::{
     AppliedRevision, AuditEntry, GroupRow, RecordedZone, ServerRow, Store, StoreError,
@@ -66,15 +73,31 @@ pub enum ApplyError {
         /// Why.
         message: String,
     },
-    /// A new zone did not load on the primary.
+    /// The primary's control channel or configuration failed.
     #[error(
-        "the primary did not load zone {zone}: it {answer}. Check the primary's log; apply again to retry"
+        "the primary {name} at {addr}: {source}. Check that named runs there and that rndc reaches it; what took effect is recorded, apply again once it answers"
     )]
-    NotLoaded {
-        /// The zone.
-        zone: String,
-        /// What the primary answered.
-        answer: String,
+    Control {
+        /// Its name.
+        name: String,
+        /// Its address.
+        addr: SocketAddr,
+        /// What failed.
+        source: BindError,
+    },
+    /// A fresh store faces a primary that already serves zones of the plan.
+    #[error(
+        "the store is fresh (nothing applied, no zone recorded) but the primary {name} at {addr} already serves {count} zone(s) of this plan ({zones}). Nothing was changed. If this store is meant to take over those zones, run `zonekeeper apply --adopt`: their content is compared with the desired one and records only on the primary are removed. Otherwise point --db at the store that manages this primary"
+    )]
+    AlreadyServed {
+        /// The primary's name.
+        name: String,
+        /// Its address.
+        addr: SocketAddr,
+        /// How many zones it serves.
+        count: usize,
+        /// The first few of them.
+        zones: String,
     },
 }
 
@@ -83,6 +106,8 @@ pub enum ApplyError {
 pub struct Options {
     /// Carry out deletions.
     pub allow_delete: bool,
+    /// Take over zones the primary already serves although the store never recorded them.
+    pub adopt: bool,
     /// How long servers get to serve a new serial.
     pub verify_timeout: Duration,
     /// Unix time now.
@@ -221,120 +246,92 @@ async fn run(
     let held = operations::create(&ctx).await?;
 
     // 2. New zones and catalog zones on the primary.
-    let mut creates = Vec::new();
-    let mut adopted = Vec::new();
-    for z in plan.zones.iter().filter(|z| z.action == ZoneAction::Create) {
-        let zname = name(&z.zone);
-        match live::soa(primary.addr, &zname, Transport::Udp, Duration::from_secs(2)).await {
-            // Already served: an earlier apply stopped after loading it. Bring its content
-            // in line with an UPDATE instead of touching its file.
-            SoaAnswer::Serves { serial } if control.has_zone_file(&zname) => {
-                adopted.push((z, serial))
-            }
-            _ => {
-                control.write_zone_file(&zname, &z.new_text)?;
-                creates.push(z);
-            }
-        }
-    }
     let cats = catalogs::serving(config, store).await?;
-    let new_catalogs = catalogs::create_missing(&control, &cats, &index)?;
     let desired_groups: BTreeMap<String, String> = plan
         .zones
         .iter()
         .filter(|z| z.action != ZoneAction::Delete)
         .map(|z| (z.zone.clone(), z.group.clone()))
         .collect();
-    let all = stanzas(config, &index, &desired_groups, &BTreeSet::new(), &cats);
-    if control.write_conf(&all)? || !creates.is_empty() || !new_catalogs.is_empty() {
-        info!(
-            new_zones = creates.len(),
-            new_catalogs = new_catalogs.len(),
-            "rndc reconfig on the primary"
-        );
-        control.reconfig().await?;
-    }
-    let mut loads: Vec<Check> = creates
-        .iter()
-        .map(|z| {
-            Check::serves(
-                name(&z.zone),
-                &primary.name,
-                primary.addr,
-                z.new_serial.unwrap_or(0),
-            )
-        })
-        .collect();
-    loads.extend(
-        new_catalogs
-            .iter()
-            .map(|c| Check::serves(c.clone(), &primary.name, primary.addr, 1)),
-    );
-    for outcome in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
-        if !outcome.ok {
-            return Err(ApplyError::NotLoaded {
-                zone: outcome.check.zone.to_string(),
-                answer: outcome.answer.describe(),
-            });
+    let created = create::run(
+        store,
+        &ctx,
+        plan,
+        &index,
+        &cats,
+        &desired_groups,
+        &mut report,
+    )
+    .await?;
+
+    // 3. Changed zones (and adopted ones): UPDATEs with write-ahead; then every changed
+    // zone's content is transferred and compared before anything is recorded.
+    let sender = change::Sender {
+        store,
+        updater: &updater,
+        desired,
+        now: opts.now,
+        today: opts.today,
+    };
+    let mut sent = created.loaded;
+    let adopted: Vec<Name> = created.adopted.iter().map(|z| name(&z.zone)).collect();
+    let mut served = content::transfer_all(&updater, &adopted).await;
+    let mut jobs: Vec<(&crate::plan::ZoneChange, String, Option<u32>, &'static str)> = Vec::new();
+    for z in &created.adopted {
+        match served.remove(&name(&z.zone)) {
+            Some(Ok(s)) => jobs.push((z, s.text, s.serial, "adopt")),
+            Some(Err(e)) => report.failures.push(format!(
+                "zone {} is already served by the primary, but its content could not be transferred to adopt it: {e}",
+                z.zone
+            )),
+            None => {}
         }
     }
-    let records: Vec<(RecordedZone, AuditEntry)> = creates
-        .iter()
-        .map(|z| {
-            let serial = z.new_serial.unwrap_or(0);
-            let detail = format!("created with serial {serial}, {} RRsets", z.rrsets.len());
-            report.created.push(z.zone.clone());
-            (
-                recorded(desired, &z.zone, serial),
-                audit(desired, opts.now, "create", &z.zone, detail),
-            )
-        })
-        .collect();
-    store.record_zones(&records).await?;
-
-    // 3. Changed zones (and adopted ones), one UPDATE each.
-    let mut serials: BTreeMap<String, u32> = plan
-        .zones
-        .iter()
-        .filter_map(|z| Some((z.zone.clone(), z.new_serial?)))
-        .collect();
-    let mut jobs: Vec<(&crate::plan::ZoneChange, Option<u32>)> = plan
+    for z in plan
         .zones
         .iter()
         .filter(|z| z.action == ZoneAction::Update && !held.contains(&z.zone))
-        .map(|z| (z, z.expected_serial))
-        .collect();
-    jobs.extend(adopted.iter().map(|(z, s)| (*z, Some(*s))));
-    for (z, expected) in jobs {
+    {
+        let old_text = index
+            .get(&z.zone)
+            .map(|r| r.content.clone())
+            .unwrap_or_default();
+        jobs.push((z, old_text, z.expected_serial, "update"));
+    }
+    for (z, old_text, expected, action) in jobs {
         let Some(zone) = desired.zones.get(&z.zone) else {
+            report
+                .failures
+                .push(format!("zone {} is planned but not desired", z.zone));
             continue;
         };
-        let new_serial = next_serial(expected, opts.today);
-        serials.insert(z.zone.clone(), new_serial);
-        let old_text = index.get(&z.zone).map(|r| r.content.as_str()).unwrap_or("");
-        let upd = update::zone_update(zone, old_text, &z.rrsets, expected, new_serial);
-        debug!(zone = %z.zone, changes = upd.changes.len(), serial = new_serial, "sending UPDATE");
-        let target = zone.canonical_text(new_serial);
-        match send_zone_update(&updater, &zone.name, &target, &upd, expected, new_serial).await {
-            Ok(new_serial) => {
-                serials.insert(z.zone.clone(), new_serial);
-                let detail = format!(
-                    "serial {} → {new_serial}: {} RRset(s) changed",
-                    expected.map(|s| s.to_string()).unwrap_or("-".into()),
-                    z.rrsets.len()
-                );
-                store
-                    .record_zones(&[(
-                        recorded(desired, &z.zone, new_serial),
-                        audit(desired, opts.now, "update", &z.zone, detail),
-                    )])
-                    .await?;
-                report.updated.push(z.zone.clone());
-            }
+        debug!(zone = %z.zone, action, "sending UPDATE");
+        match sender.send(zone, &old_text, expected, action).await {
+            Ok(s) => sent.push(s),
             Err(e) => {
                 warn!(zone = %z.zone, error = %e, "UPDATE failed");
-                report.failures.push(e.to_string());
+                report.failures.push(e);
             }
+        }
+    }
+    let (recorded_now, failures) = sender.verify_and_record(&sent).await?;
+    report.failures.extend(failures);
+    let mut serials: BTreeMap<String, u32> = BTreeMap::new();
+    for s in &sent {
+        let key = s.name.to_lowercase().to_string();
+        if !recorded_now.contains(&key) {
+            continue;
+        }
+        serials.insert(key.clone(), s.serial);
+        if s.action == "create" {
+            report.created.push(key);
+        } else {
+            report.updated.push(key);
+        }
+    }
+    for z in plan.zones.iter().filter(|z| z.action == ZoneAction::Verify) {
+        if let Some(s) = z.new_serial.or(z.expected_serial) {
+            serials.entry(z.zone.clone()).or_insert(s);
         }
     }
 
@@ -489,8 +486,13 @@ async fn run(
             .filter(|z| !still_served.contains(z))
             .collect();
         if !gone.is_empty() {
-            control.write_conf(&stanzas(config, &index, &desired_groups, &gone, &cats))?;
-            control.reconfig().await?;
+            control
+                .write_conf(&stanzas(config, &index, &desired_groups, &gone, &cats))
+                .map_err(|e| create::control_error(primary, e))?;
+            control
+                .reconfig()
+                .await
+                .map_err(|e| create::control_error(primary, e))?;
             for z in &gone {
                 control.remove_zone_files(&name(z));
             }
@@ -549,51 +551,6 @@ async fn run(
     Ok(report)
 }
 
-/// Sends a zone's UPDATE, which takes it to `target` (canonical text at `new_serial`),
-/// and returns the serial the primary now serves. When the SOA
-/// prerequisite fails, the primary's content is compared with the desired one (by AXFR,
-/// serial aside): if they are equal, an earlier run's UPDATE took effect but was never
-/// recorded (it was killed in between), and that counts as done, so nothing is applied
-/// twice. Otherwise it is drift.
-async fn send_zone_update(
-    updater: &Updater,
-    zone: &Name,
-    target: &str,
-    upd: &crate::backend::update::Update,
-    expected: Option<u32>,
-    new_serial: u32,
-) -> Result<u32, UpdateError> {
-    let err = match updater.send(zone, upd, expected).await {
-        Ok(()) => return Ok(new_serial),
-        Err(e @ UpdateError::Drift { .. }) => e,
-        Err(e) => return Err(e),
-    };
-    let masked = |lines: Vec<String>| -> (Vec<String>, Option<u32>) {
-        let mut serial = None;
-        let mut out: Vec<String> = lines
-            .into_iter()
-            .map(|l| {
-                let mut f: Vec<&str> = l.split_whitespace().collect();
-                if f.len() == 11 && f[3] == "SOA" {
-                    serial = f[6].parse().ok();
-                    f[6] = "-";
-                }
-                f.join(" ")
-            })
-            .collect();
-        out.sort();
-        (out, serial)
-    };
-    let (want, _) = masked(target.lines().map(str::to_string).collect());
-    match updater.zone_lines(zone).await.map(masked) {
-        Ok((live, Some(serial))) if live == want => {
-            info!(zone = %zone, serial, "the primary already serves this change: an earlier apply sent it");
-            Ok(serial)
-        }
-        _ => Err(err),
-    }
-}
-
 /// The zones the primary serves after this plan: recorded, plus created, minus `gone`;
 /// and the member catalogs `cats`, each notifying its own secondary.
 fn stanzas(
@@ -641,10 +598,6 @@ fn stanzas(
         }
     }
     out
-}
-
-fn recorded(desired: &DesiredState, zone: &str, serial: u32) -> RecordedZone {
-    RecordedZone::of(&desired.zones[zone], serial, &desired.revision.id)
 }
 
 fn fleet_rows(config: &Config) -> (Vec<GroupRow>, Vec<ServerRow>) {

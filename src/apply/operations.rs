@@ -680,14 +680,19 @@ pub(super) struct Change<'a> {
     pub new_serial: u32,
 }
 
-/// Sends a zone's UPDATE and records the zone with an audit entry, each followed by a
-/// crash-test boundary.
+/// Sends a zone's UPDATE (written ahead in the store first), checks that the primary then
+/// serves exactly `target` (AXFR), and records the zone with an audit entry; each followed
+/// by a crash-test boundary. A failed SOA prerequisite is no drift when the primary already
+/// serves `target`, or the content an interrupted run intended (recorded now; the step is
+/// then tried again from it).
 pub(super) async fn send_and_record(
     ctx: &Ctx<'_>,
     c: &Change<'_>,
     detail: &str,
 ) -> Result<(), String> {
-    use crate::model::zone::{text_hash, with_rrset};
+    use super::content;
+    use crate::backend::update::UpdateError;
+    use crate::model::zone::text_hash;
     let Change {
         zone,
         group,
@@ -696,25 +701,73 @@ pub(super) async fn send_and_record(
         recorded_serial,
         new_serial,
     } = *c;
-    let serial = super::send_zone_update(
-        ctx.updater,
-        zone,
-        target,
-        update,
-        Some(recorded_serial),
-        new_serial,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    boundary("UPDATE sent");
-    let content = with_rrset(target, &(String::new(), String::new()), &[], serial);
     let name = zone.to_lowercase().to_string();
+    let store = ctx.store;
+    let earlier = store.intent(&name).await.map_err(|e| e.to_string())?;
+    let intent = crate::store::ZoneIntent {
+        name: name.clone(),
+        group: group.to_string(),
+        serial: new_serial,
+        content: target.to_string(),
+        commit_id: ctx.desired.revision.id.clone(),
+    };
+    store
+        .set_intent(&intent, ctx.opts.now)
+        .await
+        .map_err(|e| e.to_string())?;
+    match ctx.updater.send(zone, update, Some(recorded_serial)).await {
+        Ok(()) => {}
+        Err(e @ UpdateError::Drift { .. }) => {
+            let served = content::transfer(ctx.updater, zone)
+                .await
+                .map_err(|t| format!("{e}; and its content could not be read: {t}"))?;
+            if !content::same_content(target, &served) {
+                let Some(i) = earlier.filter(|i| content::same_content(&i.content, &served)) else {
+                    return Err(e.to_string());
+                };
+                let row = RecordedZone {
+                    name: name.clone(),
+                    group: i.group.clone(),
+                    serial: served.serial.unwrap_or(i.serial),
+                    content_hash: text_hash(&served.text),
+                    content: served.text.clone(),
+                    verified: false,
+                    commit_id: i.commit_id.clone(),
+                };
+                let audit = AuditEntry {
+                    at: ctx.opts.now,
+                    commit_id: i.commit_id.clone(),
+                    author: ctx.desired.revision.author.clone(),
+                    action: "update".into(),
+                    target: name.clone(),
+                    detail: format!("{detail}: an interrupted apply's change landed; recorded now"),
+                };
+                store
+                    .record_zones(&[(row, audit)])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Err(format!(
+                    "zone {name}: an interrupted apply's change had landed and is recorded now; this step is sent again from it"
+                ));
+            }
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    boundary("UPDATE sent");
+    let served = content::transfer(ctx.updater, zone).await.map_err(|e| {
+        format!("zone {name}: its content could not be transferred to verify it: {e}")
+    })?;
+    let serial = new_serial;
+    let want = target.to_string();
+    if let Some(diff) = content::difference(&name, &want, &served, serial) {
+        return Err(diff);
+    }
     let row = RecordedZone {
         name: name.clone(),
         group: group.to_string(),
         serial,
-        content_hash: text_hash(&content),
-        content,
+        content_hash: text_hash(&want),
+        content: want,
         verified: false,
         commit_id: ctx.desired.revision.id.clone(),
     };
@@ -723,23 +776,35 @@ pub(super) async fn send_and_record(
         commit_id: ctx.desired.revision.id.clone(),
         author: ctx.desired.revision.author.clone(),
         action: "update".into(),
-        target: name,
+        target: name.clone(),
         detail: format!("{detail}: serial {recorded_serial} → {serial}"),
     };
-    ctx.store
+    store
         .record_zones(&[(row, audit)])
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .clear_intents(&[name])
         .await
         .map_err(|e| e.to_string())?;
     boundary("zone recorded");
     Ok(())
 }
 
-/// Brings every zone of the operation to its desired content, one UPDATE each.
+/// Brings every zone of the operation to its desired content (several UPDATEs when the
+/// change does not fit one message), each verified by transfer before it is recorded.
 pub(super) async fn publish_zones(
     ctx: &Ctx<'_>,
     op: &OperationRow,
     zones: &[String],
 ) -> Result<(), String> {
+    let sender = super::change::Sender {
+        store: ctx.store,
+        updater: ctx.updater,
+        desired: ctx.desired,
+        now: ctx.opts.now,
+        today: ctx.opts.today,
+    };
     for zone in zones {
         let Some(desired) = ctx.desired.zones.get(zone) else {
             continue;
@@ -750,27 +815,18 @@ pub(super) async fn publish_zones(
         if recorded.content_hash == desired.content_hash() {
             continue;
         }
-        let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
-        let changes =
-            crate::plan::rrset_changes(&recorded.content, &desired.canonical_text(new_serial));
-        let update = super::update::zone_update(
-            desired,
-            &recorded.content,
-            &changes,
-            Some(recorded.serial),
-            new_serial,
-        );
-        let target = desired.canonical_text(new_serial);
-        let detail = format!("op {} ({} {})", op.id, op.kind, op.server);
-        let change = Change {
-            zone: &desired.name,
-            group: &desired.group,
-            target: &target,
-            update: &update,
-            recorded_serial: recorded.serial,
-            new_serial,
-        };
-        send_and_record(ctx, &change, &detail).await?;
+        let mut sent = sender
+            .send(desired, &recorded.content, Some(recorded.serial), "update")
+            .await?;
+        sent.detail = format!("op {} ({} {}): {}", op.id, op.kind, op.server, sent.detail);
+        let (_, failures) = sender
+            .verify_and_record(&[sent])
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(f) = failures.into_iter().next() {
+            return Err(f);
+        }
+        boundary("zone recorded");
     }
     Ok(())
 }

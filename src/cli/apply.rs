@@ -21,6 +21,10 @@ pub struct ApplyArgs {
     /// Carry out zone deletions (zone files removed from the repository).
     #[arg(long)]
     pub allow_delete: bool,
+    /// Take over zones the primary already serves that the store never recorded (a fresh
+    /// store): their content is compared and records only on the primary are removed.
+    #[arg(long)]
+    pub adopt: bool,
     /// Seconds every server gets to serve a new serial.
     #[arg(long, default_value_t = 30)]
     pub verify_timeout: u64,
@@ -120,6 +124,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
     }
     let opts = Options {
         allow_delete: args.allow_delete,
+        adopt: args.adopt,
         verify_timeout: Duration::from_secs(args.verify_timeout),
         now,
         today,

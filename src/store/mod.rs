@@ -11,6 +11,9 @@ use sqlx::{AnyPool, Row, SqlSafeStr};
 
 use crate::model::config::PrimaryRef;
 
+mod zones;
+pub use zones::ZoneIntent;
+
 /// The default store when neither `--db` nor `ZONEKEEPER_DB` says otherwise.
 pub const DEFAULT_DB: &str = "state/zonekeeper.sqlite";
 
@@ -256,7 +259,7 @@ fn redact(url: &str) -> String {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sqls: [(&str, &str); 3] = match backend {
+    let sqls: [(&str, &str); 4] = match backend {
         Backend::Sqlite => [
             (
                 "init",
@@ -269,6 +272,10 @@ fn migrator(backend: Backend) -> Migrator {
             (
                 "primary",
                 include_str!("../../migrations/sqlite/0003_primary.sql"),
+            ),
+            (
+                "zone_intents",
+                include_str!("../../migrations/sqlite/0004_zone_intents.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -283,6 +290,10 @@ fn migrator(backend: Backend) -> Migrator {
             (
                 "primary",
                 include_str!("../../migrations/postgres/0003_primary.sql"),
+            ),
+            (
+                "zone_intents",
+                include_str!("../../migrations/postgres/0004_zone_intents.sql"),
             ),
         ],
     };
