@@ -220,9 +220,9 @@ impl Config {
                 (
                     g.name.clone(),
                     serde_json::json!({
-                        "catalog": g.catalog.to_string(),
+                        "catalog": g.catalog.to_ascii(),
                         "secondaries": g.secondaries,
-                        "nameservers": g.nameservers.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                        "nameservers": g.nameservers.iter().map(Name::to_ascii).collect::<Vec<_>>(),
                     }),
                 )
             })
