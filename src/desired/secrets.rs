@@ -95,13 +95,17 @@ pub fn redact(text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
 }
 
-/// Key material in one file: BIND's `secret "<base64>";` (as in a `key` clause).
+/// Key material in one file: BIND's `secret "<base64>";` (as in a `key` clause): the
+/// keyword, blanks, then the quoted base64 value.
 fn key_material(bytes: &[u8]) -> Vec<usize> {
     secret_values(bytes)
         .into_iter()
-        .filter(|(_, v)| {
+        .filter(|(k, v)| {
             let value = &bytes[v.clone()];
-            value.first() == Some(&b'"')
+            let between = &bytes[k + "secret".len()..v.start];
+            !between.is_empty()
+                && between.iter().all(|b| matches!(b, b' ' | b'\t'))
+                && value.first() == Some(&b'"')
                 && value.len() >= 18
                 && value[1..value.len() - 1]
                     .iter()
@@ -254,6 +258,7 @@ mod tests {
         assert_eq!(key_material(t).len(), 1);
         assert!(key_material(b"secret_file: /etc/k\nsecret_env: X\n").is_empty());
         assert!(key_material(b"# the secret \"x\" is elsewhere").is_empty());
+        assert!(key_material(b"let secret = \"c2VjcmV0c2VjcmV0c2VjcmV0\";").is_empty());
     }
 
     #[test]

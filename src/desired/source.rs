@@ -151,11 +151,19 @@ impl Source {
     /// Opens `repo_dir` at `rev` (default `HEAD`), or its work tree when `worktree` is set.
     pub fn open(repo_dir: &Path, rev: Option<&str>, worktree: bool) -> Result<Source, SourceError> {
         if worktree {
-            let repo = Repository::discover(repo_dir).ok();
-            let author = repo
+            // the repository whose top the work tree is, if any: its current commit is
+            // where committed secrets are looked for (not an enclosing repository's)
+            let same = |a: &Path, b: &Path| {
+                std::fs::canonicalize(a)
+                    .ok()
+                    .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+            };
+            let found = Repository::discover(repo_dir).ok();
+            let author = found
                 .as_ref()
                 .and_then(|r| r.signature().ok().map(|s| signature(&s)))
                 .unwrap_or_else(|| "unknown".into());
+            let repo = found.filter(|r| r.workdir().is_some_and(|w| same(w, repo_dir)));
             return Ok(Source {
                 repo,
                 commit: None,
