@@ -10,15 +10,18 @@
 //! Nothing invalid goes further: [`load`] returns every problem of the revision at once,
 //! each pointing at `file:line:col`.
 
+pub mod names;
 pub mod problem;
+pub mod secrets;
 pub mod source;
 pub mod validate;
 pub mod yaml;
+pub mod zone;
 
 use std::collections::BTreeMap;
 
 pub use problem::{Place, Problem, Problems, SourceFile};
-pub use source::{FileChange, Revision, Source, SourceError};
+pub use source::{Content, FileChange, Refused, Revision, Source, SourceError};
 
 use crate::model::{Config, Zone};
 
@@ -102,27 +105,40 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (start + col).min(text.len())
 }
 
+/// A file's text for problems: what is shown is redacted (no secret is ever echoed).
+fn source_file(path: &str, text: &str) -> SourceFile {
+    SourceFile::new(path, secrets::redact(text))
+}
+
+/// The problem for a file that is not read (a link, not UTF-8, ...).
+fn refused(path: &str, r: Refused) -> Problem {
+    let file = source_file(path, &r.shown);
+    Problem::new(r.code, &file, r.place, r.message).help(r.help)
+}
+
 /// Reads and checks `zonekeeper.yaml`.
 pub fn load_config(
     source: &Source,
     problems: &mut Vec<Problem>,
 ) -> Result<Option<Config>, SourceError> {
-    let Some(text) = source.read(source::CONFIG_FILE)? else {
-        let file = SourceFile::new(source::CONFIG_FILE, String::new());
-        problems.push(
-            Problem::new("repo::no-config", &file, Place::start(), format!("{} is missing", source::CONFIG_FILE))
-                .help("a desired-state repository has zonekeeper.yaml at its top; copy the one in examples/"),
-        );
-        return Ok(None);
+    let text = match source.read(source::CONFIG_FILE)? {
+        Some(Ok(text)) => text,
+        Some(Err(r)) => {
+            problems.push(refused(source::CONFIG_FILE, r));
+            return Ok(None);
+        }
+        None => {
+            let file = SourceFile::new(source::CONFIG_FILE, String::new());
+            problems.push(
+                Problem::new("repo::no-config", &file, Place::start(), format!("{} is missing", source::CONFIG_FILE))
+                    .help("a desired-state repository has zonekeeper.yaml at its top; copy the one in examples/"),
+            );
+            return Ok(None);
+        }
     };
-    let file = SourceFile::new(source::CONFIG_FILE, text);
-    match yaml::parse::<yaml::ConfigFile>(&file.text) {
-        Ok(y) => Ok(Some(validate::build_config(
-            &file,
-            &y,
-            source.workdir().as_deref(),
-            problems,
-        ))),
+    let file = source_file(source::CONFIG_FILE, &text);
+    match yaml::parse::<yaml::ConfigFile>(&text) {
+        Ok(y) => Ok(Some(validate::build_config(&file, &y, source, problems))),
         Err(e) => {
             problems.push(parse_problem(&file, &e));
             Ok(None)
@@ -139,17 +155,50 @@ pub fn load_zone(
     problems: &mut Vec<Problem>,
 ) -> Result<Option<Zone>, SourceError> {
     let path = format!("{}/{}yaml", source::ZONES_DIR, zone);
-    let Some(text) = source.read(&path)? else {
+    let Some(content) = source.read(&path)? else {
         return Ok(None);
     };
-    Ok(build_zones(vec![(path, text)], config, problems)
+    Ok(build_zones(vec![(path, content)], config, problems)
         .into_values()
         .next())
 }
 
+/// Checks one zone file: its name, its text, its YAML, its rules.
+fn check_zone_file(
+    path: &str,
+    content: &Content,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Option<Zone> {
+    let text = match content {
+        Ok(text) => text,
+        Err(r) => {
+            problems.push(refused(path, r.clone()));
+            return None;
+        }
+    };
+    let file = source_file(path, text);
+    let origin = match names::zone_of_file(path) {
+        Ok(origin) => origin,
+        Err(e) => {
+            problems.push(
+                Problem::new("zone::file-name", &file, Place::start(), e.message).help(e.help),
+            );
+            return None;
+        }
+    };
+    match yaml::parse::<yaml::ZoneFile>(text) {
+        Ok(y) => zone::build_zone(&file, origin, &y, config, problems),
+        Err(e) => {
+            problems.push(parse_problem(&file, &e));
+            None
+        }
+    }
+}
+
 /// Parses and checks zone files, in parallel on every core.
 fn build_zones(
-    files: Vec<(String, String)>,
+    files: Vec<(String, Content)>,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, Zone> {
@@ -165,18 +214,8 @@ fn build_zones(
                 scope.spawn(move || {
                     let mut zones = Vec::new();
                     let mut problems = Vec::new();
-                    for (path, text) in part {
-                        let file = SourceFile::new(path.clone(), text.clone());
-                        match yaml::parse::<yaml::ZoneFile>(text) {
-                            Ok(y) => {
-                                if let Some(z) =
-                                    validate::build_zone(&file, &y, config, &mut problems)
-                                {
-                                    zones.push(z);
-                                }
-                            }
-                            Err(e) => problems.push(parse_problem(&file, &e)),
-                        }
+                    for (path, content) in part {
+                        zones.extend(check_zone_file(path, content, config, &mut problems));
                     }
                     (zones, problems)
                 })
@@ -188,7 +227,7 @@ fn build_zones(
     for (zs, ps) in results {
         problems.extend(ps);
         for z in zs {
-            zones.insert(z.name.to_lowercase().to_string(), z);
+            zones.insert(crate::model::ascii(&z.name), z);
         }
     }
     zones
@@ -199,6 +238,7 @@ pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
     let mut problems = Vec::new();
     let config = load_config(source, &mut problems)?;
     let files = source.zone_files()?;
+    secrets::committed_keys(source, None, &mut problems)?;
     let zones = match &config {
         Some(c) => build_zones(files, c, &mut problems),
         None => BTreeMap::new(),
@@ -221,14 +261,15 @@ pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadEr
     let mut deleted = Vec::new();
     for (path, change) in changes {
         match change {
-            FileChange::Deleted => deleted.extend(validate::zone_name_of(&path)),
+            FileChange::Deleted => deleted.extend(names::zone_name_of(&path)),
             FileChange::Changed => {
-                if let Some(text) = source.read(&path)? {
-                    files.push((path, text));
+                if let Some(content) = source.read(&path)? {
+                    files.push((path, content));
                 }
             }
         }
     }
+    secrets::committed_keys(source, Some(since), &mut problems)?;
     let zones = match &config {
         Some(c) => build_zones(files, c, &mut problems),
         None => BTreeMap::new(),

@@ -5,7 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{Delta, DiffOptions, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use super::problem::Place;
+use git2::{
+    Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult,
+};
 
 /// The file that describes the primary, the secondaries and the groups.
 pub const CONFIG_FILE: &str = "zonekeeper.yaml";
@@ -45,9 +48,6 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    /// A file is not UTF-8.
-    #[error("{0} is not UTF-8 text")]
-    NotText(String),
 }
 
 /// Which revision was read, and who made it.
@@ -72,22 +72,100 @@ pub enum FileChange {
 
 /// The desired state's files at one revision.
 pub struct Source {
+    /// The repository: the one read from, or (with `--worktree`) the one the work tree
+    /// belongs to, if any, used only to look for committed secrets.
     repo: Option<Repository>,
+    /// The commit read from; with `--worktree`, none.
     commit: Option<Oid>,
     worktree: Option<PathBuf>,
     revision: Revision,
+}
+
+/// Git's file mode of a symbolic link: the blob holds the link's target, never resolved.
+const MODE_SYMLINK: i32 = 0o120000;
+
+/// A file of the revision that is not read, and why: a symbolic link (never followed, so
+/// nothing outside the repository is ever read or printed), not a regular file, or not
+/// UTF-8. Turned into a problem by the caller; the other files are still checked.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// A stable code, e.g. `file::symlink`.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+    /// The text to show with the problem: the file's own text (for one that is not
+    /// UTF-8, with the bad bytes replaced), or nothing.
+    pub shown: String,
+    /// Where: the first byte that is not UTF-8, or the start of the file.
+    pub place: Place,
+}
+
+/// A file's text, or why it is not read.
+pub type Content = Result<String, Refused>;
+
+fn symlink_refused(path: &str) -> Refused {
+    Refused {
+        code: "file::symlink",
+        message: format!("{path} is a symbolic link"),
+        help: "zonekeeper never follows links (one could point outside the repository): commit the file itself".into(),
+        shown: String::new(),
+        place: Place::start(),
+    }
+}
+
+fn not_regular(path: &str) -> Refused {
+    Refused {
+        code: "file::not-regular",
+        message: format!("{path} is not a regular file"),
+        help: "make it a regular file holding YAML, or remove it".into(),
+        shown: String::new(),
+        place: Place::start(),
+    }
+}
+
+/// The text of a file, or where its first byte that is not UTF-8 is.
+fn text_of(path: &str, bytes: Vec<u8>) -> Content {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let good = std::str::from_utf8(&bytes[..at]).unwrap_or("");
+            let line = good.matches('\n').count() + 1;
+            let line_start = good.rfind('\n').map_or(0, |i| i + 1);
+            let column = good[line_start..].chars().count() + 1;
+            Err(Refused {
+                code: "file::not-utf8",
+                message: format!("{path} is not UTF-8 text: byte 0x{:02x} at line {line}, column {column}", bytes[at]),
+                help: "save the file as UTF-8 (names in other scripts are written in UTF-8 or as A-labels, xn--…)".into(),
+                shown: String::from_utf8_lossy(&bytes).into_owned(),
+                place: Place { offset: at, len: 3, line, column },
+            })
+        }
+    }
 }
 
 impl Source {
     /// Opens `repo_dir` at `rev` (default `HEAD`), or its work tree when `worktree` is set.
     pub fn open(repo_dir: &Path, rev: Option<&str>, worktree: bool) -> Result<Source, SourceError> {
         if worktree {
-            let author = Repository::discover(repo_dir)
-                .ok()
+            // the repository whose top the work tree is, if any: its current commit is
+            // where committed secrets are looked for (not an enclosing repository's)
+            let same = |a: &Path, b: &Path| {
+                std::fs::canonicalize(a)
+                    .ok()
+                    .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+            };
+            let found = Repository::discover(repo_dir).ok();
+            let author = found
+                .as_ref()
                 .and_then(|r| r.signature().ok().map(|s| signature(&s)))
                 .unwrap_or_else(|| "unknown".into());
+            let repo = found.filter(|r| r.workdir().is_some_and(|w| same(w, repo_dir)));
             return Ok(Source {
-                repo: None,
+                repo,
                 commit: None,
                 worktree: Some(repo_dir.to_path_buf()),
                 revision: Revision {
@@ -138,17 +216,11 @@ impl Source {
         }
     }
 
-    /// Reads one file; `None` when it does not exist.
-    pub fn read(&self, path: &str) -> Result<Option<String>, SourceError> {
+    /// Reads one file; `None` when it does not exist. A symbolic link (on disk, or a blob
+    /// of mode 120000 in Git), anywhere on the path, is refused, never followed.
+    pub fn read(&self, path: &str) -> Result<Option<Content>, SourceError> {
         if let Some(root) = &self.worktree {
-            let full = root.join(path);
-            return match std::fs::read(&full) {
-                Ok(bytes) => String::from_utf8(bytes)
-                    .map(Some)
-                    .map_err(|_| SourceError::NotText(path.into())),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(SourceError::Io { path: full, source }),
-            };
+            return read_disk(root, path);
         }
         let (Some(repo), Some(oid)) = (&self.repo, self.commit) else {
             return Ok(None);
@@ -159,17 +231,23 @@ impl Source {
             Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let blob = repo.find_blob(entry.id())?;
-        String::from_utf8(blob.content().to_vec())
-            .map(Some)
-            .map_err(|_| SourceError::NotText(path.into()))
+        Ok(Some(blob_content(repo, path, &entry)?))
     }
 
-    /// Every zone file (`zones/*.yaml`) with its text, sorted by path.
-    pub fn zone_files(&self) -> Result<Vec<(String, String)>, SourceError> {
+    /// Every zone file (`zones/*.yaml`) with its text (or why it is not read), sorted by
+    /// path.
+    pub fn zone_files(&self) -> Result<Vec<(String, Content)>, SourceError> {
         let mut out = Vec::new();
         if let Some(root) = &self.worktree {
             let dir = root.join(ZONES_DIR);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let path = format!("{ZONES_DIR}/");
+                    return Ok(vec![(path.clone(), Err(symlink_refused(ZONES_DIR)))]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                _ => {}
+            }
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
@@ -181,11 +259,16 @@ impl Source {
                     source,
                 })?;
                 let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".yaml") && entry.path().is_file() {
-                    let path = format!("{ZONES_DIR}/{name}");
-                    if let Some(text) = self.read(&path)? {
-                        out.push((path, text));
-                    }
+                let kind = entry.file_type().map_err(|source| SourceError::Io {
+                    path: entry.path(),
+                    source,
+                })?;
+                if !name.ends_with(".yaml") || kind.is_dir() {
+                    continue;
+                }
+                let path = format!("{ZONES_DIR}/{name}");
+                if let Some(content) = read_disk(root, &path)? {
+                    out.push((path, content));
                 }
             }
         } else if let (Some(repo), Some(oid)) = (&self.repo, self.commit) {
@@ -195,33 +278,89 @@ impl Source {
                 Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(out),
                 Err(e) => return Err(e.into()),
             };
+            if zones.filemode() == MODE_SYMLINK {
+                let path = format!("{ZONES_DIR}/");
+                return Ok(vec![(path, Err(symlink_refused(ZONES_DIR)))]);
+            }
             let zones = repo.find_tree(zones.id())?;
-            let mut failed = None;
-            zones.walk(TreeWalkMode::PreOrder, |dir, entry| {
-                let name = entry.name().unwrap_or("");
-                if !dir.is_empty()
-                    || entry.kind() != Some(ObjectType::Blob)
-                    || !name.ends_with(".yaml")
-                {
-                    return TreeWalkResult::Skip;
+            for entry in zones.iter() {
+                let name = String::from_utf8_lossy(entry.name_bytes()).to_string();
+                if !name.ends_with(".yaml") || entry.kind() == Some(ObjectType::Tree) {
+                    continue;
                 }
-                match repo.find_blob(entry.id()) {
-                    Ok(blob) => match String::from_utf8(blob.content().to_vec()) {
-                        Ok(text) => out.push((format!("{ZONES_DIR}/{name}"), text)),
-                        Err(_) => {
-                            failed = Some(SourceError::NotText(format!("{ZONES_DIR}/{name}")))
-                        }
-                    },
-                    Err(e) => failed = Some(e.into()),
-                }
-                TreeWalkResult::Ok
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
+                let path = format!("{ZONES_DIR}/{name}");
+                let content = blob_content(repo, &path, &entry)?;
+                out.push((path, content));
             }
         }
-        out.sort();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    /// The tree secrets are looked for in: the revision's, or with `--worktree` the
+    /// current commit's of the repository the work tree belongs to.
+    fn secret_tree(&self) -> Option<git2::Tree<'_>> {
+        let repo = self.repo.as_ref()?;
+        let commit = match self.commit {
+            Some(oid) => repo.find_commit(oid).ok()?,
+            None => repo.head().ok()?.peel_to_commit().ok()?,
+        };
+        commit.tree().ok()
+    }
+
+    /// Whether the revision (see [`Source::secret_tree`]) holds a file at `path`.
+    pub fn has_committed(&self, path: &str) -> bool {
+        self.secret_tree()
+            .and_then(|t| t.get_path(Path::new(path)).ok())
+            .is_some_and(|e| e.kind() == Some(ObjectType::Blob))
+    }
+
+    /// Calls `f` with the path and bytes of every file of the revision (every file changed
+    /// since commit `since`, when given and known), links and submodules left out. With
+    /// `--worktree`, the files of the current commit.
+    pub fn each_file(
+        &self,
+        since: Option<&str>,
+        f: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<(), SourceError> {
+        let (Some(repo), Some(tree)) = (&self.repo, self.secret_tree()) else {
+            return Ok(());
+        };
+        let old = since
+            .and_then(|s| Oid::from_str(s).ok())
+            .and_then(|oid| repo.find_commit(oid).ok())
+            .and_then(|c| c.tree().ok());
+        if let Some(old) = old {
+            let diff = repo.diff_tree_to_tree(Some(&old), Some(&tree), None)?;
+            for delta in diff.deltas() {
+                let file = delta.new_file();
+                if delta.status() == Delta::Deleted
+                    || !matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable)
+                {
+                    continue;
+                }
+                if let (Some(path), Ok(blob)) = (file.path(), repo.find_blob(file.id())) {
+                    f(&path.to_string_lossy(), blob.content());
+                }
+            }
+            return Ok(());
+        }
+        let mut failed = None;
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == MODE_SYMLINK {
+                return TreeWalkResult::Ok;
+            }
+            let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+            match repo.find_blob(entry.id()) {
+                Ok(blob) => f(&path, blob.content()),
+                Err(e) => failed = Some(e),
+            }
+            TreeWalkResult::Ok
+        })?;
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// The zone files that changed since commit `old`, and whether `zonekeeper.yaml`
@@ -277,4 +416,43 @@ fn signature(s: &git2::Signature<'_>) -> String {
         s.name().unwrap_or("unknown"),
         s.email().unwrap_or("")
     )
+}
+
+/// Reads `path` under `root` without following a symbolic link anywhere on the way.
+fn read_disk(root: &Path, path: &str) -> Result<Option<Content>, SourceError> {
+    let mut full = root.to_path_buf();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        full.push(part);
+        let shown = parts[..=i].join("/");
+        let meta = match std::fs::symlink_metadata(&full) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SourceError::Io { path: full, source }),
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(Some(Err(symlink_refused(&shown))));
+        }
+        if i + 1 == parts.len() && !meta.file_type().is_file() {
+            return Ok(Some(Err(not_regular(&shown))));
+        }
+    }
+    let bytes = std::fs::read(&full).map_err(|source| SourceError::Io { path: full, source })?;
+    Ok(Some(text_of(path, bytes)))
+}
+
+/// The text of a tree entry: a blob of a regular file; a link or anything else refused.
+fn blob_content(
+    repo: &Repository,
+    path: &str,
+    entry: &git2::TreeEntry<'_>,
+) -> Result<Content, SourceError> {
+    if entry.filemode() == MODE_SYMLINK {
+        return Ok(Err(symlink_refused(path)));
+    }
+    if entry.kind() != Some(ObjectType::Blob) {
+        return Ok(Err(not_regular(path)));
+    }
+    let blob = repo.find_blob(entry.id())?;
+    Ok(text_of(path, blob.content().to_vec()))
 }

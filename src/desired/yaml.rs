@@ -30,6 +30,9 @@ pub struct PrimaryYaml {
     pub address: Spanned<String>,
     /// Its DNS port.
     pub port: Option<u16>,
+    /// The most records of one type at one name the servers load (BIND's
+    /// `max-records-per-type`; default 100, 0 for no limit).
+    pub max_records_per_type: Option<Spanned<u64>>,
     /// The TSIG key.
     pub tsig: TsigYaml,
     /// The control channel.

@@ -16,7 +16,14 @@ pub struct Config {
     pub secondaries: BTreeMap<String, Secondary>,
     /// Server groups by name.
     pub groups: BTreeMap<String, Group>,
+    /// The most records of one type at one name the servers accept (BIND's
+    /// `max-records-per-type`, 100 by default since 9.18.28); 0: no limit. A larger RRset
+    /// makes BIND refuse the whole zone, so validation refuses it first.
+    pub max_records_per_type: u32,
 }
+
+/// BIND's default `max-records-per-type`.
+pub const DEFAULT_MAX_RECORDS_PER_TYPE: u32 = 100;
 
 /// Where the TSIG secret is read from. Never the repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,9 +227,9 @@ impl Config {
                 (
                     g.name.clone(),
                     serde_json::json!({
-                        "catalog": g.catalog.to_string(),
+                        "catalog": g.catalog.to_ascii(),
                         "secondaries": g.secondaries,
-                        "nameservers": g.nameservers.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                        "nameservers": g.nameservers.iter().map(Name::to_ascii).collect::<Vec<_>>(),
                     }),
                 )
             })

@@ -7,11 +7,12 @@
 //! diffs, hashes and zone files, and the managed serial.
 
 pub mod config;
+pub mod idn;
 pub mod record;
 pub mod serial;
 pub mod zone;
 
 pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};
-pub use record::{Rrset, presentation};
+pub use record::{Rrset, ascii, presentation};
 pub use serial::next_serial;
 pub use zone::{Soa, Zone};

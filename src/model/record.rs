@@ -51,7 +51,7 @@ impl Rrset {
 
     /// The canonical presentation lines of this RRset (`owner ttl IN TYPE rdata`), sorted.
     pub fn lines(&self) -> Vec<String> {
-        let owner = self.owner.to_lowercase().to_string();
+        let owner = ascii(&self.owner);
         let mut lines: Vec<String> = self
             .rdatas
             .iter()
@@ -60,6 +60,13 @@ impl Rrset {
         lines.sort();
         lines
     }
+}
+
+/// A name as text, the one form zonekeeper writes everywhere (zone files, the store,
+/// UPDATE bookkeeping, catalogs): lower case, A-labels (`xn--…`) as they are, never the
+/// Unicode form hickory's `Display` gives. Only messages for people may show U-labels.
+pub fn ascii(name: &Name) -> String {
+    name.to_lowercase().to_ascii()
 }
 
 /// Why a value could not be read; the caller puts it on the value's span.
@@ -79,6 +86,9 @@ fn bad(message: impl Into<String>, help: impl Into<String>) -> ValueError {
     }
 }
 
+/// The hint given with a name that cannot be read.
+const NAME_HINT: &str = "labels are letters, digits, `-` and `_`, at most 63 bytes, names at most 255; end a name with a dot to make it absolute";
+
 /// Reads a domain name as written in YAML: `@` is the origin, a name ending in a dot is
 /// absolute, anything else is relative to `origin`.
 pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
@@ -92,17 +102,13 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
             "write a host name, or @ for the zone apex",
         ));
     }
-    let parsed = if text.is_ascii() {
-        Name::from_ascii(text)
-    } else {
-        Name::from_utf8(text)
-    };
-    let name = parsed.map_err(|e| {
-        bad(
-            format!("invalid domain name `{text}`: {e}"),
-            "labels are at most 63 bytes, names at most 255; end a name with a dot to make it absolute",
-        )
-    })?;
+    // UTS 46: UTF-8 labels become A-labels; a name it refuses is an error here
+    let ascii_text = super::idn::name_to_ascii(text).map_err(|m| bad(m, super::idn::HINT))?;
+    let name = Name::from_ascii(&ascii_text)
+        .map_err(|e| bad(format!("invalid domain name `{text}`: {e}"), NAME_HINT))?;
+    if let Some(problem) = super::idn::name_problem(&name) {
+        return Err(bad(problem, super::idn::HINT));
+    }
     if name.is_fqdn() {
         return Ok(name);
     }
@@ -267,7 +273,7 @@ fn quoted(bytes: &[u8]) -> String {
 /// The canonical presentation form of RDATA: names lower-cased and fully qualified, TXT and
 /// CAA values quoted and escaped, exactly as a BIND zone file reads it back.
 pub fn presentation(rdata: &RData) -> String {
-    let name = |n: &Name| n.to_lowercase().to_string();
+    let name = ascii;
     match rdata {
         RData::A(a) => a.0.to_string(),
         RData::AAAA(a) => a.0.to_string(),

@@ -7,7 +7,7 @@ use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sha2::{Digest, Sha256};
 
-use super::record::{Rrset, presentation};
+use super::record::{Rrset, ascii, presentation};
 
 /// The SOA values zonekeeper writes; the serial is managed separately.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +92,7 @@ impl Zone {
         let soa = self.soa_record(serial);
         let mut out = format!(
             "{} {} IN SOA {}\n",
-            self.name.to_lowercase(),
+            ascii(&self.name),
             soa.ttl,
             presentation(&soa.data)
         );

@@ -55,6 +55,7 @@ fn config(members: &[&str]) -> Config {
             },
         )]
         .into(),
+        max_records_per_type: 100,
     }
 }
 

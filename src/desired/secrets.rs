@@ -1,0 +1,280 @@
+//! Keeping TSIG secrets out of Git, and out of every message about it.
+//!
+//! - The `secret_file` named in `zonekeeper.yaml` must not be a file of the revision: the
+//!   revision's tree is looked at (git2), not the disk, so the check holds from any
+//!   working directory, in a bare clone, and when the file is missing from the work tree.
+//!   A relative path is looked up from the repository's top.
+//! - No file of the revision may hold key material (a BIND `secret "…";`).
+//! - Every text shown with a problem is redacted first ([`redact`]): a secret's value is
+//!   replaced by `*`, byte for byte, so spans still point at the right place.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::problem::{Place, Problem, SourceFile};
+use super::source::Source;
+
+/// Where a `secret` keyword starts in `text`, with the span of the value after it (YAML
+/// `secret: value`, BIND `secret "value";`). `secret_file` and `secret_env` are not
+/// secrets.
+fn secret_values(text: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
+    const KEY: &[u8] = b"secret";
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = find(&text[from..], KEY).map(|i| i + from) {
+        from = i + KEY.len();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        if i > 0 && word(text[i - 1]) || text.get(from).is_some_and(|b| word(*b)) {
+            continue;
+        }
+        let mut j = from;
+        while j < text.len() && matches!(text[j], b' ' | b'\t') {
+            j += 1;
+        }
+        if j < text.len() && matches!(text[j], b':' | b'=') {
+            j += 1;
+            while j < text.len() && matches!(text[j], b' ' | b'\t') {
+                j += 1;
+            }
+        }
+        let end = match text.get(j) {
+            Some(q @ (b'"' | b'\'')) => text[j + 1..]
+                .iter()
+                .position(|b| b == q || *b == b'\n')
+                .map_or(text.len(), |p| j + 2 + p),
+            _ => text[j..]
+                .iter()
+                .position(|b| matches!(b, b'\n' | b';' | b'#'))
+                .map_or(text.len(), |p| j + p),
+        };
+        if end > j {
+            out.push((i, j..end));
+        }
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// `text` with every secret's value replaced by `*` (same length in bytes; newlines kept).
+/// A YAML block scalar (`secret: |`) is masked up to the next line indented no deeper.
+pub fn redact(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for (key, value) in secret_values(text.as_bytes()) {
+        let block = matches!(bytes.get(value.start), Some(b'|' | b'>'));
+        let mut end = value.end;
+        if block {
+            let line_start = text[..key].rfind('\n').map_or(0, |i| i + 1);
+            let indent = key - line_start;
+            let mut pos = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            while pos < text.len() {
+                let next = pos + 1;
+                let line_end = text[next..].find('\n').map_or(text.len(), |i| next + i);
+                let line = &text[next..line_end];
+                let depth = line.len() - line.trim_start().len();
+                if !line.trim().is_empty() && depth <= indent {
+                    break;
+                }
+                end = line_end;
+                pos = line_end;
+            }
+        }
+        for b in &mut bytes[value.start..end] {
+            if *b != b'\n' {
+                *b = b'*';
+            }
+        }
+    }
+    // only ASCII bytes were written over whole values: still UTF-8 unless a value was cut
+    // inside a character, which `*` everywhere in it rules out
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+}
+
+/// Key material in one file: BIND's `secret "<base64>";` (as in a `key` clause): the
+/// keyword, blanks, then the quoted base64 value.
+fn key_material(bytes: &[u8]) -> Vec<usize> {
+    secret_values(bytes)
+        .into_iter()
+        .filter(|(k, v)| {
+            let value = &bytes[v.clone()];
+            let between = &bytes[k + "secret".len()..v.start];
+            !between.is_empty()
+                && between.iter().all(|b| matches!(b, b' ' | b'\t'))
+                && value.first() == Some(&b'"')
+                && value.len() >= 18
+                && value[1..value.len() - 1]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        })
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Problems for every file of the revision (or those changed since `since`) that holds
+/// key material; the place is the `secret` keyword, the value is never shown.
+pub fn committed_keys(
+    source: &Source,
+    since: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), super::SourceError> {
+    source.each_file(since, &mut |path, bytes| {
+        let found = key_material(bytes);
+        if found.is_empty() {
+            return;
+        }
+        let text = redact(&String::from_utf8_lossy(bytes));
+        let file = SourceFile::new(path, text);
+        for offset in found {
+            let place = place_of(&file.text, offset, "secret".len());
+            problems.push(
+                Problem::new(
+                    "tsig::secret-in-repository",
+                    &file,
+                    place,
+                    format!("{path} holds a TSIG key's secret, committed to Git"),
+                )
+                .label("secret (value hidden)")
+                .help("remove the file from the repository and its history, rotate the key, and keep key files outside the repository (secret_file: /etc/zonekeeper/tsig.key)"),
+            );
+        }
+    })
+}
+
+/// The place of a byte span in a text: line and column (characters) counted from 1.
+pub fn place_of(text: &str, offset: usize, len: usize) -> Place {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let before = String::from_utf8_lossy(before);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Place {
+        offset,
+        len,
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// `path` relative to the repository's top, if it names a place inside it: a relative
+/// path as it is (cleaned), an absolute one under the work tree without that prefix.
+fn in_repository(path: &Path, workdir: Option<&Path>) -> Option<String> {
+    let relative = if path.is_absolute() {
+        let wd = workdir?;
+        let wd = std::fs::canonicalize(wd).unwrap_or_else(|_| wd.to_path_buf());
+        path.strip_prefix(&wd).ok()?.to_path_buf()
+    } else {
+        path.to_path_buf()
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in relative.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Whether `path` lies inside `dir` (both made absolute against the working directory).
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let abs = |p: &Path| {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        std::fs::canonicalize(&p).unwrap_or(p)
+    };
+    abs(path).starts_with(abs(dir))
+}
+
+/// Why the `secret_file` named at `f` is in the repository, if it is: `(message, help)`.
+pub fn secret_file_problem(f: &Spanned<String>, source: &Source) -> Option<(String, String)> {
+    let path = PathBuf::from(&f.value);
+    let workdir = source.workdir();
+    let rotate = "remove it from Git (and its history), rotate the key, and keep the key file outside the repository, e.g. /etc/zonekeeper/tsig.key";
+    if let Some(rel) = in_repository(&path, workdir.as_deref()) {
+        if source.has_committed(&rel) {
+            return Some((
+                format!(
+                    "the TSIG secret file {} is committed to Git (as {rel})",
+                    f.value
+                ),
+                rotate.into(),
+            ));
+        }
+        if let Some(wd) = &workdir
+            && !path.is_absolute()
+            && std::fs::symlink_metadata(wd.join(&rel)).is_ok()
+        {
+            return Some((
+                format!(
+                    "the TSIG secret file {} is inside the repository's work tree",
+                    f.value
+                ),
+                "keep secrets out of Git: move the file outside the repository".into(),
+            ));
+        }
+    }
+    if let Some(wd) = &workdir
+        && is_inside(&path, wd)
+    {
+        return Some((
+            format!("the TSIG secret file {} is inside the repository", f.value),
+            "keep secrets out of Git: move the file outside the repository".into(),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_in_place() {
+        let t = "tsig:\n  secret: \"abc=\" # x\n  secret_file: /k\nkey k { secret \"QUJD\"; };\n";
+        let r = redact(t);
+        assert_eq!(r.len(), t.len());
+        assert!(!r.contains("abc=") && !r.contains("QUJD"), "{r}");
+        assert!(r.contains("secret_file: /k"), "{r}");
+        let block = "a:\n  secret: |\n    c2VjcmV0\n    bW9yZQ==\n  name: k\n";
+        let r = redact(block);
+        assert!(!r.contains("c2VjcmV0") && !r.contains("bW9yZQ"), "{r}");
+        assert!(r.contains("name: k"), "{r}");
+    }
+
+    #[test]
+    fn bind_key_clauses_are_found() {
+        let t =
+            b"key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0c2VjcmV0c2VjcmV0\";\n};\n";
+        assert_eq!(key_material(t).len(), 1);
+        assert!(key_material(b"secret_file: /etc/k\nsecret_env: X\n").is_empty());
+        assert!(key_material(b"# the secret \"x\" is elsewhere").is_empty());
+        assert!(key_material(b"let secret = \"c2VjcmV0c2VjcmV0c2VjcmV0\";").is_empty());
+    }
+
+    #[test]
+    fn paths_in_the_repository() {
+        assert_eq!(
+            in_repository(Path::new("./keys/../keys/t.key"), None).as_deref(),
+            Some("keys/t.key")
+        );
+        assert_eq!(in_repository(Path::new("../t.key"), None), None);
+        assert_eq!(
+            in_repository(Path::new("/etc/t.key"), Some(Path::new("/repo"))),
+            None
+        );
+        assert_eq!(
+            in_repository(Path::new("/repo/k/t.key"), Some(Path::new("/repo"))).as_deref(),
+            Some("k/t.key")
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! Turns a zone file into a [`Zone`], checking DNS rules on the way: owner names and
+//! values, CNAME exclusivity, in-zone targets, and the limits the servers enforce (BIND's
+//! `max-records-per-type`). Every rule reports on the span of the offending value.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use hickory_proto::rr::{Name, RData, RecordType};
+use serde_saphyr::Spanned;
+
+use super::problem::{Place, Problem, SourceFile};
+use super::validate::{Checker, at, rname, soa_field};
+use super::yaml::{RrsetYaml, ZoneFile};
+use crate::model::config::{Group, SoaDefaults};
+use crate::model::record::{
+    MAX_TTL, Rrset, SUPPORTED_TYPES, ascii, example, parse_name, parse_rdata, presentation, target,
+};
+use crate::model::zone::Cutover;
+use crate::model::{Config, Soa, Zone};
+
+/// An RRset being built, with the places it came from.
+struct Built {
+    set: Rrset,
+    type_place: Place,
+    value_places: Vec<Place>,
+}
+
+/// Builds one zone (whose name, from the file name, is `origin`) from its file, checking
+/// DNS rules.
+pub fn build_zone(
+    file: &SourceFile,
+    origin: Name,
+    y: &ZoneFile,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Option<Zone> {
+    let before = problems.len();
+    let mut c = Checker { file, problems };
+    let group = config.groups.get(&y.group.value);
+    if group.is_none() {
+        let known: Vec<&str> = config.groups.keys().map(String::as_str).collect();
+        c.report(
+            "zone::unknown-group",
+            at(&y.group),
+            format!("unknown group `{}`", y.group.value),
+            format!(
+                "use a group defined in zonekeeper.yaml: {}",
+                known.join(", ")
+            ),
+        );
+    }
+    let default_ttl = y
+        .ttl
+        .as_ref()
+        .map(|t| c.ttl(t))
+        .or(group.map(|g| g.ttl))
+        .unwrap_or(3600);
+    let soa = zone_soa(&mut c, y, group.map(|g| &g.soa), default_ttl);
+    let parent_servers = parent_servers(&mut c, y);
+    let (mut built, cutovers) = build_records(&mut c, y, &origin, default_ttl);
+    apex_ns(&mut c, y, &origin, group, default_ttl, &mut built);
+    check_limits(&mut c, &built, config.max_records_per_type);
+    check_rules(&mut c, &origin, &built);
+
+    if c.problems.len() > before {
+        return None;
+    }
+    let mut rrsets: Vec<Rrset> = built.into_iter().map(|b| b.set).collect();
+    rrsets.sort_by(|a, b| {
+        a.owner
+            .cmp(&b.owner)
+            .then(u16::from(a.rtype).cmp(&u16::from(b.rtype)))
+    });
+    Some(Zone {
+        name: origin,
+        group: y.group.value.clone(),
+        soa,
+        rrsets,
+        parent_servers,
+        cutovers,
+    })
+}
+
+/// SOA: the group's values, with the zone's overrides.
+fn zone_soa(
+    c: &mut Checker<'_>,
+    y: &ZoneFile,
+    gsoa: Option<&SoaDefaults>,
+    default_ttl: u32,
+) -> Soa {
+    let num = |c: &mut Checker<'_>, v: &Option<Spanned<u64>>, d: u32| {
+        v.as_ref().map(|t| c.ttl(t)).unwrap_or(d)
+    };
+    let soa = Soa {
+        mname: match &y.soa.mname {
+            Some(m) => c.absolute_name(m, "SOA mname").unwrap_or_else(Name::root),
+            None => gsoa.map(|s| s.mname.clone()).unwrap_or_else(Name::root),
+        },
+        rname: match &y.soa.rname {
+            Some(r) => c
+                .absolute_name(
+                    &Spanned {
+                        value: rname(&r.value),
+                        referenced: r.referenced,
+                        defined: r.defined,
+                    },
+                    "SOA rname",
+                )
+                .unwrap_or_else(Name::root),
+            None => gsoa.map(|s| s.rname.clone()).unwrap_or_else(Name::root),
+        },
+        refresh: num(c, &y.soa.refresh, gsoa.map_or(3600, |s| s.refresh)),
+        retry: num(c, &y.soa.retry, gsoa.map_or(600, |s| s.retry)),
+        expire: num(c, &y.soa.expire, gsoa.map_or(1_209_600, |s| s.expire)),
+        minimum: num(c, &y.soa.minimum, gsoa.map_or(300, |s| s.minimum)),
+        ttl: y
+            .soa
+            .ttl
+            .as_ref()
+            .map(|t| c.ttl(t))
+            .or(gsoa.and_then(|s| s.ttl))
+            .unwrap_or(default_ttl),
+    };
+    let overrides = [&y.soa.refresh, &y.soa.retry, &y.soa.expire, &y.soa.minimum];
+    if overrides.iter().any(|o| o.is_some()) {
+        let first = overrides
+            .iter()
+            .find_map(|o| o.as_ref().map(at))
+            .unwrap_or(Place::start());
+        c.soa_timers(&soa, &|field| {
+            soa_field(&y.soa, field).map(at).unwrap_or(first)
+        });
+    }
+    soa
+}
+
+/// Where to ask whether the parent delegates as desired.
+fn parent_servers(c: &mut Checker<'_>, y: &ZoneFile) -> Vec<SocketAddr> {
+    let mut parent_servers = Vec::new();
+    for s in y.delegation.iter().flat_map(|d| &d.parent_servers) {
+        let text = s.value.trim();
+        match text.parse::<std::net::SocketAddr>().or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53))) {
+            Ok(a) => parent_servers.push(a),
+            Err(_) => c.report("value::address", at(s), format!("`{text}` is not an address"), "write an IP address, optionally with a port: 192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:53"),
+        }
+    }
+    parent_servers
+}
+
+/// The RRsets written in the file, and the planned cut-overs among them.
+fn build_records(
+    c: &mut Checker<'_>,
+    y: &ZoneFile,
+    origin: &Name,
+    default_ttl: u32,
+) -> (Vec<Built>, Vec<Cutover>) {
+    let mut cutovers = Vec::new();
+    let mut built: Vec<Built> = Vec::new();
+    let mut owners: HashMap<Name, Place> = HashMap::new();
+    for (owner_y, types) in &y.records {
+        let owner = match parse_name(&owner_y.value, origin) {
+            Ok(n) => n,
+            Err(e) => {
+                c.report("record::owner", at(owner_y), e.message, e.help);
+                continue;
+            }
+        };
+        if !origin.zone_of(&owner) {
+            c.report("record::outside-zone", at(owner_y), format!("owner name {owner} is not inside zone {origin}"), format!("write names relative to the zone (e.g. `www`), or absolute names ending in .{origin}"));
+            continue;
+        }
+        if let Some(first) = owners.insert(owner.to_lowercase(), at(owner_y)) {
+            c.problems.push(
+                Problem::new(
+                    "record::duplicate-owner",
+                    c.file,
+                    at(owner_y),
+                    format!("owner name {owner} is written twice"),
+                )
+                .also(first, "first written here")
+                .help("merge the two entries under one owner name"),
+            );
+            continue;
+        }
+        for (type_y, rrset_y) in types {
+            if let Some(b) = build_rrset(
+                c,
+                &owner,
+                origin,
+                type_y,
+                rrset_y,
+                default_ttl,
+                &mut cutovers,
+            ) {
+                built.push(b);
+            }
+        }
+    }
+    (built, cutovers)
+}
+
+/// One RRset as written under an owner name.
+fn build_rrset(
+    c: &mut Checker<'_>,
+    owner: &Name,
+    origin: &Name,
+    type_y: &Spanned<String>,
+    rrset_y: &Spanned<RrsetYaml>,
+    default_ttl: u32,
+    cutovers: &mut Vec<Cutover>,
+) -> Option<Built> {
+    let Ok(rtype) = type_y.value.to_ascii_uppercase().parse::<RecordType>() else {
+        c.report(
+            "record::type",
+            at(type_y),
+            format!("unknown record type `{}`", type_y.value),
+            "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT",
+        );
+        return None;
+    };
+    if !SUPPORTED_TYPES.contains(&rtype) {
+        let help = if rtype == RecordType::SOA {
+            "the SOA comes from the group's `soa` and the zone's `soa:` overrides; the serial is managed".to_string()
+        } else {
+            "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT".to_string()
+        };
+        c.report(
+            "record::type",
+            at(type_y),
+            format!("record type {rtype} is not managed here"),
+            help,
+        );
+        return None;
+    }
+    let rr = &rrset_y.value;
+    let ttl = rr.ttl.as_ref().map(|t| c.ttl(t)).unwrap_or(default_ttl);
+    let mut values: Vec<(String, Place)> =
+        rr.values.iter().map(|v| (v.value.clone(), at(v))).collect();
+    if let Some(s) = &rr.scalar {
+        values.push((s.clone(), at(rrset_y)));
+    }
+    if values.is_empty() {
+        c.report(
+            "record::empty",
+            at(type_y),
+            format!("{rtype} RRset at {owner} has no values"),
+            format!("write at least one value, e.g. {}", example(rtype)),
+        );
+        return None;
+    }
+    if let Some(cut) = &rr.cutover {
+        if matches!(
+            rtype,
+            RecordType::A
+                | RecordType::AAAA
+                | RecordType::CNAME
+                | RecordType::MX
+                | RecordType::PTR
+                | RecordType::SRV
+        ) {
+            cutovers.push(Cutover {
+                owner: ascii(owner),
+                rtype,
+                short_ttl: cut.value.short_ttl.unwrap_or(300).min(MAX_TTL) as u32,
+                soak: cut.value.soak.unwrap_or(3600).min(MAX_TTL) as u32,
+            });
+        } else {
+            c.report(
+                "record::cutover",
+                at(cut),
+                format!("a planned cut-over of a {rtype} RRset is not supported"),
+                "cut-overs apply to A, AAAA, CNAME, MX, PTR and SRV: the records a service moves with",
+            );
+        }
+    }
+    let mut set = Rrset {
+        owner: owner.clone(),
+        rtype,
+        ttl,
+        rdatas: Vec::new(),
+    };
+    let mut value_places = Vec::new();
+    let mut seen: HashMap<String, Place> = HashMap::new();
+    for (text, place) in values {
+        match parse_rdata(rtype, &text, origin) {
+            Ok(rdata) => {
+                if let Some(first) = seen.insert(presentation(&rdata), place) {
+                    c.problems.push(
+                        Problem::new(
+                            "record::duplicate",
+                            c.file,
+                            place,
+                            format!("duplicate {rtype} record at {owner}"),
+                        )
+                        .also(first, "same record here")
+                        .help("remove one of them"),
+                    );
+                    continue;
+                }
+                set.rdatas.push(rdata);
+                value_places.push(place);
+            }
+            Err(e) => c.report("record::value", place, e.message, e.help),
+        }
+    }
+    Some(Built {
+        set,
+        type_place: at(type_y),
+        value_places,
+    })
+}
+
+/// Apex NS from the group, unless the zone manages its own.
+fn apex_ns(
+    c: &mut Checker<'_>,
+    y: &ZoneFile,
+    origin: &Name,
+    group: Option<&Group>,
+    default_ttl: u32,
+    built: &mut Vec<Built>,
+) {
+    let from_group = y
+        .group_nameservers
+        .as_ref()
+        .map(|b| b.value)
+        .unwrap_or(true);
+    let apex_ns = built
+        .iter()
+        .position(|b| &b.set.owner == origin && b.set.rtype == RecordType::NS);
+    match (from_group, apex_ns, group) {
+        (true, Some(i), _) => {
+            let b = &built[i];
+            c.report("zone::apex-ns", b.type_place, "the apex NS RRset comes from the group", "remove it here, or set `group_nameservers: false` to manage the apex NS in this file");
+        }
+        (true, None, Some(g)) => {
+            let rdatas = g
+                .nameservers
+                .iter()
+                .map(|n| RData::NS(hickory_proto::rr::rdata::NS(n.clone())))
+                .collect();
+            let set = Rrset {
+                owner: origin.clone(),
+                rtype: RecordType::NS,
+                ttl: default_ttl,
+                rdatas,
+            };
+            let places = vec![at(&y.group); g.nameservers.len()];
+            built.push(Built {
+                set,
+                type_place: at(&y.group),
+                value_places: places,
+            });
+        }
+        (false, None, _) => {
+            let place = y
+                .group_nameservers
+                .as_ref()
+                .map(at)
+                .unwrap_or(Place::start());
+            c.report(
+                "zone::apex-ns",
+                place,
+                "the zone has no apex NS RRset",
+                "add NS records at `@`, or let the group provide them",
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The limits the servers enforce when they load a zone or take an UPDATE: BIND's
+/// `max-records-per-type` (0: no limit).
+fn check_limits(c: &mut Checker<'_>, built: &[Built], max_records_per_type: u32) {
+    if max_records_per_type == 0 {
+        return;
+    }
+    for b in built {
+        let n = b.set.rdatas.len();
+        if n > max_records_per_type as usize {
+            c.report(
+                "record::too-many",
+                b.type_place,
+                format!(
+                    "{} RRset at {} has {n} records: the servers load at most {max_records_per_type} records of one type at one name",
+                    b.set.rtype, b.set.owner
+                ),
+                "BIND refuses to load the whole zone (max-records-per-type): spread the records over several names, or raise max-records-per-type on every server and `primary.max_records_per_type` in zonekeeper.yaml together",
+            );
+        }
+    }
+}
+
+/// CNAME exclusivity and in-zone targets.
+fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
+    let mut by_owner: HashMap<Name, Vec<&Built>> = HashMap::new();
+    for b in built {
+        by_owner
+            .entry(b.set.owner.to_lowercase())
+            .or_default()
+            .push(b);
+    }
+    for b in built.iter().filter(|b| b.set.rtype == RecordType::CNAME) {
+        if &b.set.owner == origin {
+            c.report(
+                "record::cname-apex",
+                b.type_place,
+                "a CNAME cannot be at the zone apex",
+                "the apex holds SOA and NS; use A/AAAA records here",
+            );
+            continue;
+        }
+        if b.set.rdatas.len() > 1 {
+            c.report(
+                "record::cname-multiple",
+                b.type_place,
+                format!("CNAME at {} has {} values", b.set.owner, b.set.rdatas.len()),
+                "a CNAME RRset holds exactly one record",
+            );
+        }
+        if let Some(other) = by_owner[&b.set.owner.to_lowercase()]
+            .iter()
+            .find(|o| o.set.rtype != RecordType::CNAME)
+        {
+            c.problems.push(
+                Problem::new("record::cname-conflict", c.file, b.type_place, format!("CNAME conflicts with {} at {}", other.set.rtype, b.set.owner))
+                    .label("CNAME here")
+                    .also(other.type_place, "other record here")
+                    .help("a name with a CNAME can have no other data (RFC 1034 3.6.2): remove one of them"),
+            );
+        }
+    }
+    for b in built {
+        let rtype = b.set.rtype;
+        if !matches!(rtype, RecordType::MX | RecordType::NS | RecordType::SRV) {
+            continue;
+        }
+        for (rdata, place) in b.set.rdatas.iter().zip(&b.value_places) {
+            let Some(t) = target(rdata) else { continue };
+            if t.is_root() || !origin.zone_of(t) {
+                continue;
+            }
+            let at_target = by_owner.get(&t.to_lowercase());
+            let has =
+                |ty: RecordType| at_target.is_some_and(|v| v.iter().any(|o| o.set.rtype == ty));
+            if has(RecordType::CNAME) {
+                c.report("record::target-cname", *place, format!("{rtype} target {t} is a CNAME"), format!("{rtype} targets must be names with address records, never aliases (RFC 2181 10.3)"));
+            } else if !has(RecordType::A) && !has(RecordType::AAAA) {
+                let (what, help) = if rtype == RecordType::NS {
+                    (
+                        "needs glue",
+                        format!("add an A or AAAA record for {t} in this zone"),
+                    )
+                } else {
+                    (
+                        "has no address",
+                        format!(
+                            "add an A or AAAA record for {t}, or point the {rtype} at an existing host"
+                        ),
+                    )
+                };
+                c.report(
+                    "record::target-missing",
+                    *place,
+                    format!("{rtype} target {t} {what}: it has no A or AAAA record in this zone"),
+                    help,
+                );
+            }
+        }
+    }
+}
