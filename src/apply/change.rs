@@ -75,7 +75,7 @@ impl Sender<'_> {
         target: &str,
     ) -> Result<u32, UpdateError> {
         let intent = ZoneIntent {
-            name: zone.name.to_lowercase().to_string(),
+            name: crate::model::ascii(&zone.name),
             group: zone.group.clone(),
             serial: planned.final_serial,
             content: target.to_string(),
@@ -104,7 +104,7 @@ impl Sender<'_> {
         expected: Option<u32>,
         action: &'static str,
     ) -> Result<SentZone, String> {
-        let key = zone.name.to_lowercase().to_string();
+        let key = crate::model::ascii(&zone.name);
         let earlier = self.store.intent(&key).await.map_err(|e| e.to_string())?;
         let new_serial = next_serial(expected, self.today);
         let changes = crate::plan::rrset_changes(old_text, &zone.canonical_text(new_serial));
@@ -207,7 +207,7 @@ impl Sender<'_> {
         let mut rows = Vec::new();
         let mut failures = Vec::new();
         for s in sent {
-            let key = s.name.to_lowercase().to_string();
+            let key = crate::model::ascii(&s.name);
             match served.remove(&s.name) {
                 Some(Ok(got)) => match content::difference(&key, &s.target, &got, s.serial) {
                     None => rows.push((

@@ -206,7 +206,7 @@ async fn load_check(
         if o.ok {
             continue;
         }
-        let zone = o.check.zone.to_lowercase().to_string();
+        let zone = crate::model::ascii(&o.check.zone);
         if new_catalogs.contains(&o.check.zone) {
             report.failures.push(format!(
                 "the primary {} ({}) did not load catalog zone {zone}: it {}. Check the primary's log, then apply again",

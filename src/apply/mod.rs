@@ -318,7 +318,7 @@ async fn run(
     report.failures.extend(failures);
     let mut serials: BTreeMap<String, u32> = BTreeMap::new();
     for s in &sent {
-        let key = s.name.to_lowercase().to_string();
+        let key = crate::model::ascii(&s.name);
         if !recorded_now.contains(&key) {
             continue;
         }
@@ -409,12 +409,12 @@ async fn run(
             warn!("{msg}");
             entry.1.push(msg.clone());
             report.failures.push(msg);
-            failed_zones.insert(o.check.zone.to_lowercase().to_string());
+            failed_zones.insert(crate::model::ascii(&o.check.zone));
         }
     }
     let verified: Vec<String> = outcomes
         .iter()
-        .map(|o| o.check.zone.to_lowercase().to_string())
+        .map(|o| crate::model::ascii(&o.check.zone))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|z| !failed_zones.contains(z))
@@ -477,7 +477,7 @@ async fn run(
                     .1
                     .push(msg.clone());
                 report.failures.push(msg);
-                still_served.insert(o.check.zone.to_lowercase().to_string());
+                still_served.insert(crate::model::ascii(&o.check.zone));
             }
         }
         let gone: BTreeSet<String> = deletes

@@ -89,7 +89,7 @@ impl PrimaryControl {
     pub fn zone_file(&self, zone: &Name) -> PathBuf {
         self.dir()
             .join("zones")
-            .join(format!("{}db", zone.to_lowercase()))
+            .join(format!("{}db", crate::model::ascii(zone)))
     }
 
     /// Whether zonekeeper already wrote a zone file for this zone.
@@ -120,7 +120,7 @@ impl PrimaryControl {
                 .iter()
                 .map(|a| format!("{} port {};", a.ip(), a.port()))
                 .collect();
-            let zone = s.zone.to_lowercase();
+            let zone = crate::model::ascii(&s.zone);
             let file = self.zone_file(&s.zone);
             let key = self.key_name.trim_end_matches('.');
             let notify = notify.join(" ");

@@ -18,7 +18,7 @@ pub const MEMBERS_PER_UPDATE: usize = 500;
 
 /// The unique member label of a zone: 16 hex digits of the SHA-256 of its lower-case name.
 pub fn member_label(zone: &Name) -> String {
-    let digest = Sha256::digest(zone.to_lowercase().to_string().as_bytes());
+    let digest = Sha256::digest(crate::model::ascii(zone).as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
@@ -85,7 +85,7 @@ pub fn set_primaries(catalog: &Name, primaries: &[SocketAddr], key: &Name) -> Up
             u.delete_rrset(o, RecordType::ANY);
         }
     }
-    let key_text = key.to_lowercase().to_string();
+    let key_text = crate::model::ascii(key);
     let key_text = key_text.trim_end_matches('.');
     for (i, p) in primaries.iter().take(MAX_PRIMARIES).enumerate() {
         let Some(o) = owner(i + 1) else { continue };

@@ -234,7 +234,7 @@ impl Updater {
                         continue;
                     }
                 }
-                let owner = r.name.to_lowercase().to_string();
+                let owner = crate::model::ascii(&r.name);
                 lines.push(format!(
                     "{owner} {} IN {} {}",
                     r.ttl,

@@ -190,7 +190,7 @@ pub async fn ns_set_ttl(
     let mut names: Vec<String> = records
         .iter()
         .filter_map(|r| match &r.data {
-            RData::NS(ns) => Some(ns.0.to_lowercase().to_string()),
+            RData::NS(ns) => Some(crate::model::ascii(&ns.0)),
             _ => None,
         })
         .collect();

@@ -281,7 +281,7 @@ pub fn rrset_changes(old: &str, new: &str) -> Vec<RrsetChange> {
 fn group_changes(desired: &DesiredState, recorded: &[GroupRow]) -> Vec<GroupChange> {
     let mut out = Vec::new();
     for g in desired.config.groups.values() {
-        let catalog = g.catalog.to_lowercase().to_string();
+        let catalog = crate::model::ascii(&g.catalog);
         let before = recorded.iter().find(|r| r.name == g.name);
         let old: Vec<String> = before.map(|r| r.secondaries.clone()).unwrap_or_default();
         let added: Vec<String> = g
