@@ -238,7 +238,8 @@ async fn run(
         }
     }
     let cats = catalogs::serving(config, store).await?;
-    let new_catalogs = catalogs::create_missing(&control, &cats, &index)?;
+    let last_serials = store.catalog_serials().await?;
+    let new_catalogs = catalogs::create_missing(&control, &cats, &index, &last_serials, opts.now)?;
     let desired_groups: BTreeMap<String, String> = plan
         .zones
         .iter()
@@ -268,7 +269,7 @@ async fn run(
     loads.extend(
         new_catalogs
             .iter()
-            .map(|c| Check::serves(c.clone(), &primary.name, primary.addr, 1)),
+            .map(|(c, serial)| Check::serves(c.clone(), &primary.name, primary.addr, *serial)),
     );
     for outcome in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
         if !outcome.ok {
