@@ -11,9 +11,9 @@ mod support;
 mod e2e;
 /// The lab harness itself.
 mod lab;
-/// One test per reported defect, named after it.
-mod regression;
 /// Staged procedures: add and remove a secondary, with a lame-delegation monitor.
 mod procedures;
+/// One test per reported defect, named after it.
+mod regression;
 /// `validate`: the example repository, and bad input.
 mod validate;

@@ -488,4 +488,3 @@ pub(super) async fn publish_zones(
     }
     Ok(())
 }
-

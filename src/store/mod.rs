@@ -203,7 +203,11 @@ fn redact(url: &str) -> String {
 fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
     match backend {
         Backend::Sqlite => vec![
-            (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+            (
+                1,
+                "init",
+                include_str!("../../migrations/sqlite/0001_init.sql"),
+            ),
             (
                 2,
                 "operations",

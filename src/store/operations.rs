@@ -428,3 +428,151 @@ async fn restore_membership(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with_operation() -> (tempfile::TempDir, Store, OperationRow) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = super::super::db_url(Some(dir.path().join("s.db").to_str().unwrap()));
+        let store = Store::open(&url).await.unwrap();
+        let zones = vec!["a.test.".to_string()];
+        let row = NewOperationRow {
+            kind: "add-secondary",
+            group: "default",
+            server: "ns3",
+            zones: &zones,
+            revision: "c1",
+            steps: vec![
+                ("provision".into(), "{}".into()),
+                ("delegation".into(), "{}".into()),
+            ],
+        };
+        let id = store.create_operation(&row, 10).await.unwrap();
+        let op = store.operation(id).await.unwrap().unwrap();
+        (dir, store, op)
+    }
+
+    #[tokio::test]
+    async fn an_operators_change_is_never_overwritten_by_a_stale_write() {
+        let (_dir, store, op) = store_with_operation().await;
+        assert_eq!(op.version, 0);
+        assert_eq!(op.steps.len(), 2);
+        // The executor read the operation; the operator confirms step 2 meanwhile.
+        assert!(
+            store
+                .operator(op.id, Operator::Confirm { idx: 2 }, "confirmed", 20)
+                .await
+                .unwrap()
+        );
+        let mut stale = op.steps[1].clone();
+        stale.state = "waiting".into();
+        stale.message = "stale".into();
+        assert!(!store.write_step(op.id, op.version, &stale).await.unwrap());
+        assert!(!store.finish_operation(op.id, op.version, 30).await.unwrap());
+        let fresh = store.operation(op.id).await.unwrap().unwrap();
+        assert_eq!(fresh.version, 1);
+        assert!(fresh.steps[1].confirmed);
+        assert_eq!(fresh.steps[1].message, "confirmed");
+        assert_eq!(fresh.state, "active");
+        // Read again, the executor's writes hold, and keep the confirmation.
+        let mut step = fresh.steps[1].clone();
+        step.state = "done".into();
+        step.finished_at = Some(40);
+        assert!(store.write_step(op.id, fresh.version, &step).await.unwrap());
+        let after = store.operation(op.id).await.unwrap().unwrap();
+        assert!(after.steps[1].confirmed);
+        assert_eq!(after.steps[1].finished_at, Some(40));
+        // Cancelled: nothing the executor writes applies, and a second cancel says so.
+        let cancel = Operator::Cancel { membership: None };
+        assert!(store.operator(op.id, cancel, "x", 50).await.unwrap());
+        assert!(!store.operator(op.id, cancel, "x", 51).await.unwrap());
+        assert!(!store.write_step(op.id, 2, &step).await.unwrap());
+        assert!(!store.finish_operation(op.id, 2, 52).await.unwrap());
+        assert_eq!(
+            store.operation(op.id).await.unwrap().unwrap().state,
+            "cancelled"
+        );
+        assert!(store.operations(false).await.unwrap().is_empty());
+        assert_eq!(store.operations(true).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_membership_change_restores_the_recorded_group() {
+        let (_dir, store, op) = store_with_operation().await;
+        let group = |secondaries: &[&str]| super::super::GroupRow {
+            name: "default".into(),
+            catalog: "catalog.test.".into(),
+            secondaries: secondaries.iter().map(|s| s.to_string()).collect(),
+            nameservers: Vec::new(),
+        };
+        store.set_groups(&[group(&["ns1", "ns3"])]).await.unwrap();
+        let cancel = Operator::Cancel {
+            membership: Some(("default", "ns3", true)),
+        };
+        assert!(store.operator(op.id, cancel, "cancelled", 5).await.unwrap());
+        assert_eq!(store.groups().await.unwrap()[0].secondaries, vec!["ns1"]);
+        // A removal cancelled: the server is a member again.
+        let zones = vec!["a.test.".to_string()];
+        let row = NewOperationRow {
+            kind: "remove-secondary",
+            group: "default",
+            server: "ns2",
+            zones: &zones,
+            revision: "c2",
+            steps: vec![("withdraw".into(), "{}".into())],
+        };
+        let id = store.create_operation(&row, 10).await.unwrap();
+        let cancel = Operator::Cancel {
+            membership: Some(("default", "ns2", false)),
+        };
+        assert!(store.operator(id, cancel, "cancelled", 5).await.unwrap());
+        assert_eq!(
+            store.groups().await.unwrap()[0].secondaries,
+            vec!["ns1", "ns2"]
+        );
+    }
+
+    #[tokio::test]
+    async fn reset_clears_times_and_backoff() {
+        let (_dir, store, op) = store_with_operation().await;
+        let mut step = op.steps[0].clone();
+        step.state = "waiting".into();
+        step.attempts = 4;
+        step.not_before = Some(100);
+        step.next_check_at = Some(200);
+        assert!(store.write_step(op.id, 0, &step).await.unwrap());
+        assert!(
+            store
+                .operator(op.id, Operator::Reset { idx: 1 }, "reset", 30)
+                .await
+                .unwrap()
+        );
+        let s = &store.operation(op.id).await.unwrap().unwrap().steps[0];
+        assert_eq!(
+            (s.state.as_str(), s.attempts, s.not_before, s.next_check_at),
+            ("pending", 0, None, None)
+        );
+        assert!(
+            !store
+                .operator(op.id, Operator::Reset { idx: 9 }, "reset", 30)
+                .await
+                .unwrap(),
+            "no such step"
+        );
+        assert_eq!(store.operation(op.id).await.unwrap().unwrap().version, 1);
+        store
+            .set_catalog_serial("ns2.catalog.test.", 1_780_000_123, 5)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .catalog_serials()
+                .await
+                .unwrap()
+                .get("ns2.catalog.test."),
+            Some(&1_780_000_123)
+        );
+    }
+}

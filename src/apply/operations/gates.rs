@@ -165,7 +165,10 @@ async fn stopped(
 }
 
 /// Where a server answers: from the desired state, else as recorded.
-pub(in crate::apply) async fn sockets(ctx: &Ctx<'_>, server: &str) -> Result<Vec<SocketAddr>, ApplyError> {
+pub(in crate::apply) async fn sockets(
+    ctx: &Ctx<'_>,
+    server: &str,
+) -> Result<Vec<SocketAddr>, ApplyError> {
     if let Some(s) = ctx.desired.config.secondaries.get(server) {
         return Ok(s.sockets());
     }
@@ -287,4 +290,3 @@ pub(super) async fn check_gate(
         )),
     })
 }
-

@@ -131,7 +131,10 @@ async fn drive_one(ctx: &Ctx<'_>, mut op: OperationRow) -> Result<Option<String>
             }
             Progress::Changed => {}
         }
-        info!(op = op.id, "an operator changed the operation during this apply: reading it again");
+        info!(
+            op = op.id,
+            "an operator changed the operation during this apply: reading it again"
+        );
         match ctx.store.operation(op.id).await? {
             Some(fresh) if fresh.state == "active" => op = fresh,
             Some(fresh) => {
@@ -512,3 +515,73 @@ async fn set_rrset(
     send_and_record(ctx, &change, &detail).await
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(id: i64, kind: procedures::Kind, group: &str, zones: &[&str]) -> OperationRow {
+        OperationRow {
+            id,
+            kind: kind.as_str().into(),
+            group: group.into(),
+            server: "ns3".into(),
+            zones: zones.iter().map(|z| z.to_string()).collect(),
+            revision: "c".into(),
+            state: "active".into(),
+            version: 0,
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_wait_counts_from_the_previous_steps_finish() {
+        // The previous step finished 30 s into the apply: a 60 s wait ends 60 s (and the
+        // second lost to whole-second clocks) after that, not 60 s after the apply began.
+        let apply_start = 1_000;
+        let finished = apply_start + 30;
+        assert_eq!(wait_until(finished, 60), 1_091);
+        assert!(wait_until(finished, 60) > apply_start + 60 + 30);
+        assert_eq!(wait_until(finished, 0), finished + 1);
+        assert_eq!(wait_until(i64::MAX - 1, u64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_check_start_up_to_its_cap() {
+        assert_eq!(next_check(100, 1), 102);
+        assert_eq!(next_check(100, 2), 104);
+        assert_eq!(next_check(100, 5), 132);
+        assert_eq!(next_check(100, 9), 100 + MAX_BACKOFF);
+        assert_eq!(next_check(100, 1_000), 100 + MAX_BACKOFF);
+        // A step reset to 0 attempts that fails still backs off.
+        assert_eq!(next_check(100, 0), 102);
+    }
+
+    #[test]
+    fn only_operations_on_the_same_zones_or_group_membership_wait_for_each_other() {
+        use procedures::Kind::*;
+        let add = op(1, AddSecondary, "default", &["a.test.", "b.test."]);
+        let remove = op(2, RemoveSecondary, "default", &["a.test.", "b.test."]);
+        let renumber_c = op(3, Renumber, "other", &["c.test."]);
+        let renumber_a = op(4, Renumber, "default", &["a.test."]);
+        let move_d = op(5, MoveZone, "other", &["d.test."]);
+        let empty_group_add = op(6, AddSecondary, "empty", &[]);
+        let empty_group_remove = op(7, RemoveSecondary, "empty", &[]);
+        assert!(
+            conflict(&add, &remove),
+            "a replacement adds before it removes"
+        );
+        assert!(conflict(&add, &renumber_a), "same zone");
+        assert!(!conflict(&add, &renumber_c), "other group, other zones");
+        assert!(!conflict(&renumber_c, &move_d), "other zones");
+        assert!(!conflict(&add, &empty_group_add));
+        assert!(
+            conflict(&empty_group_add, &empty_group_remove),
+            "same group"
+        );
+        let renumber_b = op(8, Renumber, "default", &["b.test."]);
+        assert!(
+            !conflict(&renumber_a, &renumber_b),
+            "two cut-overs of other zones"
+        );
+    }
+}
