@@ -2,7 +2,8 @@
 --
 -- steps.finished_at: when a step finished (Unix seconds, read from the clock at that moment,
 --   not the start of the apply): a time gate counts from the previous step's finish.
--- steps.next_check_at: a failed check is not repeated before this (back-off), by any apply.
+-- steps.next_check_at: a failed check is not repeated before this (back-off), by any apply
+--   of the same revision (checked_revision): a new commit may be the fix, so it is due at once.
 -- operations.version: bumped by every operator action (confirm, reset, cancel). The executor
 --   writes an operation's steps only while the version it read still holds, so an operator's
 --   change made during an apply is never overwritten by the apply's stale copy.
@@ -12,6 +13,7 @@
 
 ALTER TABLE steps ADD COLUMN finished_at BIGINT;
 ALTER TABLE steps ADD COLUMN next_check_at BIGINT;
+ALTER TABLE steps ADD COLUMN checked_revision TEXT;
 ALTER TABLE operations ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE catalog_serials (

@@ -79,8 +79,10 @@ pub struct StepRow {
     pub updated_at: i64,
     /// When it finished (Unix seconds, read when it did).
     pub finished_at: Option<i64>,
-    /// After a failed check: not checked again before this (Unix seconds).
+    /// After a failed check: not checked again before this (Unix seconds)…
     pub next_check_at: Option<i64>,
+    /// … by an apply of this revision (the commit of the failed check).
+    pub checked_revision: Option<String>,
 }
 
 /// An operator's action on an operation, as the store carries it out.
@@ -107,7 +109,7 @@ pub enum Operator<'a> {
 }
 
 const OPERATION_COLUMNS: &str = "id, kind, grp, server, zones, revision, state, version";
-const STEP_COLUMNS: &str = "op_id, idx, name, spec, state, attempts, not_before, confirmed, message, updated_at, finished_at, next_check_at";
+const STEP_COLUMNS: &str = "op_id, idx, name, spec, state, attempts, not_before, confirmed, message, updated_at, finished_at, next_check_at, checked_revision";
 
 fn operation_of(r: &sqlx::any::AnyRow) -> OperationRow {
     let zones: String = r.get(4);
@@ -139,6 +141,7 @@ fn step_of(r: &sqlx::any::AnyRow) -> (i64, StepRow) {
             updated_at: r.get(9),
             finished_at: r.get(10),
             next_check_at: r.get(11),
+            checked_revision: r.get(12),
         },
     )
 }
@@ -246,7 +249,7 @@ impl Store {
         }
         sqlx::query(
             "UPDATE steps SET state = $1, attempts = $2, not_before = $3, message = $4, updated_at = $5, \
-             finished_at = $6, next_check_at = $7 WHERE op_id = $8 AND idx = $9",
+             finished_at = $6, next_check_at = $7, checked_revision = $8 WHERE op_id = $9 AND idx = $10",
         )
         .bind(&step.state)
         .bind(step.attempts)
@@ -255,6 +258,7 @@ impl Store {
         .bind(step.updated_at)
         .bind(step.finished_at)
         .bind(step.next_check_at)
+        .bind(&step.checked_revision)
         .bind(op)
         .bind(step.idx)
         .execute(&mut *tx)

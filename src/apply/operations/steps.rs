@@ -13,7 +13,8 @@
 //! Times are read from the clock when they happen ([`Ctx::now`]), never taken from the start
 //! of the apply: a step records when it finished, and a [`Gate::Wait`] ends no earlier than
 //! the previous step's finish plus its length ([`wait_until`]). A failed check is not
-//! repeated before its back-off ([`next_check`]) has passed, by this apply or a later one.
+//! repeated before its back-off ([`next_check`]) has passed, by this apply or a later one
+//! of the same revision: a new commit may be the fix the gate waits for, so it is due.
 //!
 //! # Operators
 //!
@@ -201,7 +202,8 @@ async fn closed(
     previous: Option<i64>,
 ) -> Result<Option<Progress>, ApplyError> {
     let now = ctx.now();
-    if let Some(at) = step.next_check_at.filter(|at| now < *at) {
+    let same_revision = step.checked_revision.as_deref() == Some(&ctx.desired.revision.id);
+    if let Some(at) = step.next_check_at.filter(|at| now < *at && same_revision) {
         // Nothing written: the message and the back-off stay as the last check left them.
         return Ok(Some(Progress::Waits(format!(
             "op {} waits: {} (not checked again before {})",
@@ -296,6 +298,7 @@ async fn run_step(
             let next = next_check(started, step.attempts);
             step.state = "waiting".into();
             step.next_check_at = Some(next);
+            step.checked_revision = Some(ctx.desired.revision.id.clone());
             step.message = format!(
                 "{message}; checked {} time(s), next check from {}",
                 step.attempts,
