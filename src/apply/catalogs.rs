@@ -16,6 +16,7 @@ use crate::backend::catalog;
 use crate::backend::update::Updater;
 use crate::model::Config;
 use crate::model::config::member_catalog;
+use crate::model::serial::serial_ge;
 use crate::procedures::Kind;
 use crate::store::{GroupRow, RecordedZone, ServerRow, Store};
 
@@ -148,31 +149,55 @@ pub fn leaving_group(
         .collect()
 }
 
-/// Writes the zone file of every member catalog the primary lacks; returns their names.
+/// Writes the zone file of every member catalog the primary lacks; returns their names
+/// with the serial each starts at ([`initial_serial`]: above the last serial a catalog of
+/// that name had, recorded in `last` by lower-case name, and above every earlier creation).
 pub fn create_missing(
     control: &PrimaryControl,
     catalogs: &[MemberCatalog],
     index: &BTreeMap<String, RecordedZone>,
-) -> Result<Vec<Name>, BindError> {
+    last: &BTreeMap<String, u32>,
+    now: i64,
+) -> Result<Vec<(Name, u32)>, BindError> {
     let mut created = Vec::new();
     for c in catalogs {
         if !control.has_zone_file(&c.name) {
-            control.write_zone_file(&c.name, &initial_text(c, index))?;
-            created.push(c.name.clone());
+            let key = crate::model::ascii(&c.name);
+            let serial = initial_serial(last.get(&key).copied(), now);
+            control.write_zone_file(&c.name, &initial_text(c, serial, index))?;
+            created.push((c.name.clone(), serial));
         }
     }
     Ok(created)
 }
 
-/// The zone file of a new member catalog: every zone recorded in its group, so that a
-/// secondary joining the group gets them all.
-pub fn initial_text(c: &MemberCatalog, index: &BTreeMap<String, RecordedZone>) -> String {
+/// The serial a new catalog starts at. A secondary that consumed a catalog of the same name
+/// before (a secondary removed, then added back) still holds it at its last serial and
+/// transfers the new one only when its serial is greater (RFC 1982): so it starts at the
+/// Unix time `now`, greater than the start of any earlier catalog, and above `last`, the
+/// recorded last serial of the one before, when that is greater still (a catalog that took
+/// more UPDATEs than seconds passed).
+pub fn initial_serial(last: Option<u32>, now: i64) -> u32 {
+    let base = u32::try_from(now).unwrap_or(u32::MAX).max(1);
+    match last {
+        Some(l) if serial_ge(l, base) => l.wrapping_add(1).max(1),
+        _ => base,
+    }
+}
+
+/// The zone file of a new member catalog at `serial`: every zone recorded in its group, so
+/// that a secondary joining the group gets them all.
+pub fn initial_text(
+    c: &MemberCatalog,
+    serial: u32,
+    index: &BTreeMap<String, RecordedZone>,
+) -> String {
     let members: Vec<Name> = index
         .values()
         .filter(|z| z.group == c.group)
         .map(|z| name(&z.name))
         .collect();
-    catalog::initial_text_with(&c.name, &members)
+    catalog::initial_text_with(&c.name, serial, &members)
 }
 
 /// Adds `zones` to (or removes them from) each of `catalogs`, with signed UPDATEs. One
@@ -208,5 +233,25 @@ pub async fn edit(
         Ok(())
     } else {
         Err(failures.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initial_serial;
+
+    #[test]
+    fn a_new_catalog_starts_above_any_serial_of_the_one_before() {
+        let now = 1_780_000_000;
+        // Never recorded: the time, far above serial 1 of catalogs made before.
+        assert_eq!(initial_serial(None, now), 1_780_000_000);
+        // Recorded below the time (the usual case): the time.
+        assert_eq!(initial_serial(Some(1_779_000_000), now), 1_780_000_000);
+        assert_eq!(initial_serial(Some(7), now), 1_780_000_000);
+        // More UPDATEs than seconds since it was made: one above the last.
+        assert_eq!(initial_serial(Some(1_780_000_050), now), 1_780_000_051);
+        assert_eq!(initial_serial(Some(1_780_000_000), now), 1_780_000_001);
+        // RFC 1982: across the wrap, u32::MAX is followed by 0, which BIND reads as greater.
+        assert_eq!(initial_serial(Some(u32::MAX), i64::from(u32::MAX) - 5), 1);
     }
 }

@@ -131,8 +131,9 @@ pub async fn run<'p>(
             }
         }
     }
-    let new_catalogs =
-        catalogs::create_missing(control, cats, index).map_err(|e| control_error(primary, e))?;
+    let last_serials = ctx.store.catalog_serials().await?;
+    let new_catalogs = catalogs::create_missing(control, cats, index, &last_serials, ctx.opts.now)
+        .map_err(|e| control_error(primary, e))?;
     let conf = stanzas(
         &ctx.desired.config,
         index,
@@ -181,7 +182,7 @@ pub async fn run<'p>(
 async fn load_check(
     ctx: &super::operations::Ctx<'_>,
     creates: &[&ZoneChange],
-    new_catalogs: &[Name],
+    new_catalogs: &[(Name, u32)],
     report: &mut Report,
 ) -> BTreeSet<String> {
     let primary = ctx.primary;
@@ -199,7 +200,7 @@ async fn load_check(
     loads.extend(
         new_catalogs
             .iter()
-            .map(|c| Check::serves(c.clone(), &primary.name, primary.addr, 1)),
+            .map(|(c, serial)| Check::serves(c.clone(), &primary.name, primary.addr, *serial)),
     );
     let mut refused = BTreeSet::new();
     for o in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
@@ -207,7 +208,7 @@ async fn load_check(
             continue;
         }
         let zone = crate::model::ascii(&o.check.zone);
-        if new_catalogs.contains(&o.check.zone) {
+        if new_catalogs.iter().any(|(c, _)| *c == o.check.zone) {
             report.failures.push(format!(
                 "the primary {} ({}) did not load catalog zone {zone}: it {}. Check the primary's log, then apply again",
                 primary.name,

@@ -103,11 +103,11 @@ pub fn set_primaries(catalog: &Name, primaries: &[SocketAddr], key: &Name) -> Up
     u
 }
 
-/// The zone file of a new catalog zone listing `members`.
-pub fn initial_text_with(catalog: &Name, members: &[Name]) -> String {
+/// The zone file of a new catalog zone at `serial`, listing `members`.
+pub fn initial_text_with(catalog: &Name, serial: u32, members: &[Name]) -> String {
     let c = catalog.to_lowercase();
     let mut text = format!(
-        "{c} 0 IN SOA invalid. invalid. 1 60 5 1209600 0\n{c} 0 IN NS invalid.\nversion.{c} 0 IN TXT \"2\"\n"
+        "{c} 0 IN SOA invalid. invalid. {serial} 60 5 1209600 0\n{c} 0 IN NS invalid.\nversion.{c} 0 IN TXT \"2\"\n"
     );
     for z in members {
         if let Some(owner) = member_owner(catalog, z) {

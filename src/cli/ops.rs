@@ -8,6 +8,8 @@ use miette::IntoDiagnostic;
 
 use super::Global;
 use super::plan::{now, open_store};
+use crate::procedures::Kind;
+use crate::store::{OperationRow, Operator, Store};
 
 /// Exit code of `apply` when an operation waits at a closed gate: not an error, not done.
 pub const WAITING: u8 = 3;
@@ -61,9 +63,11 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
         ));
     }
     let now = now();
-    match what {
+    // Each action is one transaction that bumps the operation's version: an apply running
+    // meanwhile never writes its stale copy over it (it reads the operation again).
+    let (done, message) = match what {
         What::Confirm(_, idx) => {
-            let Some(mut step) = op.steps.iter().find(|s| s.idx == idx).cloned() else {
+            let Some(step) = op.steps.iter().find(|s| s.idx == idx) else {
                 return Err(miette::miette!("operation {id} has no step {idx}"));
             };
             if !ask(
@@ -73,14 +77,18 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             )? {
                 return Ok(1);
             }
-            step.confirmed = true;
-            step.updated_at = now;
-            step.message = "confirmed by the operator".into();
-            store.set_step(id, &step).await.into_diagnostic()?;
-            println!("Step {idx} of operation {id} confirmed; run `zonekeeper apply` to continue.");
+            let action = Operator::Confirm { idx };
+            let done = store
+                .operator(id, action, "confirmed by the operator", now)
+                .await
+                .into_diagnostic()?;
+            let message = format!(
+                "Step {idx} of operation {id} confirmed; run `zonekeeper apply` to continue (an apply running now honours it)."
+            );
+            (done, message)
         }
         What::Reset(_) => {
-            let Some(mut step) = op.steps.iter().find(|s| s.state != "done").cloned() else {
+            let Some(step) = op.steps.iter().find(|s| s.state != "done") else {
                 return Err(miette::miette!("every step of operation {id} is done"));
             };
             if !ask(
@@ -93,16 +101,16 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             )? {
                 return Ok(1);
             }
-            step.state = "pending".into();
-            step.attempts = 0;
-            step.not_before = None;
-            step.message = "reset by the operator".into();
-            step.updated_at = now;
-            store.set_step(id, &step).await.into_diagnostic()?;
-            println!(
+            let action = Operator::Reset { idx: step.idx };
+            let done = store
+                .operator(id, action, "reset by the operator", now)
+                .await
+                .into_diagnostic()?;
+            let message = format!(
                 "Operation {id} resumes at step {} ({}) on the next apply.",
                 step.idx, step.name
             );
+            (done, message)
         }
         What::Cancel(_) => {
             if !ask(
@@ -115,15 +123,62 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             )? {
                 return Ok(1);
             }
-            store
-                .set_operation_state(id, "cancelled", now)
-                .await
-                .into_diagnostic()?;
-            println!(
-                "Operation {id} cancelled. Its zones are no longer held back: revert the change in Git, or the next apply publishes it directly."
-            );
+            cancel(&store, &op, now).await?
         }
+    };
+    if !done {
+        let state = store
+            .operation(id)
+            .await
+            .into_diagnostic()?
+            .map(|o| o.state)
+            .unwrap_or_else(|| "gone".into());
+        return Err(miette::miette!(
+            help = "`zonekeeper status` shows the operations",
+            "operation {id} is {state}: nothing was changed"
+        ));
     }
+    println!("{message}");
     store.close().await;
     Ok(0)
+}
+
+/// Cancels `op`. A membership change (a secondary joining or leaving a group) is undone in
+/// the recorded group as well: the server's NS must never be published (or withdrawn)
+/// without its operation's gates, so the next apply, seeing the desired group differ from
+/// the recorded one again, starts the operation afresh. Moves of zones, cut-overs and
+/// primary moves are derived from the recorded zones and primary, which only a finished
+/// step changes, so they too start afresh. Returns whether it was cancelled, and what to
+/// say.
+async fn cancel(store: &Store, op: &OperationRow, now: i64) -> miette::Result<(bool, String)> {
+    let membership = match Kind::parse(&op.kind) {
+        Some(Kind::AddSecondary) => Some((op.group.as_str(), op.server.as_str(), true)),
+        Some(Kind::RemoveSecondary) => Some((op.group.as_str(), op.server.as_str(), false)),
+        _ => None,
+    };
+    let done = store
+        .operator(
+            op.id,
+            Operator::Cancel { membership },
+            "cancelled by the operator",
+            now,
+        )
+        .await
+        .into_diagnostic()?;
+    let id = op.id;
+    let message = match membership {
+        Some((group, server, joined)) => format!(
+            "Operation {id} cancelled; group {group} is recorded {} {server} again. The next apply starts the change afresh from zonekeeper.yaml (its NS {} only once its gates hold); to drop it, revert the change in Git first.",
+            if joined { "without" } else { "with" },
+            if joined {
+                "is published"
+            } else {
+                "is withdrawn"
+            },
+        ),
+        None => format!(
+            "Operation {id} cancelled. The next apply starts it afresh from the desired state; to drop it, revert the change in Git first."
+        ),
+    };
+    Ok((done, message))
 }

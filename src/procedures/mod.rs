@@ -342,7 +342,7 @@ pub fn operations_for(
                 .secondaries
                 .get(s)
                 .and_then(|x| x.nameserver.as_ref())
-                .map(|n| n.to_lowercase().to_string())
+                .map(crate::model::ascii)
         };
         for s in g.secondaries.iter().filter(|s| !r.secondaries.contains(s)) {
             adds.push(add_secondary::operation(

@@ -11,7 +11,10 @@ use sqlx::{AnyPool, Row, SqlSafeStr};
 
 use crate::model::config::PrimaryRef;
 
+mod operations;
 mod zones;
+
+pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use zones::ZoneIntent;
 
 /// The default store when neither `--db` nor `ZONEKEEPER_DB` says otherwise.
@@ -143,7 +146,7 @@ impl RecordedZone {
     /// How a desired zone is recorded once the primary serves it at `serial`.
     pub fn of(zone: &crate::model::Zone, serial: u32, commit_id: &str) -> RecordedZone {
         RecordedZone {
-            name: zone.name.to_lowercase().to_string(),
+            name: crate::model::ascii(&zone.name),
             group: zone.group.clone(),
             serial,
             content_hash: zone.content_hash(),
@@ -159,72 +162,11 @@ impl GroupRow {
     pub fn of(g: &crate::model::Group) -> GroupRow {
         GroupRow {
             name: g.name.clone(),
-            catalog: g.catalog.to_lowercase().to_string(),
+            catalog: crate::model::ascii(&g.catalog),
             secondaries: g.secondaries.clone(),
             nameservers: g.nameservers.iter().map(|n| n.to_string()).collect(),
         }
     }
-}
-
-/// A staged operation as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationRow {
-    /// Its number.
-    pub id: i64,
-    /// `add-secondary`, `remove-secondary`, …
-    pub kind: String,
-    /// The group.
-    pub group: String,
-    /// The server added or removed.
-    pub server: String,
-    /// The zones concerned.
-    pub zones: Vec<String>,
-    /// The commit that caused it.
-    pub revision: String,
-    /// active, done or cancelled.
-    pub state: String,
-    /// Its steps, in order.
-    pub steps: Vec<StepRow>,
-}
-
-/// An operation to record: what `procedures` planned, steps as (name, JSON spec).
-#[derive(Debug, Clone)]
-pub struct NewOperationRow<'a> {
-    /// Its kind.
-    pub kind: &'a str,
-    /// The group.
-    pub group: &'a str,
-    /// The server added or removed.
-    pub server: &'a str,
-    /// The zones concerned.
-    pub zones: &'a [String],
-    /// The commit that caused it.
-    pub revision: &'a str,
-    /// Steps: name and JSON spec.
-    pub steps: Vec<(String, String)>,
-}
-
-/// A step of an operation as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepRow {
-    /// Position in the operation, from 1.
-    pub idx: i64,
-    /// Its name.
-    pub name: String,
-    /// What it does and what proves it (JSON of `procedures::StepSpec`).
-    pub spec: String,
-    /// pending, running, waiting, done or failed.
-    pub state: String,
-    /// How often it acted.
-    pub attempts: i64,
-    /// Not before this time (Unix seconds).
-    pub not_before: Option<i64>,
-    /// Whether an operator confirmed it.
-    pub confirmed: bool,
-    /// The last thing it said.
-    pub message: String,
-    /// When it last changed.
-    pub updated_at: i64,
 }
 
 /// The store.
@@ -258,51 +200,74 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn migrator(backend: Backend) -> Migrator {
-    let sqls: [(&str, &str); 4] = match backend {
-        Backend::Sqlite => [
+/// The migrations of `backend`: (number, name, SQL). Numbers are the files' own, so a
+/// number taken by another change stays free until its file arrives.
+fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
+    match backend {
+        Backend::Sqlite => vec![
             (
+                1,
                 "init",
                 include_str!("../../migrations/sqlite/0001_init.sql"),
             ),
             (
+                2,
                 "operations",
                 include_str!("../../migrations/sqlite/0002_operations.sql"),
             ),
             (
+                3,
                 "primary",
                 include_str!("../../migrations/sqlite/0003_primary.sql"),
             ),
             (
+                4,
                 "zone_intents",
                 include_str!("../../migrations/sqlite/0004_zone_intents.sql"),
             ),
-        ],
-        Backend::Postgres => [
             (
+                5,
+                "operations timing",
+                include_str!("../../migrations/sqlite/0005_operations_timing.sql"),
+            ),
+        ],
+        Backend::Postgres => vec![
+            (
+                1,
                 "init",
                 include_str!("../../migrations/postgres/0001_init.sql"),
             ),
             (
+                2,
                 "operations",
                 include_str!("../../migrations/postgres/0002_operations.sql"),
             ),
             (
+                3,
                 "primary",
                 include_str!("../../migrations/postgres/0003_primary.sql"),
             ),
             (
+                4,
                 "zone_intents",
                 include_str!("../../migrations/postgres/0004_zone_intents.sql"),
             ),
+            (
+                5,
+                "operations timing",
+                include_str!("../../migrations/postgres/0005_operations_timing.sql"),
+            ),
         ],
-    };
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(
-        sqls.into_iter()
-            .enumerate()
-            .map(|(i, (name, sql))| {
+        migrations(backend)
+            .into_iter()
+            .map(|(number, name, sql)| {
                 Migration::new(
-                    i as i64 + 1,
+                    number,
                     name.into(),
                     MigrationType::Simple,
                     sql.into_sql_str(),
@@ -698,135 +663,6 @@ impl Store {
     pub async fn unlock(&self, holder: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1")
             .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a new operation with its steps (all pending); returns its number.
-    pub async fn create_operation(
-        &self,
-        op: &NewOperationRow<'_>,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO operations (kind, grp, server, zones, revision, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $6) RETURNING id",
-        )
-        .bind(op.kind)
-        .bind(op.group)
-        .bind(op.server)
-        .bind(op.zones.join(" "))
-        .bind(op.revision)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        for (i, (name, spec)) in op.steps.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO steps (op_id, idx, name, spec, state, attempts, not_before, confirmed, message, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, NULL, 0, '', $5)",
-            )
-            .bind(id)
-            .bind(i as i64 + 1)
-            .bind(name)
-            .bind(spec)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Operations, newest last; only the active ones unless `all`.
-    pub async fn operations(&self, all: bool) -> Result<Vec<OperationRow>, StoreError> {
-        let sql = if all {
-            "SELECT id, kind, grp, server, zones, revision, state FROM operations ORDER BY id"
-        } else {
-            "SELECT id, kind, grp, server, zones, revision, state FROM operations WHERE state = 'active' ORDER BY id"
-        };
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let id: i64 = r.get(0);
-            let zones: String = r.get(4);
-            out.push(OperationRow {
-                id,
-                kind: r.get(1),
-                group: r.get(2),
-                server: r.get(3),
-                zones: zones.split_whitespace().map(str::to_string).collect(),
-                revision: r.get(5),
-                state: r.get(6),
-                steps: self.steps(id).await?,
-            });
-        }
-        Ok(out)
-    }
-
-    /// One operation.
-    pub async fn operation(&self, id: i64) -> Result<Option<OperationRow>, StoreError> {
-        Ok(self
-            .operations(true)
-            .await?
-            .into_iter()
-            .find(|o| o.id == id))
-    }
-
-    async fn steps(&self, op: i64) -> Result<Vec<StepRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT idx, name, spec, state, attempts, not_before, confirmed, message, updated_at FROM steps WHERE op_id = $1 ORDER BY idx",
-        )
-        .bind(op)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StepRow {
-                idx: r.get(0),
-                name: r.get(1),
-                spec: r.get(2),
-                state: r.get(3),
-                attempts: r.get(4),
-                not_before: r.get(5),
-                confirmed: r.get::<i64, _>(6) != 0,
-                message: r.get(7),
-                updated_at: r.get(8),
-            })
-            .collect())
-    }
-
-    /// Writes a step's state (before or after it acts).
-    pub async fn set_step(&self, op: i64, step: &StepRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE steps SET state = $1, attempts = $2, not_before = $3, confirmed = $4, message = $5, updated_at = $6 \
-             WHERE op_id = $7 AND idx = $8",
-        )
-        .bind(&step.state)
-        .bind(step.attempts)
-        .bind(step.not_before)
-        .bind(i64::from(step.confirmed))
-        .bind(&step.message)
-        .bind(step.updated_at)
-        .bind(op)
-        .bind(step.idx)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Sets an operation's state (active, done, cancelled).
-    pub async fn set_operation_state(
-        &self,
-        op: i64,
-        state: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE operations SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(state)
-            .bind(now)
-            .bind(op)
             .execute(&self.pool)
             .await?;
         Ok(())
