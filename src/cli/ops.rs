@@ -8,6 +8,7 @@ use miette::IntoDiagnostic;
 
 use super::Global;
 use super::plan::{now, open_store};
+use crate::{out, outln};
 
 /// Exit code of `apply` when an operation waits at a closed gate: not an error, not done.
 pub const WAITING: u8 = 3;
@@ -24,7 +25,7 @@ pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
             "not asking \"{question}\" without a terminal"
         ));
     }
-    print!("{question} [y/N] ");
+    out!("{question} [y/N] ")?;
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -77,7 +78,7 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             step.updated_at = now;
             step.message = "confirmed by the operator".into();
             store.set_step(id, &step).await.into_diagnostic()?;
-            println!("Step {idx} of operation {id} confirmed; run `zonekeeper apply` to continue.");
+            outln!("Step {idx} of operation {id} confirmed; run `zonekeeper apply` to continue.")?;
         }
         What::Reset(_) => {
             let Some(mut step) = op.steps.iter().find(|s| s.state != "done").cloned() else {
@@ -99,10 +100,10 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             step.message = "reset by the operator".into();
             step.updated_at = now;
             store.set_step(id, &step).await.into_diagnostic()?;
-            println!(
+            outln!(
                 "Operation {id} resumes at step {} ({}) on the next apply.",
                 step.idx, step.name
-            );
+            )?;
         }
         What::Cancel(_) => {
             if !ask(
@@ -119,9 +120,9 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                 .set_operation_state(id, "cancelled", now)
                 .await
                 .into_diagnostic()?;
-            println!(
+            outln!(
                 "Operation {id} cancelled. Its zones are no longer held back: revert the change in Git, or the next apply publishes it directly."
-            );
+            )?;
         }
     }
     store.close().await;
