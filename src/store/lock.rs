@@ -219,6 +219,11 @@ impl Store {
     /// Takes the apply lock, or says who holds it ([`StoreError::Locked`]). A SQLite lease
     /// that has expired is taken over; a live one never is.
     pub async fn lock(&self) -> Result<ApplyLock, StoreError> {
+        self.lock_checking_every(RENEW_EVERY).await
+    }
+
+    /// [`Store::lock`], renewing (checking) every `every`.
+    async fn lock_checking_every(&self, every: Duration) -> Result<ApplyLock, StoreError> {
         let info = LockInfo {
             lock_id: new_lock_id(),
             host: this_host(),
@@ -228,12 +233,12 @@ impl Store {
             session: None,
         };
         match self.backend {
-            Backend::Sqlite => self.lease(info).await,
-            Backend::Postgres => self.advisory(info).await,
+            Backend::Sqlite => self.lease(info, every).await,
+            Backend::Postgres => self.advisory(info, every).await,
         }
     }
 
-    async fn lease(&self, mut info: LockInfo) -> Result<ApplyLock, StoreError> {
+    async fn lease(&self, mut info: LockInfo, every: Duration) -> Result<ApplyLock, StoreError> {
         let now = info.since;
         info.expires_at = Some(now + LEASE_SECS);
         let before = sqlx::query(SELECT_ROW)
@@ -271,6 +276,7 @@ impl Store {
         let keeper = tokio::spawn(renew_lease(
             self.clone(),
             info.lock_id.clone(),
+            every,
             stopped,
             lost_tx,
         ));
@@ -283,7 +289,11 @@ impl Store {
         })
     }
 
-    async fn advisory(&self, mut info: LockInfo) -> Result<ApplyLock, StoreError> {
+    async fn advisory(
+        &self,
+        mut info: LockInfo,
+        every: Duration,
+    ) -> Result<ApplyLock, StoreError> {
         // A connection of its own, out of the pool: the lock lives as long as it does.
         let mut conn = self.pool.acquire().await?.detach();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -337,6 +347,7 @@ impl Store {
         let keeper = tokio::spawn(hold_session(
             conn,
             info.lock_id.clone(),
+            every,
             stopped,
             lost_tx,
         ));
@@ -382,7 +393,7 @@ impl Store {
 
     /// Removes lock `lock_id` for an operator who knows its holder is gone: a SQLite
     /// lease is deleted; on PostgreSQL the session holding it is ended (which releases
-    /// the advisory lock) and its record removed. Refused unless `lock_id` is the lock
+    /// the advisory lock; up to 10 s are given for it to exit) and its record removed. Refused unless `lock_id` is the lock
     /// recorded now. Returns what was removed and whether it was still in force.
     pub async fn break_lock(&self, lock_id: &str) -> Result<(LockInfo, bool), StoreError> {
         let state = self.lock_state().await?;
@@ -400,7 +411,7 @@ impl Store {
             && in_force
             && let Some(session) = info.session
         {
-            sqlx::query("SELECT pg_terminate_backend(CAST($1 AS INTEGER))")
+            sqlx::query("SELECT pg_terminate_backend(CAST($1 AS INTEGER), 10000)")
                 .bind(session)
                 .execute(&self.pool)
                 .await?;
@@ -441,11 +452,11 @@ fn locked(backend: Backend, row: Option<&LockInfo>, session: Option<i64>) -> Sto
     let id = row.map(|r| r.lock_id.as_str()).unwrap_or("LOCK-ID");
     let advice = match backend {
         Backend::Sqlite => format!(
-            "wait for it to finish; if it died, its lease runs out within {LEASE_SECS} s and the next apply takes it over; \
+            "Wait for it to finish; if it died, its lease runs out within {LEASE_SECS} s and the next apply takes it over; \
              if you know it is gone, `zonekeeper unlock {id}` removes it now"
         ),
         Backend::Postgres => format!(
-            "wait for it to finish; PostgreSQL releases the lock when its session ends; \
+            "Wait for it to finish; PostgreSQL releases the lock when its session ends; \
              if its host vanished and the session lingers, `zonekeeper unlock {id}` ends it"
         ),
     };
@@ -456,6 +467,7 @@ fn locked(backend: Backend, row: Option<&LockInfo>, session: Option<i64>) -> Sto
 async fn renew_lease(
     store: Store,
     lock_id: String,
+    every: Duration,
     mut stopped: oneshot::Receiver<()>,
     lost: watch::Sender<Option<String>>,
 ) {
@@ -463,7 +475,7 @@ async fn renew_lease(
     loop {
         tokio::select! {
             _ = &mut stopped => break,
-            _ = tokio::time::sleep(RENEW_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
         }
         let now = unix_now();
         let renewed = sqlx::query(
@@ -506,13 +518,14 @@ async fn renew_lease(
 async fn hold_session(
     mut conn: sqlx::AnyConnection,
     lock_id: String,
+    every: Duration,
     mut stopped: oneshot::Receiver<()>,
     lost: watch::Sender<Option<String>>,
 ) {
     loop {
         tokio::select! {
             _ = &mut stopped => break,
-            _ = tokio::time::sleep(RENEW_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
         }
         if let Err(e) = sqlx::query("SELECT 1").execute(&mut conn).await {
             let _ = lost.send(Some(format!(
@@ -531,4 +544,111 @@ async fn hold_session(
         .execute(&mut conn)
         .await;
     let _ = conn.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db_url;
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(&db_url(Some(dir.path().join("s.db").to_str().unwrap())))
+            .await
+            .unwrap()
+    }
+
+    async fn put_row(store: &Store, id: &str, host: &str, pid: i64, expires_at: i64) {
+        sqlx::query("DELETE FROM apply_lock").execute(&store.pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO apply_lock (id, lock_id, host, pid, since, expires_at) VALUES (1, $1, $2, $3, 0, $4)",
+        )
+        .bind(id)
+        .bind(host)
+        .bind(pid)
+        .bind(expires_at)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn lease_is_exclusive_and_taken_over_only_when_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let first = store.lock().await.unwrap();
+        assert_eq!(store.lock_state().await.unwrap(), LockState::Held(first.info().clone()));
+        let err = store.lock().await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Locked { holder, .. } if holder.contains(&first.info().lock_id)),
+            "{err}"
+        );
+        first.release().await;
+        assert_eq!(store.lock_state().await.unwrap(), LockState::Free);
+
+        // A live lease of a PID that does not exist on this host is still a live lease.
+        put_row(&store, "aaaa", &this_host(), 999_999_999, unix_now() + 3600).await;
+        assert!(matches!(store.lock().await, Err(StoreError::Locked { .. })));
+        // Expired: taken over, and said so.
+        put_row(&store, "bbbb", "elsewhere", 1, unix_now() - 1).await;
+        let second = store.lock().await.unwrap();
+        assert_eq!(second.taken_over().map(|i| i.lock_id.as_str()), Some("bbbb"));
+        second.release().await;
+    }
+
+    #[tokio::test]
+    async fn break_lock_needs_the_right_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        put_row(&store, "cccc", "gone-host", 7, unix_now() + 3600).await;
+        assert!(matches!(
+            store.break_lock("dddd").await,
+            Err(StoreError::NoSuchLock { .. })
+        ));
+        let (info, in_force) = store.break_lock("cccc").await.unwrap();
+        assert_eq!((info.lock_id.as_str(), in_force), ("cccc", true));
+        assert_eq!(store.lock_state().await.unwrap(), LockState::Free);
+        store.lock().await.unwrap().release().await;
+    }
+
+    #[tokio::test]
+    async fn lost_lease_is_reported_to_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let lock = store
+            .lock_checking_every(Duration::from_millis(1))
+            .await
+            .unwrap();
+        store.break_lock(&lock.info().lock_id).await.unwrap();
+        let why = lock.lost().await;
+        assert!(why.contains(&lock.info().lock_id), "{why}");
+    }
+
+    #[tokio::test]
+    async fn full_store_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir).await;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let big = "x".repeat(1 << 20);
+        let err = sqlx::query("INSERT INTO audit (at, commit_id, author, action, target, detail) VALUES (0, '', '', '', '', $1)")
+            .bind(&big)
+            .execute(&store.pool)
+            .await
+            .map_err(StoreError::from)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Full(_)), "{err}");
+        assert!(err.to_string().starts_with("the disk is full"), "{err}");
+    }
+
+    #[test]
+    fn times_are_utc_iso_8601() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
 }
