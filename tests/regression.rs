@@ -190,14 +190,18 @@ fn applied_then_changed(env: &Env) -> String {
     env.commit("a.test www .2")
 }
 
-// Repro: `apply` (interactive) shows the plan of C1 and waits at its prompt; meanwhile C2
-// is applied with `--auto-approve`; answering "y" puts C1's content back on the servers
-// and the store's revision back to C1. The prompt needs a terminal, so the interactive
+// Repro: `apply` (interactive) shows the plan of C1 (a new zone b.test, www .2) and waits
+// at its prompt; meanwhile C2 (b.test www .3) is applied with `--auto-approve`; answering
+// "y" puts C1's content back on the servers (www .2) and the store's revision back to C1. The prompt needs a terminal, so the interactive
 // apply runs under `script` (a pty), as an operator's would.
 both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
     use std::io::{Read, Write};
     let env = Env::new(db);
-    let c1 = applied_then_changed(&env);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("a.test");
+    env.apply(&[], 0);
+    env.zone("b.test", &zone_yaml("192.0.2.2"));
+    let c1 = env.commit("b.test, www .2");
     let cmd = format!(
         "{} apply --verify-timeout 20 --repo {} --db {}",
         env!("CARGO_BIN_EXE_zonekeeper"),
@@ -221,8 +225,8 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
         seen.push(byte[0]);
     }
     // Meanwhile, C2 with --auto-approve.
-    env.zone("a.test", &zone_yaml("192.0.2.3"));
-    let c2 = env.commit("a.test www .3");
+    env.zone("b.test", &zone_yaml("192.0.2.3"));
+    let c2 = env.commit("b.test www .3");
     let concurrent = env.zk(&["apply", "--auto-approve", "--verify-timeout", "20"]);
     // The operator answers yes to the plan of C1.
     interactive.stdin.as_mut().unwrap().write_all(b"y\n").unwrap();
@@ -233,7 +237,7 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
     let first = format!("{}{rest}", String::from_utf8_lossy(&seen));
     if concurrent.status.code() == Some(0) {
         // C2 was applied: nothing may take the servers or the store back.
-        assert_eq!(www(&env, "a.test."), "192.0.2.3", "{first}");
+        assert_eq!(www(&env, "b.test."), "192.0.2.3", "{first}");
         assert_eq!(applied_commit(&env), c2, "{first}");
     } else {
         // C2 was refused because the interactive apply held the lock since it planned.
@@ -242,9 +246,9 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
         assert_eq!(status.code(), Some(0), "{first}");
         assert!(first.contains("Applied revision"), "{first}");
         assert_eq!(applied_commit(&env), c1, "the approved plan was applied");
-        assert_eq!(www(&env, "a.test."), "192.0.2.2", "{first}");
+        assert_eq!(www(&env, "b.test."), "192.0.2.2", "{first}");
         env.apply(&[], 0);
-        assert_eq!(www(&env, "a.test."), "192.0.2.3");
+        assert_eq!(www(&env, "b.test."), "192.0.2.3");
         assert_eq!(applied_commit(&env), c2);
     }
     env.assert_converged("after both applies");
