@@ -65,7 +65,11 @@ fn zk_db(env: &Env, db: &str, args: &[&str]) -> std::process::Output {
 fn www(env: &Env, zone: &str) -> String {
     let addr = env.lab.dns_addr("ns0").unwrap();
     let out = std::process::Command::new("dig")
-        .args([format!("@{}", addr.ip()), "-p".into(), addr.port().to_string()])
+        .args([
+            format!("@{}", addr.ip()),
+            "-p".into(),
+            addr.port().to_string(),
+        ])
         .args(["+short", "+norec", &format!("www.{zone}"), "A"])
         .output()
         .unwrap();
@@ -156,10 +160,9 @@ impl ForeignLock {
             match session {
                 Some(c) => c.close().await.unwrap(),
                 None => {
-                    let mut c =
-                        sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.db))
-                            .await
-                            .unwrap();
+                    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", env.db))
+                        .await
+                        .unwrap();
                     sqlx::query("UPDATE apply_lock SET expires_at = $1")
                         .bind(unix_now() - 1)
                         .execute(&mut c)
@@ -221,7 +224,11 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
     let mut byte = [0u8; 1];
     while !String::from_utf8_lossy(&seen).contains("Apply these changes?") {
         let n = stdout.read(&mut byte).unwrap();
-        assert!(n == 1, "apply ended before its prompt: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n == 1,
+            "apply ended before its prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.push(byte[0]);
     }
     // Meanwhile, C2 with --auto-approve.
@@ -229,7 +236,12 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
     let c2 = env.commit("b.test www .3");
     let concurrent = env.zk(&["apply", "--auto-approve", "--verify-timeout", "20"]);
     // The operator answers yes to the plan of C1.
-    interactive.stdin.as_mut().unwrap().write_all(b"y\n").unwrap();
+    interactive
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"y\n")
+        .unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let status = interactive.wait().unwrap();
@@ -257,63 +269,87 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
 // Repro: a lock row whose holder is on another host, or is a live but unrelated PID, or
 // is malformed, is never taken over although the message says it will be; under a PID
 // namespace (same host name, PID not visible) a second apply ignores a live lock.
-both_stores!(lock_of_another_host_or_live_pid_is_not_taken_and_expired_lease_is, |db| {
-    let env = Env::new(db);
-    applied_then_changed(&env);
-    let far = unix_now() + 3600;
-    let host = zonekeeper::store::this_host();
-    // Another host's apply, in force: refused, naming it, with advice that holds.
-    let other = ForeignLock::take(&env, db, "0ddba11c0ffee001", "db7.example.net", 4242, far);
-    let out = env.apply(&[], 1);
-    let t = flat(&out);
-    assert!(
-        t.contains("another apply holds the lock")
-            && t.contains("0ddba11c0ffee001")
-            && t.contains("db7.example.net"),
-        "{t}"
-    );
-    assert!(!t.contains("process is gone is taken over"), "{t}");
-    assert_eq!(www(&env, "a.test."), "192.0.2.1", "nothing applied");
-    // Its holder is gone (lease ran out / session ended): the next apply takes over.
-    other.die(&env);
-    let out = env.apply(&[], 0);
-    assert!(flat(&out).contains("Took over lock 0ddba11c0ffee001"), "{}", flat(&out));
-    assert_eq!(www(&env, "a.test."), "192.0.2.2");
+both_stores!(
+    lock_of_another_host_or_live_pid_is_not_taken_and_expired_lease_is,
+    |db| {
+        let env = Env::new(db);
+        applied_then_changed(&env);
+        let far = unix_now() + 3600;
+        let host = zonekeeper::store::this_host();
+        // Another host's apply, in force: refused, naming it, with advice that holds.
+        let other = ForeignLock::take(&env, db, "0ddba11c0ffee001", "db7.example.net", 4242, far);
+        let out = env.apply(&[], 1);
+        let t = flat(&out);
+        assert!(
+            t.contains("another apply holds the lock")
+                && t.contains("0ddba11c0ffee001")
+                && t.contains("db7.example.net"),
+            "{t}"
+        );
+        assert!(!t.contains("process is gone is taken over"), "{t}");
+        assert_eq!(www(&env, "a.test."), "192.0.2.1", "nothing applied");
+        // Its holder is gone (lease ran out / session ended): the next apply takes over.
+        other.die(&env);
+        let out = env.apply(&[], 0);
+        assert!(
+            flat(&out).contains("Took over lock 0ddba11c0ffee001"),
+            "{}",
+            flat(&out)
+        );
+        assert_eq!(www(&env, "a.test."), "192.0.2.2");
 
-    // This host's name with a PID this PID namespace cannot see: still in force.
-    env.zone("a.test", &zone_yaml("192.0.2.3"));
-    env.commit("a.test www .3");
-    let ns = ForeignLock::take(&env, db, "0ddba11c0ffee002", &host, 999_999_999, far);
-    let out = env.apply(&[], 1);
-    assert!(flat(&out).contains("0ddba11c0ffee002"), "{}", flat(&out));
-    assert_eq!(www(&env, "a.test."), "192.0.2.2", "nothing applied");
-    ns.die(&env);
-    env.apply(&[], 0);
-    assert_eq!(www(&env, "a.test."), "192.0.2.3");
-});
+        // This host's name with a PID this PID namespace cannot see: still in force.
+        env.zone("a.test", &zone_yaml("192.0.2.3"));
+        env.commit("a.test www .3");
+        let ns = ForeignLock::take(&env, db, "0ddba11c0ffee002", &host, 999_999_999, far);
+        let out = env.apply(&[], 1);
+        assert!(flat(&out).contains("0ddba11c0ffee002"), "{}", flat(&out));
+        assert_eq!(www(&env, "a.test."), "192.0.2.2", "nothing applied");
+        ns.die(&env);
+        env.apply(&[], 0);
+        assert_eq!(www(&env, "a.test."), "192.0.2.3");
+    }
+);
 
 // Repro: `status` does not show the lock, there is no way to remove the lock of an apply
 // whose host vanished, and times of the lock are not shown in UTC.
 both_stores!(lock_shown_in_status_and_unlock_by_id, |db| {
     let env = Env::new(db);
     applied_then_changed(&env);
-    let holder = ForeignLock::take(&env, db, "5ca1ab1e5ca1ab1e", "gone.example.net", 77, unix_now() + 3600);
+    let holder = ForeignLock::take(
+        &env,
+        db,
+        "5ca1ab1e5ca1ab1e",
+        "gone.example.net",
+        77,
+        unix_now() + 3600,
+    );
     let status = text(&env.zk(&["status"]));
     assert!(
-        status.contains("Lock: held by lock 5ca1ab1e5ca1ab1e of host gone.example.net pid 77, since ")
-            && status.contains("zonekeeper unlock 5ca1ab1e5ca1ab1e"),
+        status.contains(
+            "Lock: held by lock 5ca1ab1e5ca1ab1e of host gone.example.net pid 77, since "
+        ) && status.contains("zonekeeper unlock 5ca1ab1e5ca1ab1e"),
         "{status}"
     );
     let json: serde_json::Value =
         serde_json::from_slice(&env.zk(&["status", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["lock"]["state"], "held", "{json}");
     assert_eq!(json["lock"]["lock_id"], "5ca1ab1e5ca1ab1e", "{json}");
-    assert!(json["lock"]["since"].as_str().is_some_and(|s| s.ends_with('Z') && s.contains('T')), "{json}");
+    assert!(
+        json["lock"]["since"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('Z') && s.contains('T')),
+        "{json}"
+    );
 
     // The wrong id is refused; without --yes and a terminal, nothing happens.
     let wrong = env.zk(&["unlock", "0000000000000000", "--yes"]);
     assert_eq!(wrong.status.code(), Some(1), "{}", flat(&wrong));
-    assert!(flat(&wrong).contains("there is no lock 0000000000000000"), "{}", flat(&wrong));
+    assert!(
+        flat(&wrong).contains("there is no lock 0000000000000000"),
+        "{}",
+        flat(&wrong)
+    );
     let unasked = env.zk(&["unlock", "5ca1ab1e5ca1ab1e"]);
     assert_eq!(unasked.status.code(), Some(1), "{}", text(&unasked));
     env.apply(&[], 1);
@@ -321,7 +357,10 @@ both_stores!(lock_shown_in_status_and_unlock_by_id, |db| {
     let unlocked = env.zk(&["unlock", "5ca1ab1e5ca1ab1e", "--yes"]);
     assert_eq!(unlocked.status.code(), Some(0), "{}", flat(&unlocked));
     let said = flat(&unlocked);
-    assert!(said.contains("5ca1ab1e5ca1ab1e") && said.contains("the lock is free"), "{said}");
+    assert!(
+        said.contains("5ca1ab1e5ca1ab1e") && said.contains("the lock is free"),
+        "{said}"
+    );
     assert!(text(&env.zk(&["status"])).contains("Lock: free"));
     env.apply(&[], 0);
     assert_eq!(www(&env, "a.test."), "192.0.2.2");
@@ -342,7 +381,11 @@ both_stores!(readonly_store_says_so, |db| {
         Db::Postgres => {
             let options = "-c default_transaction_read_only=on";
             let sep = if env.db.contains('?') { '&' } else { '?' };
-            let url = format!("{}{sep}options={}", env.db, options.replace(' ', "%20").replace('=', "%3D"));
+            let url = format!(
+                "{}{sep}options={}",
+                env.db,
+                options.replace(' ', "%20").replace('=', "%3D")
+            );
             zk_db(&env, &url, &["apply", "--auto-approve"])
         }
     };
@@ -367,19 +410,34 @@ both_stores!(applied_not_printed_when_failed_or_waiting, |db| {
     assert!(out.contains("was NOT applied"), "{}", text(&failed));
     let json = env.apply(&["--verify-timeout", "2", "--format", "json"], 1);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!((json["applied"].as_bool(), json["state"].as_str()), (Some(false), Some("failed")), "{json}");
+    assert_eq!(
+        (json["applied"].as_bool(), json["state"].as_str()),
+        (Some(false), Some("failed")),
+        "{json}"
+    );
     env.lab.resume("ns2").unwrap();
     let done = env.apply(&[], 0);
-    assert!(String::from_utf8_lossy(&done.stdout).contains("Applied revision"), "{}", text(&done));
+    assert!(
+        String::from_utf8_lossy(&done.stdout).contains("Applied revision"),
+        "{}",
+        text(&done)
+    );
 
     // ns3 joins while it hangs: the operation waits.
     env.lab.pause("ns3").unwrap();
-    env.write("zonekeeper.yaml", &crate::support::config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2));
+    env.write(
+        "zonekeeper.yaml",
+        &crate::support::config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 2),
+    );
     env.commit("add ns3");
     let waiting = env.apply(&["--verify-timeout", "2"], 3);
     let out = String::from_utf8_lossy(&waiting.stdout).to_string();
     assert!(!out.contains("Applied revision"), "{}", text(&waiting));
-    assert!(out.contains("not applied yet") && out.contains("waits"), "{}", text(&waiting));
+    assert!(
+        out.contains("not applied yet") && out.contains("waits"),
+        "{}",
+        text(&waiting)
+    );
     env.lab.resume("ns3").unwrap();
 });
 

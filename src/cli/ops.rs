@@ -102,7 +102,8 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             store.set_step(id, &step).await.into_diagnostic()?;
             outln!(
                 "Operation {id} resumes at step {} ({}) on the next apply.",
-                step.idx, step.name
+                step.idx,
+                step.name
             )?;
         }
         What::Cancel(_) => {

@@ -9,8 +9,8 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::{Format, Global, color_wanted};
 use crate::desired::{self, DesiredState, LoadError, Source};
 use crate::plan::{self, Plan, Recorded};
-use crate::{out, outln};
 use crate::store::{self, Store};
+use crate::{out, outln};
 
 /// Exit code with `--detailed-exitcode` when there are changes.
 pub const CHANGES: u8 = 2;

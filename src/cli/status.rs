@@ -152,7 +152,10 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                     .unwrap_or_default();
                 outln!(
                     "    {}. {:<14} {:<8}{until} {}",
-                    s.idx, s.name, s.state, s.message
+                    s.idx,
+                    s.name,
+                    s.state,
+                    s.message
                 )?;
             }
         }

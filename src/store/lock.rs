@@ -289,11 +289,7 @@ impl Store {
         })
     }
 
-    async fn advisory(
-        &self,
-        mut info: LockInfo,
-        every: Duration,
-    ) -> Result<ApplyLock, StoreError> {
+    async fn advisory(&self, mut info: LockInfo, every: Duration) -> Result<ApplyLock, StoreError> {
         // A connection of its own, out of the pool: the lock lives as long as it does.
         let mut conn = self.pool.acquire().await?.detach();
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
@@ -435,9 +431,9 @@ pub fn describe(state: &LockState) -> String {
     match state {
         LockState::Free => "no lock is held".into(),
         LockState::Held(i) => format!("the lock held now is {i}"),
-        LockState::HeldUnrecorded { session } => format!(
-            "PostgreSQL session {session} holds the lock and has not recorded its id yet"
-        ),
+        LockState::HeldUnrecorded { session } => {
+            format!("PostgreSQL session {session} holds the lock and has not recorded its id yet")
+        }
         LockState::Stale(i) => format!("the only lock recorded is {i}, no longer in force"),
     }
 }
@@ -501,7 +497,9 @@ async fn renew_lease(
                 )));
                 return;
             }
-            Err(e) => tracing::warn!(error = %StoreError::from(e), "cannot renew the apply lock's lease; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %StoreError::from(e), "cannot renew the apply lock's lease; retrying")
+            }
         }
     }
     if let Err(e) = sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND lock_id = $1")
@@ -547,108 +545,4 @@ async fn hold_session(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::db_url;
-
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        Store::open(&db_url(Some(dir.path().join("s.db").to_str().unwrap())))
-            .await
-            .unwrap()
-    }
-
-    async fn put_row(store: &Store, id: &str, host: &str, pid: i64, expires_at: i64) {
-        sqlx::query("DELETE FROM apply_lock").execute(&store.pool).await.unwrap();
-        sqlx::query(
-            "INSERT INTO apply_lock (id, lock_id, host, pid, since, expires_at) VALUES (1, $1, $2, $3, 0, $4)",
-        )
-        .bind(id)
-        .bind(host)
-        .bind(pid)
-        .bind(expires_at)
-        .execute(&store.pool)
-        .await
-        .unwrap();
-    }
-
-    #[tokio::test]
-    async fn lease_is_exclusive_and_taken_over_only_when_expired() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let first = store.lock().await.unwrap();
-        assert_eq!(store.lock_state().await.unwrap(), LockState::Held(first.info().clone()));
-        let err = store.lock().await.unwrap_err();
-        assert!(
-            matches!(&err, StoreError::Locked { holder, .. } if holder.contains(&first.info().lock_id)),
-            "{err}"
-        );
-        first.release().await;
-        assert_eq!(store.lock_state().await.unwrap(), LockState::Free);
-
-        // A live lease of a PID that does not exist on this host is still a live lease.
-        put_row(&store, "aaaa", &this_host(), 999_999_999, unix_now() + 3600).await;
-        assert!(matches!(store.lock().await, Err(StoreError::Locked { .. })));
-        // Expired: taken over, and said so.
-        put_row(&store, "bbbb", "elsewhere", 1, unix_now() - 1).await;
-        let second = store.lock().await.unwrap();
-        assert_eq!(second.taken_over().map(|i| i.lock_id.as_str()), Some("bbbb"));
-        second.release().await;
-    }
-
-    #[tokio::test]
-    async fn break_lock_needs_the_right_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        put_row(&store, "cccc", "gone-host", 7, unix_now() + 3600).await;
-        assert!(matches!(
-            store.break_lock("dddd").await,
-            Err(StoreError::NoSuchLock { .. })
-        ));
-        let (info, in_force) = store.break_lock("cccc").await.unwrap();
-        assert_eq!((info.lock_id.as_str(), in_force), ("cccc", true));
-        assert_eq!(store.lock_state().await.unwrap(), LockState::Free);
-        store.lock().await.unwrap().release().await;
-    }
-
-    #[tokio::test]
-    async fn lost_lease_is_reported_to_the_holder() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let lock = store
-            .lock_checking_every(Duration::from_millis(1))
-            .await
-            .unwrap();
-        store.break_lock(&lock.info().lock_id).await.unwrap();
-        let why = lock.lost().await;
-        assert!(why.contains(&lock.info().lock_id), "{why}");
-    }
-
-    #[tokio::test]
-    async fn full_store_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = store(&dir).await;
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&store.pool)
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {pages}")))
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        let big = "x".repeat(1 << 20);
-        let err = sqlx::query("INSERT INTO audit (at, commit_id, author, action, target, detail) VALUES (0, '', '', '', '', $1)")
-            .bind(&big)
-            .execute(&store.pool)
-            .await
-            .map_err(StoreError::from)
-            .unwrap_err();
-        assert!(matches!(err, StoreError::Full(_)), "{err}");
-        assert!(err.to_string().starts_with("the disk is full"), "{err}");
-    }
-
-    #[test]
-    fn times_are_utc_iso_8601() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
-}
+mod tests;

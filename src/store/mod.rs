@@ -86,7 +86,10 @@ fn unwritable(e: &sqlx::Error) -> Option<Unwritable> {
     match e {
         sqlx::Error::Database(db) => {
             let code = db.code()?;
-            if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
                 return match code.as_ref() {
                     "25006" => Some(Unwritable::ReadOnly),
                     "53100" | "53000" => Some(Unwritable::Full),
