@@ -86,11 +86,13 @@ fn applied_commit(env: &Env) -> String {
         .to_string()
 }
 
-/// A lock held by someone else: on SQLite a lease row; on PostgreSQL an advisory lock
-/// held by a session of its own (kept open by `_session`), with its record.
+/// A lock held by someone else: on SQLite a lease row, and when the holder is of this
+/// host its kernel lock on `<store>.applylock` too (as a live apply holds it); on
+/// PostgreSQL an advisory lock held by a session of its own, with its record.
 struct ForeignLock {
     rt: tokio::runtime::Runtime,
     session: Option<sqlx::PgConnection>,
+    flock: Option<std::fs::File>,
 }
 
 impl ForeignLock {
@@ -148,7 +150,17 @@ impl ForeignLock {
                 }
             }
         });
-        ForeignLock { rt, session }
+        let flock = (db == Db::Sqlite && host == zonekeeper::store::this_host()).then(|| {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(format!("{}.applylock", env.db))
+                .unwrap();
+            f.try_lock().unwrap();
+            f
+        });
+        ForeignLock { rt, session, flock }
     }
 
     /// The holder is gone: its lease ran out (SQLite: `expires_at` in the past) or its
@@ -156,6 +168,7 @@ impl ForeignLock {
     fn die(mut self, env: &Env) {
         use sqlx::Connection;
         let session = self.session.take();
+        drop(self.flock.take());
         self.rt.block_on(async {
             match session {
                 Some(c) => c.close().await.unwrap(),

@@ -12,7 +12,12 @@
 //!   ends that session, for a holder whose host vanished without closing its connection.
 //! - **SQLite**: the row is a lease until `expires_at`, which a background task renews
 //!   every [`RENEW_EVERY`] while the apply runs. An expired lease is taken over; a live
-//!   one never is.
+//!   one is not, unless the kernel proves its holder dead: the holder also keeps an
+//!   exclusive `flock` on `<store file>.applylock`, which the kernel drops when the
+//!   process dies (in any PID namespace). A live lease recorded by this host whose file
+//!   lock nobody holds belongs to an apply that was killed, and is taken over at once; a
+//!   lease of another host is only ever taken over once it has expired (its file lock may
+//!   be invisible from here).
 //!
 //! When the holder loses its lock anyway (the lease was taken over after a stall, an
 //! operator ran `unlock`, the PostgreSQL session dropped), [`ApplyLock::lost`] fires and
@@ -166,6 +171,39 @@ pub struct ApplyLock {
     lost: watch::Receiver<Option<String>>,
     stop: Option<oneshot::Sender<()>>,
     keeper: Option<tokio::task::JoinHandle<()>>,
+    /// SQLite: the kernel lock on `<store file>.applylock`, released when dropped.
+    _flock: Option<std::fs::File>,
+}
+
+/// The kernel's word on a SQLite store's lock file.
+enum Kernel {
+    /// This process now holds it: no live apply of this kernel does.
+    Held(std::fs::File),
+    /// A live process holds it.
+    Busy,
+    /// No lock file here (in-memory store, a file system without locks): the lease alone
+    /// decides.
+    Unavailable,
+}
+
+/// Tries the exclusive `flock` on `<db_file>.applylock`.
+fn kernel_lock(db_file: &str) -> Kernel {
+    if db_file.is_empty() {
+        return Kernel::Unavailable;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{db_file}.applylock"));
+    let Ok(file) = file else {
+        return Kernel::Unavailable;
+    };
+    match file.try_lock() {
+        Ok(()) => Kernel::Held(file),
+        Err(std::fs::TryLockError::WouldBlock) => Kernel::Busy,
+        Err(std::fs::TryLockError::Error(_)) => Kernel::Unavailable,
+    }
 }
 
 impl ApplyLock {
@@ -241,17 +279,28 @@ impl Store {
     async fn lease(&self, mut info: LockInfo, every: Duration) -> Result<ApplyLock, StoreError> {
         let now = info.since;
         info.expires_at = Some(now + LEASE_SECS);
+        let db_file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_default();
         let before = sqlx::query(SELECT_ROW)
             .fetch_optional(&self.pool)
             .await?
             .map(|r| info_of(&r));
-        // One statement: taken when free or expired, and only then.
+        let flock = match kernel_lock(&db_file) {
+            Kernel::Held(file) => Some(file),
+            Kernel::Busy => return Err(locked(Backend::Sqlite, before.as_ref(), None)),
+            Kernel::Unavailable => None,
+        };
+        // One statement: taken when free, expired, or left by a dead apply of this host.
         sqlx::query(
             "INSERT INTO apply_lock (id, lock_id, host, pid, since, expires_at, session) \
              VALUES (1, $1, $2, $3, $4, $5, NULL) ON CONFLICT (id) DO UPDATE SET \
              lock_id = excluded.lock_id, host = excluded.host, pid = excluded.pid, \
              since = excluded.since, expires_at = excluded.expires_at, session = NULL \
-             WHERE apply_lock.expires_at IS NULL OR apply_lock.expires_at <= $6",
+             WHERE apply_lock.expires_at IS NULL OR apply_lock.expires_at <= $6 \
+             OR ($7 = 1 AND apply_lock.host = excluded.host)",
         )
         .bind(&info.lock_id)
         .bind(&info.host)
@@ -259,6 +308,7 @@ impl Store {
         .bind(info.since)
         .bind(info.expires_at)
         .bind(now)
+        .bind(i64::from(flock.is_some()))
         .execute(&self.pool)
         .await?;
         let now_row = sqlx::query(SELECT_ROW)
@@ -286,6 +336,7 @@ impl Store {
             lost,
             stop: Some(stop),
             keeper: Some(keeper),
+            _flock: flock,
         })
     }
 
@@ -353,6 +404,7 @@ impl Store {
             lost,
             stop: Some(stop),
             keeper: Some(keeper),
+            _flock: None,
         })
     }
 

@@ -44,9 +44,23 @@ async fn lease_is_exclusive_and_taken_over_only_when_expired() {
     first.release().await;
     assert_eq!(store.lock_state().await.unwrap(), LockState::Free);
 
-    // A live lease of a PID that does not exist on this host is still a live lease.
-    put_row(&store, "aaaa", &this_host(), 999_999_999, unix_now() + 3600).await;
+    // A live lease of another host is a live lease, whatever its PID.
+    put_row(&store, "aaaa", "elsewhere", 1, unix_now() + 3600).await;
     assert!(matches!(store.lock().await, Err(StoreError::Locked { .. })));
+    // A live lease of this host while its holder holds the kernel lock: refused too.
+    put_row(&store, "abab", &this_host(), 999_999_999, unix_now() + 3600).await;
+    let db_file = dir.path().join("s.db").display().to_string();
+    let Kernel::Held(holder) = kernel_lock(&db_file) else {
+        panic!("the lock file is free")
+    };
+    let held = std::fs::File::open(format!("{db_file}.applylock")).unwrap();
+    assert!(held.try_lock().is_err(), "the kernel lock is exclusive");
+    assert!(matches!(store.lock().await, Err(StoreError::Locked { .. })));
+    // Its holder was killed (the kernel dropped its lock): taken over at once.
+    drop(holder);
+    let third = store.lock().await.unwrap();
+    assert_eq!(third.taken_over().map(|i| i.lock_id.as_str()), Some("abab"));
+    third.release().await;
     // Expired: taken over, and said so.
     put_row(&store, "bbbb", "elsewhere", 1, unix_now() - 1).await;
     let second = store.lock().await.unwrap();
