@@ -1,7 +1,11 @@
 //! The `zonekeeper` binary: parse arguments, set up logging, call the library, map the
 //! result to an exit code. Everything else lives in the library.
+//!
+//! A reader that closed stdout early (`zonekeeper plan | head -1`) ends any command
+//! quietly with exit 0, as ripgrep does: commands write through `outln!`, which reports
+//! the closed pipe instead of panicking.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,8 +22,10 @@ fn main() -> ExitCode {
         .init();
     match zonekeeper::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(report) if zonekeeper::cli::out::is_stdout_closed(&report) => ExitCode::SUCCESS,
         Err(report) => {
-            eprintln!("{report:?}");
+            // stderr may be closed too: nothing left to tell, and no panic.
+            let _ = writeln!(std::io::stderr(), "{report:?}");
             ExitCode::from(1)
         }
     }

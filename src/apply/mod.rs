@@ -2,8 +2,8 @@
 //!
 //! Order of work, each stage safe to repeat after a failure or a kill:
 //!
-//! 1. Take the store's apply lock; load the TSIG key; connect to the primary (an
-//!    unreachable primary stops here, with nothing changed).
+//! 1. Load the TSIG key; connect to the primary (an unreachable primary stops here, with
+//!    nothing changed). The caller holds the store's apply lock since before planning.
 //! 2. New zones (and new groups' catalog zones): zone files and `zones.conf` are written,
 //!    then one `rndc reconfig`; the primary must then serve each at its serial. A zone
 //!    it refuses fails alone (see `create`); a zone it already serves is adopted.
@@ -200,18 +200,17 @@ fn group_sockets(config: &Config, group: &str) -> Vec<(String, SocketAddr)> {
         .collect()
 }
 
-/// Carries out `plan` (computed from `desired` against `store`).
+/// Carries out `plan` (computed from `desired` against `store`). The caller holds the
+/// store's apply lock (`_lock`) since before it computed the plan, so the plan cannot be
+/// stale.
 pub async fn apply(
     store: &Store,
+    _lock: &crate::store::ApplyLock,
     desired: &DesiredState,
     plan: &Plan,
     opts: &Options,
 ) -> Result<Report, ApplyError> {
-    let holder = format!("{} pid {}", crate::store::this_host(), std::process::id());
-    store.lock(&holder, opts.now).await?;
-    let result = run(store, desired, plan, opts).await;
-    store.unlock(&holder).await?;
-    result
+    run(store, desired, plan, opts).await
 }
 
 async fn run(

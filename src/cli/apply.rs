@@ -7,8 +7,10 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::plan::{now, open_store, prepare, print_plan};
 use super::{Format, Global};
-use crate::apply::{self, Options};
+use crate::apply::{self, Options, Report};
+use crate::outln;
 use crate::plan::{Plan, ZoneChange};
+use crate::store::{ApplyLock, Store};
 
 /// Options of `apply`.
 #[derive(Debug, clap::Args)]
@@ -47,7 +49,9 @@ fn key(
     )
 }
 
-/// Runs `apply`.
+/// Runs `apply`. The lock is taken before anything is planned and held until the end,
+/// through the prompt: the plan the operator approves is the plan carried out, and a
+/// saved plan is checked against the store under the same lock (as Terraform does).
 pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
     if g.worktree {
         return Err(miette::miette!(
@@ -55,9 +59,6 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
             "apply reads committed revisions only, never the work tree"
         ));
     }
-    let store = open_store(g).await?;
-    let now = now();
-    let today = crate::model::serial::yyyymmdd(now);
     let saved: Option<Plan> = match &args.file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -71,15 +72,48 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         }
         None => None,
     };
+    let store = open_store(g).await?;
+    let lock = match store.lock().await {
+        Ok(lock) => lock,
+        Err(e) => {
+            store.close().await;
+            return Err(e).into_diagnostic();
+        }
+    };
+    if let Some(old) = lock.taken_over() {
+        eprintln!("Took over {old}: it was no longer in force.");
+    }
+    let result = tokio::select! {
+        biased;
+        why = lock.lost() => Err(miette::miette!(
+            help = "`zonekeeper status` shows who holds the lock now; run apply again once it is free",
+            "this apply stopped: it lost the apply lock: {why}. What took effect is recorded"
+        )),
+        r = locked(g, args, &store, &lock, saved.as_ref()) => r,
+    };
+    lock.release().await;
+    store.close().await;
+    result
+}
+
+/// `apply` under the lock: plan, check a saved plan, ask, apply, report.
+async fn locked(
+    g: &Global,
+    args: &ApplyArgs,
+    store: &Store,
+    lock: &ApplyLock,
+    saved: Option<&Plan>,
+) -> miette::Result<u8> {
+    let now = now();
+    let today = crate::model::serial::yyyymmdd(now);
     let rev = saved
-        .as_ref()
         .map(|p| p.revision.clone())
         .unwrap_or_else(|| g.rev.clone());
-    let prepared = match prepare(g, &store, &rev, today).await? {
+    let prepared = match prepare(g, store, &rev, today).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    if let Some(saved) = &saved {
+    if let Some(saved) = saved {
         let applied = store
             .applied_revision()
             .await
@@ -100,25 +134,28 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
     let active_ops = !store.operations(false).await.into_diagnostic()?.is_empty();
     if !plan.has_changes() && !active_ops {
         if g.format == Format::Text {
-            println!(
+            outln!(
                 "No changes: the servers already serve revision {}.",
-                &plan.revision[..plan.revision.len().min(12)]
-            );
+                short(&plan.revision)
+            )?;
         } else {
-            println!("{}", serde_json::json!({"applied": true, "changes": false}));
+            outln!(
+                "{}",
+                serde_json::json!({"applied": true, "state": "applied", "changes": false})
+            )?;
         }
         return Ok(0);
     }
     if saved.is_none() && plan.has_changes() {
         if g.format == Format::Text {
-            print_plan(g.format, plan);
+            print_plan(g.format, plan)?;
         }
         if !super::ops::ask(
             "Apply these changes?",
             args.auto_approve,
             "--auto-approve, or apply a saved plan file",
         )? {
-            println!("Nothing applied.");
+            outln!("Nothing applied.")?;
             return Ok(0);
         }
     }
@@ -129,59 +166,89 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         now,
         today,
     };
-    let report = apply::apply(&store, &prepared.desired, plan, &opts)
+    let report = apply::apply(store, lock, &prepared.desired, plan, &opts)
         .await
         .into_diagnostic()?;
-    store.close().await;
-    match g.format {
-        Format::Json => println!(
+    let code = if report.revision_recorded {
+        0
+    } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
+        super::ops::WAITING
+    } else {
+        1
+    };
+    // The work is done: a reader that went away changes nothing about how it went.
+    match print_report(g.format, plan, &report) {
+        Err(e) if !super::out::is_stdout_closed(&e) => Err(e),
+        _ => Ok(code),
+    }
+}
+
+/// A commit id as people read it.
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// What the apply did, honestly: "Applied revision" only when it was recorded as applied.
+fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<()> {
+    let state = if report.revision_recorded {
+        "applied"
+    } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
+        "waiting"
+    } else {
+        "failed"
+    };
+    if format == Format::Json {
+        return outln!(
             "{}",
             serde_json::json!({
-                "applied": report.complete(),
+                "applied": report.revision_recorded,
+                "state": state,
                 "revision": plan.revision,
                 "plan": crate::plan::render::json(plan),
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
                 "waiting": report.waiting,
             })
-        ),
-        Format::Text => {
-            println!(
-                "Applied revision {}: {} created, {} updated, {} deleted; {} zone(s) verified on every server.",
-                &plan.revision[..plan.revision.len().min(12)],
-                report.created.len(),
-                report.updated.len(),
-                report.deleted.len(),
-                report.verified.len()
-            );
-            for f in &report.failures {
-                eprintln!("error: {f}");
-            }
-            if !report.skipped_deletes.is_empty() {
-                eprintln!(
-                    "error: {} zone deletion(s) not applied: {}; deleting a zone stops it being served; run again with --allow-delete to do it.",
-                    report.skipped_deletes.len(),
-                    report.skipped_deletes.join(", ")
-                );
-            }
-            if let Some(wait) = &report.waiting {
-                println!("{wait}");
-                println!(
-                    "Run `zonekeeper apply` again to continue; `zonekeeper status` shows every operation."
-                );
-            }
-            if !report.failures.is_empty() {
-                eprintln!(
-                    "What took effect is recorded; run apply again once the servers answer to finish."
-                );
-            }
-        }
+        );
     }
-    Ok(if report.complete() {
-        0
-    } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
-        super::ops::WAITING
-    } else {
-        1
-    })
+    let rev = short(&plan.revision);
+    let done = format!(
+        "{} created, {} updated, {} deleted; {} zone(s) verified on every server",
+        report.created.len(),
+        report.updated.len(),
+        report.deleted.len(),
+        report.verified.len()
+    );
+    match state {
+        "applied" => outln!("Applied revision {rev}: {done}.")?,
+        "waiting" => outln!(
+            "Revision {rev} is not applied yet: an operation waits. Done so far, and recorded: {done}."
+        )?,
+        _ => outln!(
+            "Revision {rev} was NOT applied: {} error(s), below. Done so far, and recorded: {done}.",
+            report.failures.len() + usize::from(!report.skipped_deletes.is_empty())
+        )?,
+    }
+    for f in &report.failures {
+        eprintln!("error: {f}");
+    }
+    if !report.skipped_deletes.is_empty() {
+        eprintln!(
+            "error: {} zone deletion(s) not applied: {}; deleting a zone stops it being served; run again with --allow-delete to do it.",
+            report.skipped_deletes.len(),
+            report.skipped_deletes.join(", ")
+        );
+    }
+    if let Some(wait) = &report.waiting {
+        outln!("{wait}")?;
+        outln!(
+            "Run `zonekeeper apply` again to continue; `zonekeeper status` shows every operation."
+        )?;
+    }
+    if !report.failures.is_empty() {
+        eprintln!(
+            "The revision stays unapplied; each zone the primary took is recorded. Run apply again once the servers answer to finish."
+        );
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use super::Global;
 use crate::desired::{self, Source};
 use crate::lab::{self, LabServerSpec, LabSpec};
 use crate::model::config::{SecretSource, member_catalog};
+use crate::outln;
 
 /// Lab subcommands.
 #[derive(Debug, Subcommand)]
@@ -44,7 +45,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
     match cmd {
         LabCommand::Down { dir } => {
             lab::stop_detached(dir).into_diagnostic()?;
-            println!("lab in {} stopped", dir.display());
+            outln!("lab in {} stopped", dir.display())?;
             Ok(0)
         }
         LabCommand::Up { dir } => {
@@ -56,7 +57,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                     g.format,
                     &source.revision().id,
                     &desired::Problems(problems),
-                );
+                )?;
                 return Ok(super::validate::INVALID);
             };
             let p = &config.primary;
@@ -111,7 +112,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                 serial_query_rate: lab::DEFAULT_SERIAL_QUERY_RATE,
             };
             lab::start_detached(spec).into_diagnostic()?;
-            println!(
+            outln!(
                 "lab up in {}: primary {}, {} secondar{}",
                 dir.display(),
                 p.addr,
@@ -121,7 +122,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                 } else {
                     "ies"
                 }
-            );
+            )?;
             Ok(0)
         }
     }

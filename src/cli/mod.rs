@@ -1,12 +1,15 @@
 //! The command line: flags defined once with their docs (clap derive), one file per
 //! subcommand that turns arguments into a call of the library. No DNS logic lives here.
 
+pub mod out;
+
 pub mod apply;
 pub mod lab;
 pub mod ops;
 pub mod plan;
 pub mod show;
 pub mod status;
+pub mod unlock;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -95,6 +98,15 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Remove the apply lock of an apply that is gone (its id is shown by `status` and by
+    /// the refusal of a second apply).
+    Unlock {
+        /// The lock's id.
+        lock_id: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
     /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -125,6 +137,7 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         }
         Command::Reset { op, yes } => runtime.block_on(ops::run(g, ops::What::Reset(*op), *yes)),
         Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
+        Command::Unlock { lock_id, yes } => runtime.block_on(unlock::run(g, lock_id, *yes)),
     }
 }
 
@@ -165,6 +178,7 @@ mod tests {
             &["zonekeeper", "confirm", "12", "3", "--yes"],
             &["zonekeeper", "reset", "12"],
             &["zonekeeper", "cancel", "12", "--yes"],
+            &["zonekeeper", "unlock", "3f9a1c2e4b5d6e7f", "--yes"],
             &["zonekeeper", "lab", "up", "--dir", "state/lab"],
         ] {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");

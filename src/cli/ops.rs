@@ -10,6 +10,7 @@ use super::Global;
 use super::plan::{now, open_store};
 use crate::procedures::Kind;
 use crate::store::{OperationRow, Operator, Store};
+use crate::{out, outln};
 
 /// Exit code of `apply` when an operation waits at a closed gate: not an error, not done.
 pub const WAITING: u8 = 3;
@@ -26,7 +27,7 @@ pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
             "not asking \"{question}\" without a terminal"
         ));
     }
-    print!("{question} [y/N] ");
+    out!("{question} [y/N] ")?;
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -138,7 +139,7 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
             "operation {id} is {state}: nothing was changed"
         ));
     }
-    println!("{message}");
+    outln!("{message}")?;
     store.close().await;
     Ok(0)
 }

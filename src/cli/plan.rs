@@ -10,6 +10,7 @@ use super::{Format, Global, color_wanted};
 use crate::desired::{self, DesiredState, LoadError, Source};
 use crate::plan::{self, Plan, Recorded};
 use crate::store::{self, Store};
+use crate::{out, outln};
 
 /// Exit code with `--detailed-exitcode` when there are changes.
 pub const CHANGES: u8 = 2;
@@ -65,7 +66,7 @@ pub async fn prepare(
     let desired = match loaded {
         Ok(d) => d,
         Err(LoadError::Invalid(problems)) => {
-            super::validate::report_problems(g.format, &source.revision().id, &problems);
+            super::validate::report_problems(g.format, &source.revision().id, &problems)?;
             return Ok(Err(super::validate::INVALID));
         }
         Err(e) => return Err(e).into_diagnostic(),
@@ -104,10 +105,10 @@ pub async fn prepare(
 }
 
 /// Prints a plan in the chosen format.
-pub fn print_plan(format: Format, plan: &Plan) {
+pub fn print_plan(format: Format, plan: &Plan) -> miette::Result<()> {
     match format {
-        Format::Text => print!("{}", plan::render::text(plan, color_wanted())),
-        Format::Json => println!("{}", plan::render::json(plan)),
+        Format::Text => out!("{}", plan::render::text(plan, color_wanted())),
+        Format::Json => outln!("{}", plan::render::json(plan)),
     }
 }
 
@@ -119,7 +120,7 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    print_plan(g.format, &prepared.plan);
+    print_plan(g.format, &prepared.plan)?;
     if let Some(path) = &args.out {
         if g.worktree {
             return Err(miette::miette!(

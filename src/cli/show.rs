@@ -11,6 +11,7 @@ use super::plan::open_store;
 use super::{Format, Global};
 use crate::desired::{self, Source};
 use crate::live::{self, Transport};
+use crate::outln;
 
 /// What to show.
 #[derive(Debug, Subcommand)]
@@ -69,7 +70,7 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
         _ => None,
     };
     if g.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "zone": zone,
@@ -80,12 +81,12 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
                 "live": live_rows.iter().map(|(s, a, ans)| serde_json::json!({"server": s, "address": a.to_string(), "answer": ans.describe(), "serial": match ans { live::SoaAnswer::Serves { serial } => Some(*serial), _ => None }})).collect::<Vec<_>>(),
                 "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "server": o.server})).collect::<Vec<_>>(),
             })
-        );
+        )?;
         return Ok(0);
     }
-    println!("Zone {zone} (group {})", group.as_deref().unwrap_or("-"));
+    outln!("Zone {zone} (group {})", group.as_deref().unwrap_or("-"))?;
     match &desired_zone {
-        Some(z) => println!(
+        Some(z) => outln!(
             "  desired   revision {}: {} RRsets{}",
             &source.revision().id[..source.revision().id.len().min(12)],
             z.rrsets.len(),
@@ -94,12 +95,12 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
                 Some(false) => ", differs from what is recorded: `zonekeeper plan` shows how",
                 None => "",
             }
-        ),
-        None if problems.is_empty() => println!("  desired   not in this revision"),
-        None => println!("  desired   invalid in this revision: `zonekeeper validate` tells why"),
+        )?,
+        None if problems.is_empty() => outln!("  desired   not in this revision")?,
+        None => outln!("  desired   invalid in this revision: `zonekeeper validate` tells why")?,
     }
     match &recorded {
-        Some(r) => println!(
+        Some(r) => outln!(
             "  recorded  serial {}, {} every server, from commit {}",
             r.serial,
             if r.verified {
@@ -108,10 +109,10 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
                 "not yet seen on"
             },
             &r.commit_id[..r.commit_id.len().min(12)]
-        ),
-        None => println!("  recorded  not applied"),
+        )?,
+        None => outln!("  recorded  not applied")?,
     }
-    println!("  live");
+    outln!("  live")?;
     for (server, addr, answer) in &live_rows {
         let note = match (answer, &recorded) {
             (live::SoaAnswer::Serves { serial }, Some(r)) if *serial != r.serial => {
@@ -119,15 +120,15 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
             }
             _ => "",
         };
-        println!(
+        outln!(
             "    {server:<12} {:<22} {}{note}",
             addr.to_string(),
             answer.describe()
-        );
+        )?;
     }
     for o in &ops {
         let current = o.steps.iter().find(|s| s.state != "done");
-        println!(
+        outln!(
             "  op {} {} {}: {}",
             o.id,
             o.kind,
@@ -135,7 +136,7 @@ pub async fn run(g: &Global, cmd: &ShowCommand) -> miette::Result<u8> {
             current
                 .map(|s| format!("step {} {} {} — {}", s.idx, s.name, s.state, s.message))
                 .unwrap_or_else(|| "finishing".into())
-        );
+        )?;
     }
     Ok(0)
 }

@@ -1,23 +1,50 @@
-//! `zonekeeper status`: the primary, each group and server with its zone count and last
-//! check, and the last applied revision and who made it.
+//! `zonekeeper status`: the apply lock, the primary, each group and server with its zone
+//! count and last check, and the last applied revision and who made it. Times in UTC,
+//! ISO 8601.
 
 use miette::IntoDiagnostic;
 
 use super::plan::open_store;
 use super::{Format, Global};
+use crate::outln;
+use crate::store::lock::{LockInfo, LockState, utc};
 
 fn when(t: Option<i64>) -> String {
-    match t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
-        Some(d) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            d.year(),
-            d.month() as u8,
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second()
+    t.map(utc).unwrap_or_else(|| "never".into())
+}
+
+/// The lock for people.
+fn lock_line(state: &LockState) -> String {
+    match state {
+        LockState::Free => "Lock: free".into(),
+        LockState::Held(i) => format!(
+            "Lock: held by {i}. If that apply is gone: `zonekeeper unlock {}`",
+            i.lock_id
         ),
-        None => "never".into(),
+        LockState::HeldUnrecorded { session } => {
+            format!("Lock: held by PostgreSQL session {session}, which has not recorded its id yet")
+        }
+        LockState::Stale(i) => {
+            format!("Lock: free ({i} is no longer in force; the next apply replaces it)")
+        }
+    }
+}
+
+/// The lock for programs.
+fn lock_json(state: &LockState) -> serde_json::Value {
+    let info = |state: &str, i: &LockInfo| {
+        serde_json::json!({
+            "state": state, "lock_id": i.lock_id, "host": i.host, "pid": i.pid,
+            "since": utc(i.since), "expires_at": i.expires_at.map(utc), "session": i.session,
+        })
+    };
+    match state {
+        LockState::Free => serde_json::json!({"state": "free"}),
+        LockState::Held(i) => info("held", i),
+        LockState::HeldUnrecorded { session } => {
+            serde_json::json!({"state": "held", "session": session})
+        }
+        LockState::Stale(i) => info("stale", i),
     }
 }
 
@@ -30,13 +57,15 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
     let servers = store.servers().await.into_diagnostic()?;
     let audit = store.audit_tail(10).await.into_diagnostic()?;
     let ops = store.operations(false).await.into_diagnostic()?;
+    let lock = store.lock_state().await.into_diagnostic()?;
     store.close().await;
     let count = |group: &str| zones.iter().filter(|z| z.group == group).count();
     let server_zones = |groups_of: &str| groups_of.split_whitespace().map(count).sum::<usize>();
     if g.format == Format::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
+                "lock": lock_json(&lock),
                 "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
                 "zones": zones.len(),
                 "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
@@ -44,27 +73,28 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                 "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
                 "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
             })
-        );
+        )?;
         return Ok(0);
     }
     match &applied {
-        Some(a) => println!(
+        Some(a) => outln!(
             "Applied revision {} \"{}\" by {} at {}",
             &a.commit_id[..a.commit_id.len().min(12)],
             a.summary,
             a.author,
             when(Some(a.applied_at))
-        ),
-        None => println!("Nothing applied yet."),
+        )?,
+        None => outln!("Nothing applied yet.")?,
     }
+    outln!("{}", lock_line(&lock))?;
     let unverified = zones.iter().filter(|z| !z.verified).count();
-    println!(
+    outln!(
         "Zones: {} recorded, {} not yet verified on every server",
         zones.len(),
         unverified
-    );
+    )?;
     for s in servers.iter().filter(|s| s.role == "primary") {
-        println!(
+        outln!(
             "\nPrimary {} {} ({} zones): {} {}",
             s.name,
             s.address,
@@ -74,21 +104,21 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                 .as_deref()
                 .map(|m| format!("— {m}, {}", when(s.last_check_at)))
                 .unwrap_or_default()
-        );
+        )?;
     }
     for gr in &groups {
-        println!(
+        outln!(
             "\nGroup {} (catalogs <secondary>.{}): {} zones, NS {}",
             gr.name,
             gr.catalog,
             count(&gr.name),
             gr.nameservers.join(" ")
-        );
+        )?;
         for s in servers
             .iter()
             .filter(|s| s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name))
         {
-            println!(
+            outln!(
                 "  {:<10} {:<22} {:<5} {:>6} zones  {:<9} {}",
                 s.name,
                 s.address,
@@ -99,13 +129,13 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                     .as_deref()
                     .map(|m| format!("{m} ({})", when(s.last_check_at)))
                     .unwrap_or_default()
-            );
+            )?;
         }
     }
     if !ops.is_empty() {
-        println!("\nOperations:");
+        outln!("\nOperations:")?;
         for o in &ops {
-            println!(
+            outln!(
                 "  op {} {} {} in group {} ({} zones, from {})",
                 o.id,
                 o.kind,
@@ -113,24 +143,27 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                 o.group,
                 o.zones.len(),
                 &o.revision[..o.revision.len().min(12)]
-            );
+            )?;
             for s in &o.steps {
                 let until = s
                     .not_before
                     .filter(|_| s.state != "done")
                     .map(|t| format!(" until {}", when(Some(t))))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "    {}. {:<14} {:<8}{until} {}",
-                    s.idx, s.name, s.state, s.message
-                );
+                    s.idx,
+                    s.name,
+                    s.state,
+                    s.message
+                )?;
             }
         }
     }
     if !audit.is_empty() {
-        println!("\nRecent changes:");
+        outln!("\nRecent changes:")?;
         for e in &audit {
-            println!(
+            outln!(
                 "  {}  {:<8} {:<32} {} ({}, {})",
                 when(Some(e.at)),
                 e.action,
@@ -138,7 +171,7 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
                 e.detail,
                 &e.commit_id[..e.commit_id.len().min(12)],
                 e.author
-            );
+            )?;
         }
     }
     Ok(0)

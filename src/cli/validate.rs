@@ -4,6 +4,7 @@ use miette::IntoDiagnostic;
 
 use super::{Format, Global, color_wanted};
 use crate::desired::{self, LoadError, Source};
+use crate::outln;
 
 /// Exit code of an invalid desired state.
 pub const INVALID: u8 = 1;
@@ -14,7 +15,7 @@ pub fn run(g: &Global) -> miette::Result<u8> {
     match desired::load(&source) {
         Ok(state) => {
             match g.format {
-                Format::Text => println!(
+                Format::Text => outln!(
                     "{} is valid: {} zone(s), {} group(s), {} secondar{}.",
                     short(&state.revision.id),
                     state.zones.len(),
@@ -25,16 +26,16 @@ pub fn run(g: &Global) -> miette::Result<u8> {
                     } else {
                         "ies"
                     }
-                ),
-                Format::Json => println!(
+                )?,
+                Format::Json => outln!(
                     "{}",
                     serde_json::json!({"valid": true, "revision": state.revision.id, "zones": state.zones.len(), "problems": []})
-                ),
+                )?,
             }
             Ok(0)
         }
         Err(LoadError::Invalid(problems)) => {
-            report_problems(g.format, &source.revision().id, &problems);
+            report_problems(g.format, &source.revision().id, &problems)?;
             Ok(INVALID)
         }
         Err(e) => Err(e).into_diagnostic(),
@@ -42,10 +43,17 @@ pub fn run(g: &Global) -> miette::Result<u8> {
 }
 
 /// Prints problems in the chosen format (text to stderr, JSON to stdout).
-pub fn report_problems(format: Format, revision: &str, problems: &desired::Problems) {
+pub fn report_problems(
+    format: Format,
+    revision: &str,
+    problems: &desired::Problems,
+) -> miette::Result<()> {
     match format {
-        Format::Text => eprint!("{}", problems.render(color_wanted())),
-        Format::Json => println!(
+        Format::Text => {
+            eprint!("{}", problems.render(color_wanted()));
+            Ok(())
+        }
+        Format::Json => outln!(
             "{}",
             serde_json::json!({
                 "valid": false,

@@ -3,7 +3,9 @@
 //!
 //! It holds the applied revision, each zone's group, serial and canonical content, the
 //! groups and servers as applied with their last check, an audit entry per applied change,
-//! and the lock that keeps two applies apart. Secrets are never stored.
+//! and the lock that keeps two applies apart ([`lock`]). Secrets are never stored.
+
+pub mod lock;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -16,6 +18,8 @@ mod zones;
 
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use zones::ZoneIntent;
+
+pub use lock::{ApplyLock, LockInfo, LockState, this_host};
 
 /// The default store when neither `--db` nor `ZONEKEEPER_DB` says otherwise.
 pub const DEFAULT_DB: &str = "state/zonekeeper.sqlite";
@@ -34,20 +38,85 @@ pub enum StoreError {
     },
     /// The schema could not be brought up to date.
     #[error("cannot migrate the store: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(#[source] sqlx::migrate::MigrateError),
     /// A query failed.
     #[error("store query failed: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(#[source] sqlx::Error),
+    /// The store refuses writes: a read-only file, file system, database or session.
+    #[error("the store is read-only: {0}")]
+    ReadOnly(#[source] sqlx::Error),
+    /// The store's disk (or its quota) is full.
+    #[error("the disk is full: {0}")]
+    Full(#[source] sqlx::Error),
     /// Another apply holds the lock.
-    #[error(
-        "another apply is running ({holder}, since {since}); wait for it, or if it died, run again: a lock whose process is gone is taken over"
-    )]
+    #[error("another apply holds the lock: {holder}. {advice}")]
     Locked {
-        /// Who holds it.
+        /// Who holds it, with its lock id, host, PID and times (UTC).
         holder: String,
-        /// Since when (Unix seconds).
-        since: i64,
+        /// What to do.
+        advice: String,
     },
+    /// `unlock` named a lock that is not the one recorded.
+    #[error("there is no lock {wanted}: {current}")]
+    NoSuchLock {
+        /// The lock id asked for.
+        wanted: String,
+        /// What the lock is now.
+        current: String,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A read-only or full store says so: neither is "another apply is running".
+    fn from(e: sqlx::Error) -> StoreError {
+        match unwritable(&e) {
+            Some(Unwritable::ReadOnly) => StoreError::ReadOnly(e),
+            Some(Unwritable::Full) => StoreError::Full(e),
+            None => StoreError::Query(e),
+        }
+    }
+}
+
+/// Why a store cannot take a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unwritable {
+    ReadOnly,
+    Full,
+}
+
+/// Recognises a read-only or full store: SQLite result codes `SQLITE_READONLY` (8) and
+/// `SQLITE_FULL` (13), extended codes included; PostgreSQL SQLSTATEs 25006
+/// (read_only_sql_transaction), 53100 (disk_full) and 53000 (insufficient_resources);
+/// and the operating system's errors of the same meaning.
+fn unwritable(e: &sqlx::Error) -> Option<Unwritable> {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code()?;
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                return match code.as_ref() {
+                    "25006" => Some(Unwritable::ReadOnly),
+                    "53100" | "53000" => Some(Unwritable::Full),
+                    _ => None,
+                };
+            }
+            match code.parse::<i64>().ok()? & 0xff {
+                8 => Some(Unwritable::ReadOnly),
+                13 => Some(Unwritable::Full),
+                _ => None,
+            }
+        }
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => Some(Unwritable::ReadOnly),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                Some(Unwritable::Full)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Which database the store is.
@@ -230,6 +299,11 @@ fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
                 "operations timing",
                 include_str!("../../migrations/sqlite/0005_operations_timing.sql"),
             ),
+            (
+                6,
+                "lock",
+                include_str!("../../migrations/sqlite/0006_lock.sql"),
+            ),
         ],
         Backend::Postgres => vec![
             (
@@ -256,6 +330,11 @@ fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
                 5,
                 "operations timing",
                 include_str!("../../migrations/postgres/0005_operations_timing.sql"),
+            ),
+            (
+                6,
+                "lock",
+                include_str!("../../migrations/postgres/0006_lock.sql"),
             ),
         ],
     }
@@ -310,7 +389,15 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        migrator(backend).run(&pool).await?;
+        migrator(backend).run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e)
+            | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
+                if unwritable(&e).is_some() =>
+            {
+                StoreError::from(e)
+            }
+            other => StoreError::Migrate(other),
+        })?;
         Ok(Store { pool, backend })
     }
 
@@ -620,54 +707,6 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the apply lock for `holder` (`host pid N`). A lock left by a process of this
-    /// host that is gone is taken over.
-    pub async fn lock(&self, holder: &str, now: i64) -> Result<(), StoreError> {
-        for _ in 0..2 {
-            let taken =
-                sqlx::query("INSERT INTO apply_lock (id, holder, since) VALUES (1, $1, $2)")
-                    .bind(holder)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await;
-            match taken {
-                Ok(_) => return Ok(()),
-                Err(sqlx::Error::Database(_)) => {
-                    let row = sqlx::query("SELECT holder, since FROM apply_lock WHERE id = 1")
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    let Some(row) = row else { continue };
-                    let (other, since): (String, i64) = (row.get(0), row.get(1));
-                    if holder_is_dead(&other) {
-                        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1")
-                            .bind(&other)
-                            .execute(&self.pool)
-                            .await?;
-                        continue;
-                    }
-                    return Err(StoreError::Locked {
-                        holder: other,
-                        since,
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Locked {
-            holder: "unknown".into(),
-            since: now,
-        })
-    }
-
-    /// Releases the apply lock held by `holder`.
-    pub async fn unlock(&self, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM apply_lock WHERE id = 1 AND holder = $1")
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Records the groups as they now are (an operation took over their change).
     pub async fn set_groups(&self, groups: &[GroupRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -748,22 +787,6 @@ async fn insert_audit(
     Ok(())
 }
 
-/// A holder is `HOST pid PID`; it is dead when it names this host and no such process runs.
-fn holder_is_dead(holder: &str) -> bool {
-    let mut parts = holder.split_whitespace();
-    let (Some(host), Some("pid"), Some(pid)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    host == this_host() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// This machine's host name.
-pub fn this_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,7 +800,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sqlite_round_trip_and_lock() {
+    async fn sqlite_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let url = db_url(Some(dir.path().join("s.db").to_str().unwrap()));
         let store = Store::open(&url).await.unwrap();
@@ -805,18 +828,6 @@ mod tests {
             .unwrap();
         assert_eq!(store.zone("example.com.").await.unwrap().unwrap(), z);
         assert_eq!(store.zone_index().await.unwrap()[0].serial, 2026112100);
-        store.lock("me pid 1", 5).await.unwrap();
-        let err = store.lock("other pid 2", 6).await.unwrap_err();
-        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
-        store.unlock("me pid 1").await.unwrap();
-        store.lock("other pid 2", 6).await.unwrap();
-        // a lock held by a dead process of this host is taken over
-        store.unlock("other pid 2").await.unwrap();
-        store
-            .lock(&format!("{} pid 999999999", this_host()), 7)
-            .await
-            .unwrap();
-        store.lock("third pid 3", 8).await.unwrap();
         store
             .delete_zones(&[("example.com.".into(), audit)])
             .await
