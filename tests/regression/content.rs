@@ -7,7 +7,7 @@ use crate::both_stores;
 #[allow(unused_imports)]
 use crate::support::{Db, Env, text, zone_yaml};
 
-mod content {
+mod lab_io {
     //! Helpers of the content section: what the primary really serves, and changes made
     //! behind zonekeeper's back.
     use std::process::Command;
@@ -116,17 +116,17 @@ mod content {
 // the one UPDATE at 64 KiB), and `plan` said "No changes".
 both_stores!(large_update_is_split_not_truncated, |db| {
     let env = Env::new(db);
-    env.zone("big.test", &content::zone_with(""));
+    env.zone("big.test", &lab_io::zone_with(""));
     env.commit("one A record");
     env.apply(&[], 0);
     let txt = "x".repeat(230);
     let many: String = (0..300)
         .map(|i| format!("  t{i:03}:\n    TXT: \"{txt}\"\n"))
         .collect();
-    env.zone("big.test", &content::zone_with(&many));
+    env.zone("big.test", &lab_io::zone_with(&many));
     env.commit("300 TXT records");
     env.apply(&[], 0);
-    let served = content::axfr(&env, "big.test.");
+    let served = lab_io::axfr(&env, "big.test.");
     let txts = served.iter().filter(|l| l.contains(" TXT ")).count();
     assert_eq!(txts, 300, "every TXT record on the primary");
     let primary = env.soa("ns0", "big.test.").serving();
@@ -159,12 +159,12 @@ both_stores!(verify_compares_content_not_serials, |db| {
     env.zone("a.test", &zone_yaml("192.0.2.1"));
     env.commit("a.test");
     env.apply(&[], 0);
-    content::rndc(&env, &["freeze", "a.test"]);
+    lab_io::rndc(&env, &["freeze", "a.test"]);
     let file = env.lab.spec().include_dir.join("zones/a.test.db");
     let mut zone_file = std::fs::read_to_string(&file).unwrap();
     zone_file.push_str("oob.a.test. 300 IN A 192.0.2.99\n");
     std::fs::write(&file, zone_file).unwrap();
-    content::rndc(&env, &["thaw", "a.test"]);
+    lab_io::rndc(&env, &["thaw", "a.test"]);
     env.zone("a.test", &zone_yaml("192.0.2.2"));
     env.commit("www moves");
     let out = env.apply(&[], 1);
@@ -189,15 +189,15 @@ both_stores!(adoption_removes_records_only_on_the_primary, |db| {
     env.zone("a.test", &zone_yaml("192.0.2.1"));
     env.commit("a.test");
     env.apply(&[], 0);
-    content::nsupdate(&env, "a.test", "add extra.a.test. 300 IN A 192.0.2.77");
+    lab_io::nsupdate(&env, "a.test", "add extra.a.test. 300 IN A 192.0.2.77");
     assert!(
-        content::axfr(&env, "a.test.")
+        lab_io::axfr(&env, "a.test.")
             .iter()
             .any(|l| l.starts_with("extra.a.test."))
     );
-    content::fresh_store(&env, db);
+    lab_io::fresh_store(&env, db);
     env.apply(&["--adopt"], 0);
-    let served = content::axfr(&env, "a.test.");
+    let served = lab_io::axfr(&env, "a.test.");
     assert!(
         !served.iter().any(|l| l.starts_with("extra.a.test.")),
         "the record only on the primary is gone: {served:?}"
@@ -217,8 +217,8 @@ both_stores!(fresh_store_refuses_to_adopt_served_zones, |db| {
     env.zone("a.test", &zone_yaml("192.0.2.1"));
     env.commit("a.test");
     env.apply(&[], 0);
-    let before = content::axfr(&env, "a.test.");
-    content::fresh_store(&env, db);
+    let before = lab_io::axfr(&env, "a.test.");
+    lab_io::fresh_store(&env, db);
     env.zone("a.test", &zone_yaml("192.0.2.9"));
     env.commit("www changes");
     let t = text(&env.apply(&[], 1));
@@ -227,7 +227,7 @@ both_stores!(fresh_store_refuses_to_adopt_served_zones, |db| {
         "{t}"
     );
     assert_eq!(
-        content::axfr(&env, "a.test."),
+        lab_io::axfr(&env, "a.test."),
         before,
         "nothing changed on the primary"
     );
@@ -262,7 +262,7 @@ both_stores!(
             text(&out)
         );
         assert!(
-            content::axfr(&env, "a.test.")
+            lab_io::axfr(&env, "a.test.")
                 .iter()
                 .any(|l| l.starts_with("www.a.test.") && l.ends_with("192.0.2.2"))
         );
@@ -271,7 +271,7 @@ both_stores!(
         env.zone("a.test", &changed);
         env.commit("C2: mail moves");
         env.apply(&[], 0);
-        let served = content::axfr(&env, "a.test.");
+        let served = lab_io::axfr(&env, "a.test.");
         assert!(
             served
                 .iter()
@@ -374,7 +374,7 @@ both_stores!(idle_update_connection_is_reopened, |db| {
         1,
     );
     std::fs::write(&conf, named).unwrap();
-    content::rndc(&env, &["reconfig"]);
+    lab_io::rndc(&env, &["reconfig"]);
     let key = zonekeeper::model::config::TsigKeyRef {
         name: hickory_proto::rr::Name::from_ascii("zonekeeper.").unwrap(),
         algorithm: "hmac-sha256".into(),
@@ -415,7 +415,7 @@ both_stores!(idle_update_connection_is_reopened, |db| {
                 "{err}"
             );
         });
-    let served = content::axfr(
+    let served = lab_io::axfr(
         &env,
         &crate::support::member_catalog("ns2", crate::support::CATALOG),
     );
