@@ -10,6 +10,7 @@
 //! Nothing invalid goes further: [`load`] returns every problem of the revision at once,
 //! each pointing at `file:line:col`.
 
+pub mod hostnames;
 pub mod names;
 pub mod problem;
 pub mod secrets;

@@ -264,6 +264,7 @@ pub fn build_config(
         secondaries,
         groups,
         max_records_per_type,
+        check_names: p.check_names.unwrap_or(true),
     }
 }
 

@@ -33,6 +33,9 @@ pub struct PrimaryYaml {
     /// The most records of one type at one name the servers load (BIND's
     /// `max-records-per-type`; default 100, 0 for no limit).
     pub max_records_per_type: Option<Spanned<u64>>,
+    /// Whether the servers check host names as BIND's `check-names primary fail` does
+    /// (default true).
+    pub check_names: Option<bool>,
     /// The TSIG key.
     pub tsig: TsigYaml,
     /// The control channel.

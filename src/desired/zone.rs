@@ -61,6 +61,9 @@ pub fn build_zone(
     apex_ns(&mut c, y, &origin, group, default_ttl, &mut built);
     check_limits(&mut c, &built, config.max_records_per_type);
     check_rules(&mut c, &origin, &built);
+    if config.check_names {
+        check_hostnames(&mut c, &origin, &built);
+    }
 
     if c.problems.len() > before {
         return None;
@@ -385,6 +388,25 @@ fn check_limits(c: &mut Checker<'_>, built: &[Built], max_records_per_type: u32)
                     b.set.rtype, b.set.owner
                 ),
                 "BIND refuses to load the whole zone (max-records-per-type): spread the records over several names, or raise max-records-per-type on every server and `primary.max_records_per_type` in zonekeeper.yaml together",
+            );
+        }
+    }
+}
+
+/// Names BIND's check-names refuses (see [`super::hostnames`]).
+fn check_hostnames(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
+    for b in built {
+        for bad in super::hostnames::check(origin, &b.set.owner, b.set.rtype, &b.set.rdatas) {
+            let place = bad
+                .value
+                .and_then(|i| b.value_places.get(i))
+                .copied()
+                .unwrap_or(b.type_place);
+            c.report(
+                "record::check-names",
+                place,
+                bad.message,
+                super::hostnames::HELP,
             );
         }
     }

@@ -20,6 +20,9 @@ pub struct Config {
     /// `max-records-per-type`, 100 by default since 9.18.28); 0: no limit. A larger RRset
     /// makes BIND refuse the whole zone, so validation refuses it first.
     pub max_records_per_type: u32,
+    /// Whether the servers refuse names that are not host names where BIND's
+    /// `check-names primary fail` (its default) does; validation then refuses them first.
+    pub check_names: bool,
 }
 
 /// BIND's default `max-records-per-type`.

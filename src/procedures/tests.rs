@@ -56,6 +56,7 @@ fn config(members: &[&str]) -> Config {
         )]
         .into(),
         max_records_per_type: 100,
+        check_names: true,
     }
 }
 

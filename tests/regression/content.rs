@@ -283,16 +283,21 @@ both_stores!(
 );
 
 // Repro: a new zone that validate accepts but BIND refuses to load blocked every zone of the
-// apply (30 s wait, then error) and every later apply. The shape used here is an A record at
-// an owner name with an underscore (BIND's `check-names primary fail`), which validate
-// accepts; it stands for every shape BIND refuses but validate does not catch (yet).
+// apply (30 s wait, then error) and every later apply. Validate now refuses the known shapes,
+// so this test reaches BIND through a setting that disagrees with the servers, as it can in
+// the field: `max_records_per_type: 0` (no limit) in zonekeeper.yaml while BIND keeps its
+// default of 100, and an RRset of 101 A records.
 both_stores!(zone_bind_refuses_fails_alone, |db| {
     let env = Env::new(db);
+    let config = std::fs::read_to_string(env.repo.join("zonekeeper.yaml")).unwrap();
+    let config = config.replacen("primary:\n", "primary:\n  max_records_per_type: 0\n", 1);
+    env.write("zonekeeper.yaml", &config);
     env.zone("good.test", &zone_yaml("192.0.2.1"));
-    env.zone(
-        "bad.test",
-        "group: default\nrecords:\n  bad_host:\n    A: 192.0.2.5\n",
-    );
+    let mut bad = String::from("group: default\nrecords:\n  many:\n    A:\n");
+    for i in 0..101 {
+        bad.push_str(&format!("      - 10.0.0.{}\n", i + 1));
+    }
+    env.zone("bad.test", &bad);
     env.commit("good and bad");
     let t = text(&env.apply(&[], 1));
     assert!(

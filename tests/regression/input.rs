@@ -262,6 +262,40 @@ fn rrset_over_max_records_per_type_refused() {
 }
 
 #[test]
+fn host_names_bind_refuses_are_refused_at_validate() {
+    // Repro: `bad_host: { A: 192.0.2.5 }` (or an MX/NS/SRV target with `_`) passes validate;
+    // BIND's default `check-names primary fail` refuses the whole zone, which then failed
+    // at every apply. Validate refuses each such name at its value; TXT owners like
+    // `_dmarc` stay allowed, and `check_names: false` turns the rule off.
+    let zone = "group: default\nrecords:\n  bad_host:\n    A: 192.0.2.5\n  \"@\":\n    MX: 10 mail_x.example.net.\n  _dmarc:\n    TXT: \"v=DMARC1; p=none\"\n  _sip._tcp:\n    SRV: 0 0 5060 sip-1.example.net.\n";
+    let r = ValidateRepo::new(&[("zones/names.test.yaml", zone.as_bytes())]);
+    r.commit();
+    let (code, out) = r.validate(&[], None);
+    assert_eq!(code, Some(1), "{out}");
+    for place in ["zones/names.test.yaml:4:5", "zones/names.test.yaml:6:9"] {
+        assert!(out.contains(place), "{place} missing:\n{out}");
+    }
+    assert!(
+        out.contains("2 problems found"),
+        "only the two bad names: {out}"
+    );
+    assert!(flat(&out).contains("check-names"), "{out}");
+    let config = std::fs::read_to_string(r.repo().join("zonekeeper.yaml")).unwrap();
+    r.write(
+        "zonekeeper.yaml",
+        config
+            .replace(
+                "  port: 53\n  tsig:",
+                "  port: 53\n  check_names: false\n  tsig:",
+            )
+            .as_bytes(),
+    );
+    r.commit();
+    let (code, out) = r.validate(&[], None);
+    assert_eq!(code, Some(0), "check_names: false: {out}");
+}
+
+#[test]
 fn wildcard_zone_file_name_refused() {
     // Repro: `zones/*.wild.test.yaml` passed validate; BIND refuses `*.wild.test` as a zone
     // name, and every later apply of every zone waited for it and failed.
