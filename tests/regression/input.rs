@@ -96,6 +96,41 @@ both_stores!(utf8_cname_target_is_converted, |db| {
     env.assert_converged("after the UTF-8 targets");
 });
 
+both_stores!(idn_zone_name_is_served_changed_and_deleted, |db| {
+    // Repro: an IDN zone (`zones/xn--caf-dma.test.yaml`) reached BIND's zones.conf, its zone
+    // file name, the store and the catalogs in the Unicode form (`café.test.`), so the
+    // zone never looked done. Every step is A-labels: create, change, delete.
+    let env = Env::new(db);
+    env.zone("xn--caf-dma.test", &zone_yaml("192.0.2.1"));
+    env.commit("an IDN zone");
+    env.apply(&[], 0);
+    for s in env.servers() {
+        assert!(
+            env.soa(&s, "xn--caf-dma.test.").serving().is_some(),
+            "{s} serves xn--caf-dma.test."
+        );
+    }
+    let conf = std::fs::read_to_string(env.lab.spec().include_dir.join("zones.conf")).unwrap();
+    assert!(conf.contains("\"xn--caf-dma.test.\""), "{conf}");
+    assert!(!conf.contains("café"), "{conf}");
+    env.assert_converged("after creating the IDN zone");
+    env.zone("xn--caf-dma.test", &zone_yaml("192.0.2.2"));
+    env.commit("change it");
+    env.apply(&[], 0);
+    assert_served_everywhere(&env, "www.xn--caf-dma.test.", "A", "192.0.2.2");
+    env.assert_converged("after changing the IDN zone");
+    env.remove("zones/xn--caf-dma.test.yaml");
+    env.commit("delete it");
+    env.apply(&["--allow-delete"], 0);
+    for s in env.servers() {
+        assert!(
+            env.soa(&s, "xn--caf-dma.test.").serving().is_none(),
+            "{s} no longer serves xn--caf-dma.test."
+        );
+    }
+    env.assert_converged("after deleting the IDN zone");
+});
+
 /// A validate-only repository: the example `zonekeeper.yaml` with the secret file outside
 /// the repository, plus `files`, committed with git2.
 struct ValidateRepo {
