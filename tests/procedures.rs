@@ -105,6 +105,9 @@ impl Monitor {
     }
 }
 
+/// What apply says of a step whose back-off has not run out.
+const BACKOFF: &str = "not checked again before";
+
 /// Applies until the time gate whose message contains `still` has opened (polling, as
 /// cron would), then asserts the exit code of the first run past it.
 fn apply_past_wait(env: &Env, args: &[&str], still: &str, code: i32) -> std::process::Output {
@@ -767,8 +770,9 @@ both_stores!(
             text(&out)
         );
         // The registry publishes the new delegation: the operation completes by itself.
+        // The step's back-off is honoured: apply again until it is due.
         registry_zone(&registry, &["ns1", "ns2", "ns3"], 2);
-        env.apply(&["--verify-timeout", "3"], 0);
+        apply_past_wait(&env, &["--verify-timeout", "3"], BACKOFF, 0);
         assert!(text(&env.zk(&["status"])).contains("Applied revision"));
 
         // ns1 leaves: the registry first, then the zone, then the wait covers the
@@ -785,7 +789,7 @@ both_stores!(
             text(&out)
         );
         registry_zone(&registry, &["ns2", "ns3"], 3);
-        let out = env.apply(&["--verify-timeout", "3"], 3);
+        let out = apply_past_wait(&env, &["--verify-timeout", "3"], BACKOFF, 3);
         assert!(
             text(&out).contains("naming ns1 for 4 s") && !text(&out).contains("unknown"),
             "{}",
