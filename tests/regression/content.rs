@@ -150,6 +150,47 @@ both_stores!(large_update_is_split_not_truncated, |db| {
     env.assert_converged("after the large change");
 });
 
+// Repro: a zone of 1,900 RRsets, applied; commit a new zone TTL so every RRset's TTL
+// changes: the one UPDATE exceeded the encoder's buffer ("maximum buffer size exceeded"),
+// apply said the primary was unreachable, and every later apply failed the same way.
+both_stores!(ttl_change_of_1900_rrsets_is_applied, |db| {
+    let env = Env::new(db);
+    let owners: String = (0..1900)
+        .map(|i| {
+            format!(
+                "  h{i:04}:\n    A: 10.{}.{}.{}\n",
+                i / 65536,
+                (i / 256) % 256,
+                i % 256
+            )
+        })
+        .collect();
+    let zone = |ttl: u32| format!("group: default\nttl: {ttl}\nrecords:\n{owners}");
+    env.zone("ttl.test", &zone(300));
+    env.commit("1,900 RRsets at TTL 300");
+    env.apply(&[], 0);
+    env.zone("ttl.test", &zone(600));
+    env.commit("every TTL to 600");
+    let t = text(&env.apply(&[], 0));
+    assert!(!t.contains("unreachable"), "{t}");
+    let served = lab_io::axfr(&env, "ttl.test.");
+    let a: Vec<&String> = served.iter().filter(|l| l.contains(" A ")).collect();
+    assert_eq!(a.len(), 1900, "every A record on the primary");
+    assert!(
+        a.iter().all(|l| l.split_whitespace().nth(1) == Some("600")),
+        "every TTL is 600"
+    );
+    let primary = env.soa("ns0", "ttl.test.").serving();
+    for s in ["ns1", "ns2"] {
+        assert_eq!(
+            env.soa(s, "ttl.test.").serving(),
+            primary,
+            "{s} at the primary's serial"
+        );
+    }
+    env.assert_converged("after the TTL change");
+});
+
 // Repro: apply a zone; change it on the primary behind zonekeeper's back without changing
 // the serial (`rndc freeze`, edit the zone file, `rndc thaw`); commit another change and
 // apply: the UPDATE's SOA prerequisite holds, every server shows the expected serial, and
