@@ -1,6 +1,6 @@
 //! The executor: carries a plan out against the servers, verifies it, and records it.
 //!
-//! Order of work, each stage safe to repeat after a failure or a kill; [`run`] is this
+//! Order of work, each stage safe to repeat after a failure or a kill; `run` is this
 //! list, one function per stage:
 //!
 //! 0. A primary move, if one is under way, comes first, against the old primary
