@@ -1,53 +1,66 @@
 //! The executor: carries a plan out against the servers, verifies it, and records it.
 //!
-//! Order of work, each stage safe to repeat after a failure or a kill:
+//! Order of work, each stage safe to repeat after a failure or a kill; `run` is this
+//! list, one function per stage:
 //!
+//! 0. A primary move, if one is under way, comes first, against the old primary
+//!    (`primary_move.rs`); everything else waits for it.
 //! 1. Load the TSIG key; connect to the primary (an unreachable primary stops here, with
 //!    nothing changed). The caller holds the store's apply lock since before planning.
+//!    Staged operations the plan calls for are created (`operations.rs`).
 //! 2. New zones (and new groups' catalog zones): zone files and `zones.conf` are written,
 //!    then one `rndc reconfig`; the primary must then serve each at its serial. A zone
-//!    it refuses fails alone (see `create`); a zone it already serves is adopted.
-//! 3. Changed zones: signed UPDATEs, with the recorded SOA as prerequisite, several when
-//!    the change does not fit one message (see `update`), each written ahead in the store
-//!    (see `change`). Then every changed zone is transferred (AXFR) and must hold exactly
-//!    the desired RRsets (see `content`); only then is it recorded.
-//! 4. Catalog membership: new zones (and zones that moved group) are added to their
-//!    group's catalog, so the secondaries pick them up by themselves.
-//! 5. Verify: every server of each zone's group must answer SOA with AA and the new serial,
-//!    over UDP and TCP, within the verify timeout.
-//! 6. Deletions (only with `--allow-delete`): catalog first, verify the secondaries
-//!    stopped serving, then the primary's configuration and files.
-//! 7. The revision is recorded as applied only when everything above held.
+//!    it refuses fails alone (see `create.rs`); a zone it already serves is adopted.
+//! 3. Changed zones (`send.rs`): signed UPDATEs, with the recorded SOA as prerequisite,
+//!    several when the change does not fit one message (see `update.rs`), each written
+//!    ahead in the store (see `change.rs`). Then every changed zone is transferred (AXFR)
+//!    and must hold exactly the desired RRsets (see `content.rs`); only then is it
+//!    recorded.
+//! 4. Catalog membership (`membership.rs`, catalog edits in `catalogs.rs`): new zones (and
+//!    zones that moved group) are added to their group's catalog, so the secondaries pick
+//!    them up by themselves.
+//! 5. Verify (`verify.rs`): every server of each zone's group must answer SOA with AA and
+//!    the new serial, over UDP and TCP, within the verify timeout.
+//! 6. Deletions (`delete.rs`, only with `--allow-delete`): catalog first, verify the
+//!    secondaries stopped serving, then the primary's configuration and files.
+//!
+//!    Then the staged operations are driven until one waits at a closed gate
+//!    (`operations.rs`).
+//! 7. Each server's health is recorded; the revision is recorded as applied only when
+//!    everything above held (`record.rs`).
 //!
 //! Each zone is recorded in the store right after the primary was seen serving its desired
 //! content, so a failure later loses nothing: the next apply sees that zone as done and
-//! carries on.
+//! carries on. This file holds the error type, options and report, the connection to the
+//! primary, and the helpers the stages share.
 
 pub mod catalogs;
 mod change;
 pub mod content;
 mod create;
+mod delete;
+mod membership;
 pub mod operations;
 mod primary_move;
+mod record;
+mod send;
 mod update;
+mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
-use tracing::{debug, info, warn};
+use tracing::info;
 
 use crate::backend::bind::{BindError, PrimaryControl, Stanza};
 use crate::backend::tsig::{self, TsigError};
 use crate::backend::update::{UpdateError, Updater};
 use crate::desired::DesiredState;
-use crate::live::{self, Check};
 use crate::model::Config;
 use crate::plan::{Plan, ZoneAction};
-use crate::store::{
-    AppliedRevision, AuditEntry, GroupRow, RecordedZone, ServerRow, Store, StoreError,
-};
+use crate::store::{AuditEntry, RecordedZone, Store, StoreError};
 
 /// Why an apply stopped.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +157,26 @@ impl Report {
     }
 }
 
+/// Each server's checks in this run: how many passed, and the message of each that failed.
+type Health = BTreeMap<String, (usize, Vec<String>)>;
+
+/// What the stages after the first read: the connections and options (`ctx`), the plan,
+/// and what was read before the first change.
+struct Stage<'a> {
+    /// Store, desired state, primary, its control channel and signed connection, options.
+    ctx: &'a operations::Ctx<'a>,
+    /// The plan carried out.
+    plan: &'a Plan,
+    /// The recorded zones, with their content, as they were before this run.
+    index: &'a BTreeMap<String, RecordedZone>,
+    /// The member catalogs the primary serves.
+    cats: &'a [catalogs::MemberCatalog],
+    /// Each planned zone that stays, with its desired group.
+    desired_groups: &'a BTreeMap<String, String>,
+    /// Zones a staged operation holds: this run leaves their changes to it.
+    held: &'a [String],
+}
+
 fn audit(
     desired: &DesiredState,
     now: i64,
@@ -213,6 +246,7 @@ pub async fn apply(
     run(store, desired, plan, opts).await
 }
 
+/// The stages of an apply, in the order of the module doc.
 async fn run(
     store: &Store,
     desired: &DesiredState,
@@ -228,6 +262,7 @@ async fn run(
             ..Report::default()
         });
     }
+    // 1. The primary.
     let (control, updater) = connect(primary).await?;
     // Changes go to this primary from now on: a later move starts from here.
     store.set_primary(&primary.recorded(), opts.now).await?;
@@ -262,289 +297,35 @@ async fn run(
         &mut report,
     )
     .await?;
+    let stage = Stage {
+        ctx: &ctx,
+        plan,
+        index: &index,
+        cats: &cats,
+        desired_groups: &desired_groups,
+        held: &held,
+    };
 
     // 3. Changed zones (and adopted ones): UPDATEs with write-ahead; then every changed
     // zone's content is transferred and compared before anything is recorded.
-    let sender = change::Sender {
-        store,
-        updater: &updater,
-        desired,
-        now: opts.now,
-        today: opts.today,
-    };
-    let mut sent = created.loaded;
-    let adopted: Vec<Name> = created.adopted.iter().map(|z| name(&z.zone)).collect();
-    let mut served = content::transfer_all(&updater, &adopted).await;
-    let mut jobs: Vec<(&crate::plan::ZoneChange, String, Option<u32>, &'static str)> = Vec::new();
-    for z in &created.adopted {
-        match served.remove(&name(&z.zone)) {
-            Some(Ok(s)) => jobs.push((z, s.text, s.serial, "adopt")),
-            Some(Err(e)) => report.failures.push(format!(
-                "zone {} is already served by the primary, but its content could not be transferred to adopt it: {e}",
-                z.zone
-            )),
-            None => {}
-        }
-    }
-    for z in plan
-        .zones
-        .iter()
-        .filter(|z| z.action == ZoneAction::Update && !held.contains(&z.zone))
-    {
-        let old_text = index
-            .get(&z.zone)
-            .map(|r| r.content.clone())
-            .unwrap_or_default();
-        jobs.push((z, old_text, z.expected_serial, "update"));
-    }
-    for (z, old_text, expected, action) in jobs {
-        let Some(zone) = desired.zones.get(&z.zone) else {
-            report
-                .failures
-                .push(format!("zone {} is planned but not desired", z.zone));
-            continue;
-        };
-        debug!(zone = %z.zone, action, "sending UPDATE");
-        match sender.send(zone, &old_text, expected, action).await {
-            Ok(s) => sent.push(s),
-            Err(e) => {
-                warn!(zone = %z.zone, error = %e, "UPDATE failed");
-                report.failures.push(e);
-            }
-        }
-    }
-    let (recorded_now, failures) = sender.verify_and_record(&sent).await?;
-    report.failures.extend(failures);
-    let mut serials: BTreeMap<String, u32> = BTreeMap::new();
-    for s in &sent {
-        let key = crate::model::ascii(&s.name);
-        if !recorded_now.contains(&key) {
-            continue;
-        }
-        serials.insert(key.clone(), s.serial);
-        if s.action == "create" {
-            report.created.push(key);
-        } else {
-            report.updated.push(key);
-        }
-    }
-    for z in plan.zones.iter().filter(|z| z.action == ZoneAction::Verify) {
-        if let Some(s) = z.new_serial.or(z.expected_serial) {
-            serials.entry(z.zone.clone()).or_insert(s);
-        }
-    }
+    let serials = send::changed_zones(&stage, created, &mut report).await?;
 
     // 4. Catalog membership.
-    let mut catalog_adds: BTreeMap<String, Vec<Name>> = BTreeMap::new();
-    let mut catalog_removes: BTreeMap<String, Vec<Name>> = BTreeMap::new();
-    for z in &plan.zones {
-        let done = report.created.contains(&z.zone) || report.updated.contains(&z.zone);
-        let needs =
-            matches!(z.action, ZoneAction::Create | ZoneAction::Verify) || z.old_group.is_some();
-        if (done || z.action == ZoneAction::Verify) && needs {
-            catalog_adds
-                .entry(z.group.clone())
-                .or_default()
-                .push(name(&z.zone));
-        }
-        if let (true, Some(old)) = (done, &z.old_group) {
-            catalog_removes
-                .entry(old.clone())
-                .or_default()
-                .push(name(&z.zone));
-        }
-    }
-    let recorded_groups = store.groups().await?;
-    for (group, zones) in &catalog_adds {
-        let targets = catalogs::of_group(&cats, group);
-        if let Err(e) = catalogs::edit(&updater, &targets, zones, true).await {
-            report.failures.push(e);
-        }
-    }
-    for (group, zones) in &catalog_removes {
-        let targets = catalogs::leaving_group(&cats, &recorded_groups, group);
-        let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
-        if let Err(e) = catalogs::edit(&updater, &targets, zones, false).await {
-            report.failures.push(e);
-        }
-    }
+    membership::edit(&stage, &mut report).await?;
 
     // 5. Verify every server of each zone's group.
-    let mut checks = Vec::new();
-    for z in &plan.zones {
-        let verify = (z.action == ZoneAction::Verify && !held.contains(&z.zone))
-            || report.created.contains(&z.zone)
-            || report.updated.contains(&z.zone);
-        let (true, Some(serial)) = (verify, serials.get(&z.zone)) else {
-            continue;
-        };
-        checks.push(Check::serves(
-            name(&z.zone),
-            &primary.name,
-            primary.addr,
-            *serial,
-        ));
-        for (server, addr) in group_sockets(config, &z.group) {
-            checks.push(Check::serves(name(&z.zone), &server, addr, *serial));
-        }
-    }
-    info!(checks = checks.len(), "verifying every server");
-    let outcomes = live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await;
-    let mut health: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
-    let mut failed_zones = BTreeSet::new();
-    for o in &outcomes {
-        let entry = health.entry(o.check.server.clone()).or_default();
-        if o.ok {
-            entry.0 += 1;
-        } else {
-            let msg = format!(
-                "{} did not serve {} serial {} within {} s: it {}",
-                o.check.server,
-                o.check.zone,
-                o.check.serial.unwrap_or(0),
-                opts.verify_timeout.as_secs(),
-                o.answer.describe()
-            );
-            warn!("{msg}");
-            entry.1.push(msg.clone());
-            report.failures.push(msg);
-            failed_zones.insert(crate::model::ascii(&o.check.zone));
-        }
-    }
-    let verified: Vec<String> = outcomes
-        .iter()
-        .map(|o| crate::model::ascii(&o.check.zone))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter(|z| !failed_zones.contains(z))
-        .collect();
-    store.set_verified(&verified, true).await?;
-    report.verified = verified;
+    let mut health = verify::servers(&stage, &serials, &mut report).await?;
 
     // 6. Deletions: catalog first, then the primary.
-    let deletes: Vec<&crate::plan::ZoneChange> = plan
-        .zones
-        .iter()
-        .filter(|z| z.action == ZoneAction::Delete)
-        .collect();
-    if !deletes.is_empty() && !opts.allow_delete {
-        report.skipped_deletes = deletes.iter().map(|z| z.zone.clone()).collect();
-    } else if !deletes.is_empty() {
-        let groups = store.groups().await?;
-        let mut by_group: BTreeMap<String, Vec<Name>> = BTreeMap::new();
-        for z in &deletes {
-            by_group
-                .entry(z.group.clone())
-                .or_default()
-                .push(name(&z.zone));
-        }
-        let mut checks = Vec::new();
-        for (group, zones) in &by_group {
-            let targets = catalogs::leaving_group(&cats, &groups, group);
-            let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
-            if let Err(e) = catalogs::edit(&updater, &targets, zones, false).await {
-                report.failures.push(e);
-            }
-            let recorded_secondaries = groups
-                .iter()
-                .find(|g| &g.name == group)
-                .map(|g| g.secondaries.clone())
-                .unwrap_or_default();
-            for zone in zones {
-                for s in recorded_secondaries
-                    .iter()
-                    .filter_map(|s| config.secondaries.get(s))
-                {
-                    for addr in s.sockets() {
-                        checks.push(Check::refuses(zone.clone(), &s.name, addr));
-                    }
-                }
-            }
-        }
-        let mut still_served = BTreeSet::new();
-        for o in live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await {
-            if !o.ok {
-                let msg = format!(
-                    "{} still serves {} after its removal from the catalog: it {}",
-                    o.check.server,
-                    o.check.zone,
-                    o.answer.describe()
-                );
-                health
-                    .entry(o.check.server.clone())
-                    .or_default()
-                    .1
-                    .push(msg.clone());
-                report.failures.push(msg);
-                still_served.insert(crate::model::ascii(&o.check.zone));
-            }
-        }
-        let gone: BTreeSet<String> = deletes
-            .iter()
-            .map(|z| z.zone.clone())
-            .filter(|z| !still_served.contains(z))
-            .collect();
-        if !gone.is_empty() {
-            control
-                .write_conf(&stanzas(config, &index, &desired_groups, &gone, &cats))
-                .map_err(|e| create::control_error(primary, e))?;
-            control
-                .reconfig()
-                .await
-                .map_err(|e| create::control_error(primary, e))?;
-            for z in &gone {
-                control.remove_zone_files(&name(z));
-            }
-            let entries: Vec<(String, AuditEntry)> = gone
-                .iter()
-                .map(|z| {
-                    (
-                        z.clone(),
-                        audit(
-                            desired,
-                            opts.now,
-                            "delete",
-                            z,
-                            "removed from the catalog and the primary".into(),
-                        ),
-                    )
-                })
-                .collect();
-            store.delete_zones(&entries).await?;
-            report.deleted = gone.into_iter().collect();
-        }
-    }
+    delete::zones(&stage, &mut health, &mut report).await?;
 
     // Staged operations, until one waits at a closed gate.
     report.waiting = operations::drive(&ctx).await?;
 
-    // Server health, then the revision when everything held.
-    record_health(store, config, &health, opts.now).await?;
+    // 7. Server health, then the revision when everything held.
+    record::health(store, config, &health, opts.now).await?;
     if report.complete() {
-        let rev = AppliedRevision {
-            commit_id: desired.revision.id.clone(),
-            author: desired.revision.author.clone(),
-            summary: desired.revision.summary.clone(),
-            applied_at: opts.now,
-        };
-        let (groups, servers) = fleet_rows(config);
-        store.set_applied(&rev, &groups, &servers).await?;
-        if !plan.groups.is_empty() {
-            let entries: Vec<AuditEntry> = plan
-                .groups
-                .iter()
-                .map(|g| {
-                    audit(
-                        desired,
-                        opts.now,
-                        "group",
-                        &g.group,
-                        format!("secondaries +{:?} -{:?}", g.added, g.removed_secondaries),
-                    )
-                })
-                .collect();
-            store.audit(&entries).await?;
-        }
+        record::revision(&stage).await?;
         report.revision_recorded = true;
     }
     Ok(report)
@@ -597,79 +378,4 @@ fn stanzas(
         }
     }
     out
-}
-
-fn fleet_rows(config: &Config) -> (Vec<GroupRow>, Vec<ServerRow>) {
-    let groups = config.groups.values().map(GroupRow::of).collect();
-    let mut servers = vec![server_row(
-        config,
-        &config.primary.name,
-        "primary",
-        config.primary.addr.to_string(),
-        "bind",
-    )];
-    for s in config.secondaries.values() {
-        let addrs: Vec<String> = s.sockets().iter().map(|a| a.to_string()).collect();
-        servers.push(server_row(
-            config,
-            &s.name,
-            "secondary",
-            addrs.join(" "),
-            s.software.as_str(),
-        ));
-    }
-    (groups, servers)
-}
-
-fn server_row(
-    config: &Config,
-    name: &str,
-    role: &str,
-    address: String,
-    software: &str,
-) -> ServerRow {
-    let groups: Vec<&str> = if role == "primary" {
-        config.groups.keys().map(String::as_str).collect()
-    } else {
-        config
-            .groups
-            .values()
-            .filter(|g| g.secondaries.iter().any(|s| s == name))
-            .map(|g| g.name.as_str())
-            .collect()
-    };
-    ServerRow {
-        name: name.into(),
-        role: role.into(),
-        address,
-        software: software.into(),
-        groups: groups.join(" "),
-        last_check_at: None,
-        last_state: None,
-        last_message: None,
-    }
-}
-
-async fn record_health(
-    store: &Store,
-    config: &Config,
-    health: &BTreeMap<String, (usize, Vec<String>)>,
-    now: i64,
-) -> Result<(), StoreError> {
-    let (_, servers) = fleet_rows(config);
-    for mut s in servers {
-        let Some((ok, failures)) = health.get(&s.name) else {
-            continue;
-        };
-        s.last_check_at = Some(now);
-        if failures.is_empty() {
-            s.last_state = Some("OK".into());
-            s.last_message = Some(format!("{ok} check(s) passed"));
-        } else {
-            s.last_state = Some(if *ok == 0 { "BROKEN" } else { "RETRY" }.into());
-            s.last_message = Some(failures[0].clone());
-        }
-        store.set_server_health(&s).await?;
-    }
-    Ok(())
 }

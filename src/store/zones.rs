@@ -1,10 +1,49 @@
-//! The write-ahead of zone changes (`zone_intents`): what an UPDATE about to be sent brings
-//! a zone to. A run killed between sending and recording leaves its intent behind, and
-//! the next apply recognises the landed change by it instead of calling it drift.
+//! The zones as recorded (group, serial, content hash, canonical content, whether every
+//! server was seen serving it), and the write-ahead of zone changes (`zone_intents`): what
+//! an UPDATE about to be sent brings a zone to. A run killed between sending and recording
+//! leaves its intent behind, and the next apply recognises the landed change by it instead
+//! of calling it drift.
+
+use std::collections::BTreeMap;
 
 use sqlx::Row;
 
+use super::audit::{AuditEntry, insert_audit};
 use super::{Store, StoreError};
+
+/// A zone as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedZone {
+    /// Zone name, lower case with the trailing dot.
+    pub name: String,
+    /// Its group.
+    pub group: String,
+    /// The serial the primary serves.
+    pub serial: u32,
+    /// Hash of the content without serial.
+    pub content_hash: String,
+    /// Canonical content, SOA first (empty in index listings).
+    pub content: String,
+    /// Whether every server of its group was seen serving `serial`.
+    pub verified: bool,
+    /// The commit it was applied from.
+    pub commit_id: String,
+}
+
+impl RecordedZone {
+    /// How a desired zone is recorded once the primary serves it at `serial`.
+    pub fn of(zone: &crate::model::Zone, serial: u32, commit_id: &str) -> RecordedZone {
+        RecordedZone {
+            name: crate::model::ascii(&zone.name),
+            group: zone.group.clone(),
+            serial,
+            content_hash: zone.content_hash(),
+            content: zone.canonical_text(serial),
+            verified: false,
+            commit_id: commit_id.to_string(),
+        }
+    }
+}
 
 /// A zone change about to be sent: the zone's content once it took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,5 +108,157 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// [`Store::zone_index`] by zone name.
+    pub async fn zone_map(&self) -> Result<BTreeMap<String, RecordedZone>, StoreError> {
+        Ok(self
+            .zone_index()
+            .await?
+            .into_iter()
+            .map(|z| (z.name.clone(), z))
+            .collect())
+    }
+
+    /// Every recorded zone without its content (cheap, for diffs by hash).
+    pub async fn zone_index(&self) -> Result<Vec<RecordedZone>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, grp, serial, content_hash, verified, commit_id FROM zones ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RecordedZone {
+                name: r.get(0),
+                group: r.get(1),
+                serial: r.get::<i64, _>(2) as u32,
+                content_hash: r.get(3),
+                content: String::new(),
+                verified: r.get::<i64, _>(4) != 0,
+                commit_id: r.get(5),
+            })
+            .collect())
+    }
+
+    /// One recorded zone with its content.
+    pub async fn zone(&self, name: &str) -> Result<Option<RecordedZone>, StoreError> {
+        let row = sqlx::query("SELECT name, grp, serial, content_hash, verified, commit_id, content FROM zones WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| RecordedZone {
+            name: r.get(0),
+            group: r.get(1),
+            serial: r.get::<i64, _>(2) as u32,
+            content_hash: r.get(3),
+            verified: r.get::<i64, _>(4) != 0,
+            commit_id: r.get(5),
+            content: r.get(6),
+        }))
+    }
+
+    /// Records zones as applied (created or updated), each with its audit entry, in one
+    /// transaction.
+    pub async fn record_zones(
+        &self,
+        zones: &[(RecordedZone, AuditEntry)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (z, audit) in zones {
+            sqlx::query(
+                "INSERT INTO zones (name, grp, serial, content_hash, content, verified, commit_id, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (name) DO UPDATE SET grp = excluded.grp, serial = excluded.serial, \
+                 content_hash = excluded.content_hash, content = excluded.content, verified = excluded.verified, \
+                 commit_id = excluded.commit_id, updated_at = excluded.updated_at",
+            )
+            .bind(&z.name)
+            .bind(&z.group)
+            .bind(i64::from(z.serial))
+            .bind(&z.content_hash)
+            .bind(&z.content)
+            .bind(i64::from(z.verified))
+            .bind(&z.commit_id)
+            .bind(audit.at)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks zones as verified (or not).
+    pub async fn set_verified(&self, names: &[String], verified: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for n in names {
+            sqlx::query("UPDATE zones SET verified = $1 WHERE name = $2")
+                .bind(i64::from(verified))
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets deleted zones, each with its audit entry.
+    pub async fn delete_zones(&self, zones: &[(String, AuditEntry)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (name, audit) in zones {
+            sqlx::query("DELETE FROM zones WHERE name = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db_url;
+
+    #[tokio::test]
+    async fn sqlite_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = db_url(Some(dir.path().join("s.db").to_str().unwrap()));
+        let store = Store::open(&url).await.unwrap();
+        assert!(store.applied_revision().await.unwrap().is_none());
+        let z = RecordedZone {
+            name: "example.com.".into(),
+            group: "default".into(),
+            serial: 2026112100,
+            content_hash: "h".into(),
+            content: "example.com. 3600 IN SOA …".into(),
+            verified: false,
+            commit_id: "c1".into(),
+        };
+        let audit = AuditEntry {
+            at: 1,
+            commit_id: "c1".into(),
+            author: "a".into(),
+            action: "create".into(),
+            target: "example.com.".into(),
+            detail: "".into(),
+        };
+        store
+            .record_zones(&[(z.clone(), audit.clone())])
+            .await
+            .unwrap();
+        assert_eq!(store.zone("example.com.").await.unwrap().unwrap(), z);
+        assert_eq!(store.zone_index().await.unwrap()[0].serial, 2026112100);
+        store
+            .delete_zones(&[("example.com.".into(), audit)])
+            .await
+            .unwrap();
+        assert!(store.zone("example.com.").await.unwrap().is_none());
+        assert_eq!(store.audit_tail(10).await.unwrap().len(), 2);
     }
 }

@@ -1,0 +1,117 @@
+//! Stage 7 of an apply: what it leaves in the store at the end. Every server checked gets
+//! its health (OK, RETRY or BROKEN, with the first failure); the revision is recorded as
+//! applied, with the groups and servers it describes and an audit entry per group change,
+//! only when everything before held.
+
+use super::{ApplyError, Health, Stage, audit};
+use crate::model::Config;
+use crate::store::{AppliedRevision, AuditEntry, GroupRow, ServerRow, Store, StoreError};
+
+/// Records the revision of this run as applied in full, with the groups and servers it
+/// describes, and an audit entry per group change of the plan.
+pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
+    let (store, desired, opts) = (stage.ctx.store, stage.ctx.desired, stage.ctx.opts);
+    let rev = AppliedRevision {
+        commit_id: desired.revision.id.clone(),
+        author: desired.revision.author.clone(),
+        summary: desired.revision.summary.clone(),
+        applied_at: opts.now,
+    };
+    let (groups, servers) = fleet_rows(&desired.config);
+    store.set_applied(&rev, &groups, &servers).await?;
+    if !stage.plan.groups.is_empty() {
+        let entries: Vec<AuditEntry> = stage
+            .plan
+            .groups
+            .iter()
+            .map(|g| {
+                audit(
+                    desired,
+                    opts.now,
+                    "group",
+                    &g.group,
+                    format!("secondaries +{:?} -{:?}", g.added, g.removed_secondaries),
+                )
+            })
+            .collect();
+        store.audit(&entries).await?;
+    }
+    Ok(())
+}
+
+/// The groups and servers of `config` as recorded (without a last check).
+fn fleet_rows(config: &Config) -> (Vec<GroupRow>, Vec<ServerRow>) {
+    let groups = config.groups.values().map(GroupRow::of).collect();
+    let mut servers = vec![server_row(
+        config,
+        &config.primary.name,
+        "primary",
+        config.primary.addr.to_string(),
+        "bind",
+    )];
+    for s in config.secondaries.values() {
+        let addrs: Vec<String> = s.sockets().iter().map(|a| a.to_string()).collect();
+        servers.push(server_row(
+            config,
+            &s.name,
+            "secondary",
+            addrs.join(" "),
+            s.software.as_str(),
+        ));
+    }
+    (groups, servers)
+}
+
+fn server_row(
+    config: &Config,
+    name: &str,
+    role: &str,
+    address: String,
+    software: &str,
+) -> ServerRow {
+    let groups: Vec<&str> = if role == "primary" {
+        config.groups.keys().map(String::as_str).collect()
+    } else {
+        config
+            .groups
+            .values()
+            .filter(|g| g.secondaries.iter().any(|s| s == name))
+            .map(|g| g.name.as_str())
+            .collect()
+    };
+    ServerRow {
+        name: name.into(),
+        role: role.into(),
+        address,
+        software: software.into(),
+        groups: groups.join(" "),
+        last_check_at: None,
+        last_state: None,
+        last_message: None,
+    }
+}
+
+/// Records each server's `health`: its checks passed and the messages of those failed.
+pub(super) async fn health(
+    store: &Store,
+    config: &Config,
+    health: &Health,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (_, servers) = fleet_rows(config);
+    for mut s in servers {
+        let Some((ok, failures)) = health.get(&s.name) else {
+            continue;
+        };
+        s.last_check_at = Some(now);
+        if failures.is_empty() {
+            s.last_state = Some("OK".into());
+            s.last_message = Some(format!("{ok} check(s) passed"));
+        } else {
+            s.last_state = Some(if *ok == 0 { "BROKEN" } else { "RETRY" }.into());
+            s.last_message = Some(failures[0].clone());
+        }
+        store.set_server_health(&s).await?;
+    }
+    Ok(())
+}
