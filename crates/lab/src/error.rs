@@ -142,7 +142,7 @@ pub enum LabError {
         /// How long it was given.
         timeout: Duration,
     },
-    /// [`LabSpec::for_test`] found no free ports.
+    /// [`LabSpec::for_test`](crate::LabSpec::for_test) found no free ports.
     #[error("no free ports for a lab in {first}-{last} after {tries} tries")]
     NoFreePorts {
         /// First port of the range searched.
