@@ -94,8 +94,8 @@ fn start_detached_inner(spec: &mut LabSpec) -> Result<(), LabError> {
     Ok(())
 }
 
-/// Stops the servers of a lab started by [`start_detached`] (or left behind by a [`Lab`](crate::Lab)
-/// whose process died), found through the pid files `dir/<name>/named.pid.run`. A pid is
+/// Stops the servers of a lab started by [`start_detached`] (or left behind by a
+/// [`Lab`](crate::Lab) whose process died), found through the pid files `dir/<name>/named.pid.run`. A pid is
 /// signalled only if `/proc/PID/cmdline` names that server's `named.conf`. Each gets
 /// SIGCONT and SIGTERM, up to [`STOP_TIMEOUT`] to exit, then SIGKILL; a zombie counts as
 /// gone. A missing `dir` is not an error.

@@ -70,8 +70,8 @@ impl LabSpec {
     ///
     /// Safe to call from many threads and processes at once: each port is reserved with a
     /// lock file under `std::env::temp_dir()/zonekeeper-lab-ports/`, held (with `flock`) by
-    /// this process until the [`Lab`](crate::Lab) started from the spec is dropped, which removes the
-    /// file. A lock file left behind by a process that died is unlocked and is taken over.
+    /// this process until the [`Lab`](crate::Lab) started from the spec is dropped, which
+    /// removes the file. A lock file left behind by a process that died is unlocked and is taken over.
     /// If no lab is started from the spec, its ports stay reserved until the process exits.
     pub fn for_test(
         dir: &Path,
