@@ -12,13 +12,14 @@
 //! - [`backend`]: how changes reach the servers: TSIG-signed RFC 2136 UPDATEs, catalog
 //!   zones (RFC 9432), the primary's rendered configuration and `rndc`.
 //! - [`apply`]: the executor that carries a plan out, verifies it and records it.
-//! - [`lab`]: a throw-away BIND 9 lab on loopback, for the demo and the tests.
+//!
+//! The throw-away BIND lab of the demo and the tests is the workspace crate `zonekeeper-lab`
+//! (`crates/lab`); the `lab` command (`cli::lab`, cargo feature `lab`, on by default) uses it.
 
 pub mod apply;
 pub mod backend;
 pub mod cli;
 pub mod desired;
-pub mod lab;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use zonekeeper::lab::{Lab, LabSpec, probe_soa};
+use zonekeeper_lab::{Lab, LabSpec, probe_soa};
 
 const ANSWER_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -231,7 +231,7 @@ fn detached_lab_is_idempotent_and_stops() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = LabSpec::for_test(tmp.path(), 1, vec!["catalog.test".to_string()]).unwrap();
     let t = Instant::now();
-    zonekeeper::lab::start_detached(spec.clone()).unwrap();
+    zonekeeper_lab::start_detached(spec.clone()).unwrap();
     eprintln!("detached lab started in {:?}", t.elapsed());
     let dir = fs::canonicalize(tmp.path()).unwrap();
     let pid_files = |dir: &Path| -> Vec<String> {
@@ -245,17 +245,17 @@ fn detached_lab_is_idempotent_and_stops() {
         assert!(probe_soa(s.dns_addr(), ".", ANSWER_TIMEOUT).is_ok());
     }
     // Again: nothing restarted.
-    zonekeeper::lab::start_detached(spec.clone()).unwrap();
+    zonekeeper_lab::start_detached(spec.clone()).unwrap();
     assert_eq!(pid_files(&dir), pids);
     assert_eq!(processes_under(&dir).len(), 2);
     let t = Instant::now();
-    zonekeeper::lab::stop_detached(tmp.path()).unwrap();
+    zonekeeper_lab::stop_detached(tmp.path()).unwrap();
     eprintln!("detached lab stopped in {:?}", t.elapsed());
     assert_eq!(processes_under(&dir), Vec::<u32>::new());
     assert!(!dir.join("ns0").join("named.pid.run").exists());
     // Stopping again, or a missing lab, is fine.
-    zonekeeper::lab::stop_detached(tmp.path()).unwrap();
-    zonekeeper::lab::stop_detached(&tmp.path().join("missing")).unwrap();
+    zonekeeper_lab::stop_detached(tmp.path()).unwrap();
+    zonekeeper_lab::stop_detached(&tmp.path().join("missing")).unwrap();
 }
 
 #[test]

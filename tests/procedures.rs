@@ -418,7 +418,7 @@ both_stores!(
 );
 
 /// A second group, `other`, served by ns3 through its own catalog.
-fn two_groups(lab: &zonekeeper::lab::Lab, ttl: u32) -> String {
+fn two_groups(lab: &zonekeeper_lab::Lab, ttl: u32) -> String {
     config_yaml(lab, &["ns1", "ns2"], ttl)
         + &format!(
             "  other:\n    catalog: other.test.\n    secondaries: [ns3]\n    nameservers: [ns3.example.net.]\n    ttl: {ttl}\n    soa: {{mname: ns0.example.net., rname: hostmaster@example.net, refresh: 3600, retry: 60, minimum: 60}}\n"
@@ -715,7 +715,7 @@ both_stores!(
 
 /// A stand-in for a registry: its own `named`, serving `test.` with a delegation of
 /// `a.test.` to `ns` (NS TTL 4, longer than the child's), at `serial`.
-fn registry_zone(lab: &zonekeeper::lab::Lab, ns: &[&str], serial: u32) {
+fn registry_zone(lab: &zonekeeper_lab::Lab, ns: &[&str], serial: u32) {
     let dir = &lab.spec().include_dir;
     let file = dir.join("test.db");
     let mut text = format!(
@@ -741,8 +741,8 @@ both_stores!(
     unmanaged_parent_servers_are_asked_for_the_new_delegation,
     |db| {
         let registry_dir = tempfile::tempdir().unwrap();
-        let registry = zonekeeper::lab::Lab::start(
-            zonekeeper::lab::LabSpec::for_test(registry_dir.path(), 0, vec![]).unwrap(),
+        let registry = zonekeeper_lab::Lab::start(
+            zonekeeper_lab::LabSpec::for_test(registry_dir.path(), 0, vec![]).unwrap(),
         )
         .unwrap();
         registry_zone(&registry, &["ns1", "ns2"], 1);
@@ -816,7 +816,7 @@ fn soa_expire(addr: std::net::SocketAddr, zone: &str) -> Option<u32> {
 
 /// Starts an empty new primary, `np` on 127.0.0.4 (the lab's DNS port and key), and
 /// commits `zonekeeper.yaml` naming it as the primary (zone TTL `ttl`).
-fn move_to_new_primary(env: &Env, ttl: u32) -> zonekeeper::lab::Lab {
+fn move_to_new_primary(env: &Env, ttl: u32) -> zonekeeper_lab::Lab {
     let spec = env
         .lab
         .spec()
@@ -826,7 +826,7 @@ fn move_to_new_primary(env: &Env, ttl: u32) -> zonekeeper::lab::Lab {
             std::net::Ipv4Addr::new(127, 0, 0, 4),
         )
         .unwrap();
-    let np = zonekeeper::lab::Lab::start(spec).unwrap();
+    let np = zonekeeper_lab::Lab::start(spec).unwrap();
     env.write(
         "zonekeeper.yaml",
         &crate::support::config_yaml_with_primary(&env.lab, np.spec(), &["ns1", "ns2"], ttl),

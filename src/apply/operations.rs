@@ -36,33 +36,42 @@ pub use steps::drive;
 /// as an operator's `kill -9` would. Boundaries are counted in the file named by
 /// `ZONEKEEPER_TEST_KILL_COUNTER` across runs (or per process without it). Unset in normal
 /// runs: then this does nothing.
+///
+/// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
+/// integration tests run has): in a release build the body is compiled out, so no
+/// environment variable can make a production `zonekeeper` kill itself.
 pub(crate) fn boundary(what: &str) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static SEEN: AtomicUsize = AtomicUsize::new(0);
-    let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    else {
-        return;
-    };
-    let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
-        Some(file) => {
-            let n = std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|s| s.trim().parse::<usize>().ok())
-                .unwrap_or(0)
-                + 1;
-            let _ = std::fs::write(&file, n.to_string());
-            n
+    #[cfg(not(debug_assertions))]
+    let _ = what;
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        else {
+            return;
+        };
+        let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
+            Some(file) => {
+                let n = std::fs::read_to_string(&file)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                let _ = std::fs::write(&file, n.to_string());
+                n
+            }
+            None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
+        };
+        if seen == at {
+            eprintln!("test hook: SIGKILL at boundary {at} ({what})");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
         }
-        None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
-    };
-    if seen == at {
-        eprintln!("test hook: SIGKILL at boundary {at} ({what})");
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &std::process::id().to_string()])
-            .status();
-        std::thread::sleep(Duration::from_secs(5));
     }
 }
 

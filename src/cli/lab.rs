@@ -1,16 +1,17 @@
 //! `zonekeeper lab up|down`: a local BIND lab shaped after the desired state's
 //! `zonekeeper.yaml` (its primary, secondaries, catalogs, TSIG key file, rndc.conf and
-//! config_dir), for trying zonekeeper on one machine. Not for production.
+//! config_dir), for trying zonekeeper on one machine. Not for production. Built with the cargo
+//! feature `lab` (on by default); the lab itself is the workspace crate `zonekeeper-lab`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::Subcommand;
 use miette::IntoDiagnostic;
+use zonekeeper_lab::{self as lab, LabServerSpec, LabSpec};
 
 use super::Global;
 use crate::desired::{self, Source};
-use crate::lab::{self, LabServerSpec, LabSpec};
 use crate::model::config::{SecretSource, member_catalog};
 use crate::outln;
 

@@ -4,6 +4,7 @@
 pub mod out;
 
 pub mod apply;
+#[cfg(feature = "lab")]
 pub mod lab;
 pub mod ops;
 pub mod plan;
@@ -108,6 +109,7 @@ pub enum Command {
         yes: bool,
     },
     /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
+    #[cfg(feature = "lab")]
     #[command(subcommand)]
     Lab(lab::LabCommand),
 }
@@ -130,6 +132,7 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Plan(args) => runtime.block_on(plan::run(g, args)),
         Command::Apply(args) => runtime.block_on(apply::run(g, args)),
         Command::Status => runtime.block_on(status::run(g)),
+        #[cfg(feature = "lab")]
         Command::Lab(cmd) => lab::run(g, cmd),
         Command::Show(cmd) => runtime.block_on(show::run(g, cmd)),
         Command::Confirm { op, step, yes } => {
@@ -179,10 +182,15 @@ mod tests {
             &["zonekeeper", "reset", "12"],
             &["zonekeeper", "cancel", "12", "--yes"],
             &["zonekeeper", "unlock", "3f9a1c2e4b5d6e7f", "--yes"],
-            &["zonekeeper", "lab", "up", "--dir", "state/lab"],
         ] {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
+        let lab = ["zonekeeper", "lab", "up", "--dir", "state/lab"];
+        assert_eq!(
+            Cli::try_parse_from(lab).is_ok(),
+            cfg!(feature = "lab"),
+            "the lab command exists exactly with the `lab` feature"
+        );
         assert!(
             Cli::try_parse_from(["zonekeeper", "confirm", "x", "1"]).is_err(),
             "operation numbers are numbers"

@@ -34,7 +34,7 @@ fn lab_port_lock_works_in_a_fresh_tmpdir() {
 #[test]
 #[ignore = "run by lab_port_lock_works_in_a_fresh_tmpdir with its own TMPDIR"]
 fn fresh_tmpdir_child() {
-    use zonekeeper::lab::{TEST_PORT_LAST, release_port, try_reserve_port};
+    use zonekeeper_lab::{TEST_PORT_LAST, release_port, try_reserve_port};
     let dir = std::env::temp_dir().join("zonekeeper-lab-ports");
     assert!(!dir.exists(), "the TMPDIR is fresh");
     let port = (TEST_PORT_LAST - 50..=TEST_PORT_LAST)

@@ -261,7 +261,7 @@ both_stores!(ttl_wait_counts_from_previous_step_finish, |db| {
 });
 
 /// `zonekeeper.yaml` with a second group, `other` (catalog other.test.), served by ns1.
-fn ops_two_groups(lab: &zonekeeper::lab::Lab, members: &[&str]) -> String {
+fn ops_two_groups(lab: &zonekeeper_lab::Lab, members: &[&str]) -> String {
     crate::support::config_yaml(lab, members, 2)
         + "  other:\n    catalog: other.test.\n    secondaries: [ns1]\n    nameservers: [ns1.example.net.]\n    ttl: 2\n    soa: {mname: ns0.example.net., rname: hostmaster@example.net, refresh: 3600, retry: 60, minimum: 60}\n"
 }
