@@ -6,8 +6,10 @@
 //! 3. When the first one's SOA prerequisite fails, the primary's content (AXFR) tells what
 //!    happened: already the desired content (an earlier run sent this very change), or the
 //!    content an earlier, interrupted run intended (its change landed but was never
-//!    recorded: that is recorded first, then the new change is sent on top of it), or
-//!    anything else: drift, reported.
+//!    recorded: that is recorded first, then the new change is sent on top of it), or part
+//!    of it (a change split over several UPDATEs, interrupted between two of them: every
+//!    RRset as recorded or as intended, the serial inside the interrupted run's range; also
+//!    recorded as served, then completed), or anything else: drift, reported.
 //! 4. Every changed zone is transferred from the primary and compared with the desired
 //!    content; only an exact match is recorded.
 
@@ -88,8 +90,12 @@ impl Sender<'_> {
                 zone: zone.name.to_string(),
                 rcode: format!("not sent: the store failed writing its intent ({e})"),
             })?;
-        for (u, required) in &planned.updates {
+        let last = planned.updates.len().saturating_sub(1);
+        for (i, (u, required)) in planned.updates.iter().enumerate() {
             self.updater.send(&zone.name, u, *required).await?;
+            if i < last {
+                super::operations::boundary("zone UPDATE message sent, more to follow");
+            }
         }
         super::operations::boundary("zone UPDATE sent");
         Ok(planned.final_serial)
@@ -141,8 +147,12 @@ impl Sender<'_> {
                 format!("{} (sent by an earlier, interrupted apply)", detail(serial)),
             ));
         }
+        let landed = |i: &ZoneIntent| {
+            content::same_content(&i.content, &served)
+                || content::part_way(old_text, expected, i, &served)
+        };
         match earlier {
-            Some(i) if content::same_content(&i.content, &served) => {
+            Some(i) if landed(&i) => {
                 self.record_landed(&i, &served).await?;
                 Box::pin(self.send(zone, &served.text, served.serial, action)).await
             }

@@ -274,6 +274,59 @@ both_stores!(fresh_store_refuses_to_adopt_served_zones, |db| {
     );
 });
 
+// Repro: a change too large for one UPDATE goes out in several; apply killed (SIGKILL)
+// after the first of them landed: the primary then served neither the recorded nor the
+// desired content, and every later apply reported drift. The next apply recognises its own
+// interrupted change (every RRset as recorded or as intended, the serial inside its range),
+// records what is served and completes it, also when a new commit changed the zone since.
+both_stores!(killed_between_split_updates_resumes, |db| {
+    let env = Env::new(db);
+    env.zone("big.test", &lab_io::zone_with(""));
+    env.commit("one A record");
+    env.apply(&[], 0);
+    let txt = "y".repeat(230);
+    let many: String = (0..300)
+        .map(|i| format!("  t{i:03}:\n    TXT: \"{txt}\"\n"))
+        .collect();
+    env.zone("big.test", &lab_io::zone_with(&many));
+    env.commit("C1: 300 TXT records, several UPDATEs");
+    let counter = env.dir.path().join("boundaries");
+    let out = env.zk_env(
+        &["apply", "--auto-approve", "--verify-timeout", "20"],
+        &[
+            ("ZONEKEEPER_TEST_KILL_AT", "1"),
+            (
+                "ZONEKEEPER_TEST_KILL_COUNTER",
+                &counter.display().to_string(),
+            ),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        None,
+        "killed between two UPDATEs: {}",
+        text(&out)
+    );
+    let part = lab_io::axfr(&env, "big.test.")
+        .iter()
+        .filter(|l| l.contains(" TXT "))
+        .count();
+    assert!(
+        part > 0 && part < 300,
+        "part of the change landed: {part} TXT records"
+    );
+    // a new commit on top, then apply: no drift, everything served
+    let mut more = many.clone();
+    more.push_str("  extra:\n    A: 192.0.2.9\n");
+    env.zone("big.test", &lab_io::zone_with(&more));
+    env.commit("C2: one more record");
+    env.apply(&[], 0);
+    let served = lab_io::axfr(&env, "big.test.");
+    assert_eq!(served.iter().filter(|l| l.contains(" TXT ")).count(), 300);
+    assert!(served.iter().any(|l| l.starts_with("extra.big.test.")));
+    env.assert_converged("after the interrupted split change");
+});
+
 // Repro: apply killed (SIGKILL) right after a zone's UPDATE landed, before it was recorded;
 // then a new commit changes the same zone: every later apply failed with "drift" forever.
 both_stores!(
