@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::both_stores;
-use crate::support::{Db, Env, config_yaml, dig_soa, text, zone_yaml};
+use crate::support::{Db, Env, config_yaml, confirm_if_asked, dig_short, dig_soa, text, zone_yaml};
 
 /// Samples the NS set of `zones` on the primary every 100 ms.
 struct Monitor {
@@ -18,23 +18,6 @@ struct Monitor {
 }
 
 /// `dig +short` at `addr` (recursion off): the answer's lines, trimmed, lower case.
-fn dig_short(addr: std::net::SocketAddr, name: &str, rtype: &str) -> Vec<String> {
-    let out = std::process::Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+short", "+norec", "+time=1", "+tries=2", name, rtype])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().to_lowercase())
-        .filter(|l| !l.is_empty())
-        .collect()
-}
-
 fn dig_ns(addr: std::net::SocketAddr, zone: &str) -> Vec<String> {
     dig_short(addr, zone, "NS")
 }
@@ -123,23 +106,6 @@ fn apply_past_wait(env: &Env, args: &[&str], still: &str, code: i32) -> std::pro
         return out;
     }
     panic!("the wait \"{still}\" never ended");
-}
-
-/// When `out` asks for a confirmation (`zonekeeper confirm OP STEP`), gives it.
-fn confirm_if_asked(env: &Env, out: &std::process::Output) -> bool {
-    let t = text(out);
-    let Some(rest) = t.split("`zonekeeper confirm ").nth(1) else {
-        return false;
-    };
-    let args: Vec<&str> = rest
-        .split('`')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let done = env.zk(&["confirm", args[0], args[1], "--yes"]);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
-    true
 }
 
 /// Commits `ns3` joining the group (TTL 2), as an operator would.

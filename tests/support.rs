@@ -362,3 +362,40 @@ macro_rules! both_stores {
         }
     };
 }
+
+/// `dig +short +norec` at `addr`: the answer's lines, trimmed and lower case, in the order
+/// the server gave them.
+pub fn dig_short(addr: std::net::SocketAddr, name: &str, rtype: &str) -> Vec<String> {
+    let out = Command::new("dig")
+        .args([
+            format!("@{}", addr.ip()),
+            "-p".into(),
+            addr.port().to_string(),
+        ])
+        .args(["+short", "+norec", "+time=1", "+tries=2", name, rtype])
+        .output()
+        .expect("dig (bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// When `out` asks for a confirmation (`zonekeeper confirm OP STEP`), gives it; whether it
+/// did.
+pub fn confirm_if_asked(env: &Env, out: &Output) -> bool {
+    let t = text(out);
+    let Some(rest) = t.split("`zonekeeper confirm ").nth(1) else {
+        return false;
+    };
+    let args: Vec<&str> = rest
+        .split('`')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let done = env.zk(&["confirm", args[0], args[1], "--yes"]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    true
+}

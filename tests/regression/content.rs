@@ -106,6 +106,29 @@ mod lab_io {
     }
 
     /// A zone with one A record per owner in `records`.
+    /// `apply` with the crash hook set to SIGKILL it at its first step boundary.
+    pub fn apply_killed_at_first_boundary(env: &Env) -> std::process::Output {
+        let counter = env.dir.path().join("boundaries");
+        env.zk_env(
+            &["apply", "--auto-approve", "--verify-timeout", "20"],
+            &[
+                ("ZONEKEEPER_TEST_KILL_AT", "1"),
+                (
+                    "ZONEKEEPER_TEST_KILL_COUNTER",
+                    &counter.display().to_string(),
+                ),
+            ],
+        )
+    }
+
+    /// 300 owners `t000`…`t299` with one TXT record of `fill` each: too much for one UPDATE.
+    pub fn many_txt(fill: char) -> String {
+        let txt = fill.to_string().repeat(230);
+        (0..300)
+            .map(|i| format!("  t{i:03}:\n    TXT: \"{txt}\"\n"))
+            .collect()
+    }
+
     pub fn zone_with(records: &str) -> String {
         format!("group: default\nrecords:\n  www:\n    A: 192.0.2.1\n{records}")
     }
@@ -120,9 +143,7 @@ both_stores!(large_update_is_split_not_truncated, |db| {
     env.commit("one A record");
     env.apply(&[], 0);
     let txt = "x".repeat(230);
-    let many: String = (0..300)
-        .map(|i| format!("  t{i:03}:\n    TXT: \"{txt}\"\n"))
-        .collect();
+    let many = lab_io::many_txt('x');
     env.zone("big.test", &lab_io::zone_with(&many));
     env.commit("300 TXT records");
     env.apply(&[], 0);
@@ -284,23 +305,10 @@ both_stores!(killed_between_split_updates_resumes, |db| {
     env.zone("big.test", &lab_io::zone_with(""));
     env.commit("one A record");
     env.apply(&[], 0);
-    let txt = "y".repeat(230);
-    let many: String = (0..300)
-        .map(|i| format!("  t{i:03}:\n    TXT: \"{txt}\"\n"))
-        .collect();
+    let many = lab_io::many_txt('y');
     env.zone("big.test", &lab_io::zone_with(&many));
     env.commit("C1: 300 TXT records, several UPDATEs");
-    let counter = env.dir.path().join("boundaries");
-    let out = env.zk_env(
-        &["apply", "--auto-approve", "--verify-timeout", "20"],
-        &[
-            ("ZONEKEEPER_TEST_KILL_AT", "1"),
-            (
-                "ZONEKEEPER_TEST_KILL_COUNTER",
-                &counter.display().to_string(),
-            ),
-        ],
-    );
+    let out = lab_io::apply_killed_at_first_boundary(&env);
     assert_eq!(
         out.status.code(),
         None,
@@ -338,17 +346,7 @@ both_stores!(
         env.apply(&[], 0);
         env.zone("a.test", &zone_yaml("192.0.2.2"));
         env.commit("C1: www moves");
-        let counter = env.dir.path().join("boundaries");
-        let out = env.zk_env(
-            &["apply", "--auto-approve", "--verify-timeout", "20"],
-            &[
-                ("ZONEKEEPER_TEST_KILL_AT", "1"),
-                (
-                    "ZONEKEEPER_TEST_KILL_COUNTER",
-                    &counter.display().to_string(),
-                ),
-            ],
-        );
+        let out = lab_io::apply_killed_at_first_boundary(&env);
         assert_eq!(
             out.status.code(),
             None,

@@ -8,20 +8,7 @@ use crate::support::{Db, Env, text, zone_yaml};
 
 /// What `name` `rtype` is answered with by server `server` (`dig +short +norec`), sorted.
 fn dig_short(env: &Env, server: &str, name: &str, rtype: &str) -> String {
-    let addr = env.lab.dns_addr(server).unwrap();
-    let out = std::process::Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+short", "+norec", "+time=1", "+tries=2", name, rtype])
-        .output()
-        .expect("dig (bind9-dnsutils)");
-    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut lines = crate::support::dig_short(env.lab.dns_addr(server).unwrap(), name, rtype);
     lines.sort();
     lines.join("\n")
 }

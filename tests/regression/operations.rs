@@ -8,21 +8,7 @@ use crate::support::{Db, Env, text, zone_yaml};
 
 /// `dig +short +norec` at `server` of the lab: the answer's lines, lower case, sorted.
 fn ops_dig(env: &Env, server: &str, name: &str, rtype: &str) -> Vec<String> {
-    let addr = env.lab.dns_addr(server).unwrap();
-    let out = std::process::Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+short", "+norec", "+time=1", "+tries=2", name, rtype])
-        .output()
-        .unwrap();
-    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().to_lowercase())
-        .filter(|l| !l.is_empty())
-        .collect();
+    let mut v = crate::support::dig_short(env.lab.dns_addr(server).unwrap(), name, rtype);
     v.sort();
     v
 }
@@ -46,18 +32,6 @@ fn ops_ttl(env: &Env, server: &str, name: &str, rtype: &str) -> Option<u32> {
         .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
 }
 
-/// When `out` asks for `zonekeeper confirm OP STEP`, gives it; whether it did.
-fn ops_confirm_if_asked(env: &Env, out: &std::process::Output) -> bool {
-    let t = text(out);
-    let Some(rest) = t.split("`zonekeeper confirm ").nth(1) else {
-        return false;
-    };
-    let args: Vec<&str> = rest.split('`').next().unwrap().split_whitespace().collect();
-    let done = env.zk(&["confirm", args[0], args[1], "--yes"]);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
-    true
-}
-
 /// Applies (giving every confirmation asked for, polling time gates as cron would) until
 /// an apply exits 0; panics after `runs` runs.
 fn ops_apply_until_done(env: &Env, runs: usize) -> std::process::Output {
@@ -65,7 +39,7 @@ fn ops_apply_until_done(env: &Env, runs: usize) -> std::process::Output {
         let out = env.zk(&["apply", "--auto-approve", "--verify-timeout", "10"]);
         match out.status.code() {
             Some(0) => return out,
-            Some(3) if ops_confirm_if_asked(env, &out) => {}
+            Some(3) if crate::support::confirm_if_asked(env, &out) => {}
             Some(3) => std::thread::sleep(std::time::Duration::from_millis(400)),
             _ => panic!("apply failed:\n{}", text(&out)),
         }
@@ -230,7 +204,11 @@ both_stores!(ttl_wait_counts_from_previous_step_finish, |db| {
     env.apply(&[], 0);
     ops_members(&env, &["ns1"], 2);
     let out = env.apply(&["--verify-timeout", "2"], 3);
-    assert!(ops_confirm_if_asked(&env, &out), "{}", text(&out));
+    assert!(
+        crate::support::confirm_if_asked(&env, &out),
+        "{}",
+        text(&out)
+    );
 
     env.lab.pause("ns1").unwrap();
     let apply = ops_spawn(&env, &["apply", "--auto-approve", "--verify-timeout", "30"]);
