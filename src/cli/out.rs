@@ -1,7 +1,7 @@
 //! Writing to stdout. A reader that closes its end early (`zonekeeper plan | head -1`)
 //! is not an error: the write returns [`StdoutClosed`], the command stops there, and
-//! `main` exits 0 without a word, as ripgrep does. Commands write through [`out!`] and
-//! [`outln!`], never `print!`, which panics on a closed pipe.
+//! `main` exits 0 without a word, as ripgrep does. Commands write through [`out!`](crate::out) and
+//! [`outln!`](crate::outln), never `print!`, which panics on a closed pipe.
 
 use std::io::Write;
 

@@ -308,7 +308,7 @@ impl Source {
         commit.tree().ok()
     }
 
-    /// Whether the revision (see [`Source::secret_tree`]) holds a file at `path`.
+    /// Whether the revision (see `Source::secret_tree`) holds a file at `path`.
     pub fn has_committed(&self, path: &str) -> bool {
         self.secret_tree()
             .and_then(|t| t.get_path(Path::new(path)).ok())
