@@ -10,93 +10,21 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
-use tracing::info;
 
 use super::catalogs::{self, MemberCatalog};
-use super::operations::{self, Change, Ctx};
-use super::{ApplyError, Options, connect, name, stanzas};
+use super::ctx::{Ctx, connect, name, sockets};
+use super::error::ApplyError;
+use super::publish::{self, Change, stanzas};
 use crate::backend::bind::PrimaryControl;
 use crate::backend::catalog;
 use crate::backend::update::{Update, Updater};
-use crate::desired::DesiredState;
 use crate::live::{self, Check, SoaAnswer, Transport};
 use crate::model::Primary;
 use crate::model::config::PrimaryRef;
 use crate::model::serial::next_serial;
 use crate::model::zone::{lines_by_rrset, soa_of, with_rrset};
-use crate::procedures::{Action, Gate, Kind, move_primary};
-use crate::store::{OperationRow, RecordedZone, Store};
-
-/// When the desired primary is not the recorded one, moves every zone to it (creating the
-/// operation the first time) and records it once the move is done. `Some(message)` while
-/// the move waits.
-pub(super) async fn run(
-    store: &Store,
-    desired: &DesiredState,
-    opts: &Options,
-) -> Result<Option<String>, ApplyError> {
-    let want = desired.config.primary.recorded();
-    let Some(old) = store.primary().await? else {
-        return Ok(None);
-    };
-    if old.addr == want.addr {
-        return Ok(None);
-    }
-    let all = store.operations(true).await?;
-    let is_move = |o: &&OperationRow| o.kind == Kind::MovePrimary.as_str();
-    let target = want.addr.to_string();
-    if let Some(other) = all
-        .iter()
-        .filter(is_move)
-        .find(|o| o.state == "active" && o.server != target)
-    {
-        return Ok(Some(format!(
-            "op {} moves the primary to {}, but zonekeeper.yaml names {}: put {} back until the move is done, or cancel op {}",
-            other.id, other.server, target, other.server, other.id
-        )));
-    }
-    let done = all
-        .iter()
-        .filter(is_move)
-        .any(|o| o.state == "done" && o.server == target);
-    if !done {
-        let primary = Primary {
-            name: old.name.clone(),
-            addr: old.addr,
-            tsig: desired.config.primary.tsig.clone(),
-            rndc: old.rndc.clone(),
-            rndc_conf: old.rndc_conf.clone(),
-            config_dir: old.config_dir.clone(),
-        };
-        let (control, updater) = connect(&primary).await?;
-        let ctx = Ctx {
-            store,
-            desired,
-            primary: &primary,
-            control: &control,
-            updater: &updater,
-            opts,
-        };
-        if !all.iter().filter(is_move).any(|o| o.state == "active") {
-            let zones: Vec<String> = store
-                .zone_index()
-                .await?
-                .into_iter()
-                .map(|z| z.name)
-                .collect();
-            info!(from = %old.addr, to = %want.addr, zones = zones.len(), "the primary moves");
-            let key = desired.config.primary.tsig.name.to_string();
-            let op = move_primary::operation(&old, &want, &zones, &key);
-            operations::insert(&ctx, &op).await?;
-        }
-        if let Some(waiting) = operations::drive(&ctx).await? {
-            return Ok(Some(waiting));
-        }
-    }
-    store.set_primary(&want, opts.now).await?;
-    info!(primary = %want.addr, "the primary moved");
-    Ok(None)
-}
+use crate::procedures::{Action, Gate};
+use crate::store::{OperationRow, RecordedZone};
 
 /// A primary of the move, as the rest of the executor knows primaries.
 fn primary_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Primary {
@@ -180,7 +108,7 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
         Action::TakeCatalogs { to, from } => take_catalogs(ctx, to, *from).await,
         Action::PublishZonesOn { on } => {
             let new = Connected::to(ctx, on).await?;
-            operations::publish_zones(&new.ctx(ctx), op, &op.zones).await
+            publish::publish_zones(&new.ctx(ctx), op, &op.zones).await
         }
         Action::Retire { old } => {
             let control = control_of(ctx, old);
@@ -232,7 +160,7 @@ async fn soa_only(
         recorded_serial: recorded.serial,
         new_serial,
     };
-    operations::send_and_record(ctx, &change, detail).await
+    publish::send_and_record(ctx, &change, detail).await
 }
 
 /// Step 1: SOA expire of at least `seconds` on every zone, through the old primary.
@@ -461,7 +389,7 @@ pub(super) async fn check(
                     .map(|g| g.secondaries.clone())
                     .unwrap_or_default();
                 for s in members {
-                    for a in operations::sockets(ctx, &s).await? {
+                    for a in sockets(ctx, &s).await? {
                         checks.push(Check::serves(name(&z.name), &s, a, z.serial));
                     }
                 }
@@ -493,7 +421,7 @@ pub(super) async fn check(
                         "the primary at {primary} does not serve {cat}"
                     )));
                 };
-                for a in operations::sockets(ctx, &c.server).await? {
+                for a in sockets(ctx, &c.server).await? {
                     checks.push(Check::serves(cat.clone(), &c.server, a, serial));
                 }
                 if let Some(c) = copy {

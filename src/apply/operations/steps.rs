@@ -29,9 +29,12 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::{info, warn};
 
-use super::super::{ApplyError, catalogs, name, stanzas};
 use super::gates::check_gate;
-use super::{Change, Ctx, boundary, publish_zones, send_and_record};
+use crate::apply::catalogs;
+use crate::apply::ctx::{Ctx, boundary, name};
+use crate::apply::error::ApplyError;
+use crate::apply::primary_move;
+use crate::apply::publish::{Change, publish_zones, send_and_record, stanzas};
 use crate::live::{self, SoaAnswer, Transport};
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
@@ -331,7 +334,7 @@ async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), St
         Action::CatalogAdd => catalog(ctx, op, &op.group, None, true).await,
         Action::CatalogRemove { group } => catalog(ctx, op, group, None, false).await,
         Action::LeaveCatalog => catalog(ctx, op, &op.group, Some(&op.server), false).await,
-        other => super::super::primary_move::act(ctx, op, other).await,
+        other => primary_move::act(ctx, op, other).await,
     }
 }
 
@@ -488,7 +491,7 @@ async fn set_rrset(
     }
     let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
     let target = with_rrset(&recorded.content, &key, &lines, new_serial);
-    let soa = super::super::update::recorded_soa(&origin, &recorded.content)
+    let soa = crate::apply::update::recorded_soa(&origin, &recorded.content)
         .ok_or("the recorded SOA is unreadable")?;
     let mut new_soa = soa.clone();
     if let hickory_proto::rr::RData::SOA(s) = &mut new_soa.data {
