@@ -49,6 +49,7 @@ mod primary_move;
 mod publish;
 mod record;
 mod send;
+mod step_error;
 mod update;
 mod verify;
 

@@ -15,6 +15,7 @@ use super::catalogs::{self, MemberCatalog};
 use super::ctx::{Ctx, connect, name, sockets};
 use super::error::ApplyError;
 use super::publish::{self, Change, stanzas};
+use super::step_error::StepError;
 use crate::backend::bind::PrimaryControl;
 use crate::backend::catalog;
 use crate::backend::update::{Update, Updater};
@@ -46,9 +47,9 @@ struct Connected {
 }
 
 impl Connected {
-    async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, String> {
+    async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, StepError> {
         let primary = primary_of(ctx, p);
-        let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+        let (control, updater) = connect(&primary).await?;
         Ok(Connected {
             primary,
             control,
@@ -73,17 +74,20 @@ async fn member_catalogs(ctx: &Ctx<'_>) -> Result<Vec<MemberCatalog>, ApplyError
 }
 
 /// Their names.
-async fn catalog_names(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
+async fn catalog_names(ctx: &Ctx<'_>) -> Result<Vec<Name>, StepError> {
     Ok(member_catalogs(ctx)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .map(|c| c.name)
         .collect())
 }
 
 /// Carries out one of the move's actions.
-pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), String> {
+pub(super) async fn act(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    action: &Action,
+) -> Result<(), StepError> {
     match action {
         Action::RaiseExpire { seconds } => raise_expire(ctx, op, *seconds).await,
         Action::LoadCopy { to, from } => load_copy(ctx, to, *from).await,
@@ -92,15 +96,11 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
             let control = control_of(ctx, copy);
             for cat in catalog_names(ctx).await? {
                 let update = catalog::set_primaries(&cat, primaries, &key);
-                ctx.updater
-                    .send(&cat, &update, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                ctx.updater.send(&cat, &update, None).await?;
                 // The copy learns of it now rather than at its next refresh.
                 control
                     .rndc(&["refresh", &cat.to_string()], Duration::from_secs(10))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
             Ok(())
         }
@@ -112,12 +112,14 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
         }
         Action::Retire { old } => {
             let control = control_of(ctx, old);
-            if control.write_conf(&[]).map_err(|e| e.to_string())? {
-                control.reconfig().await.map_err(|e| e.to_string())?;
+            if control.write_conf(&[])? {
+                control.reconfig().await?;
             }
             Ok(())
         }
-        other => Err(format!("{other:?} is not a step of a primary move")),
+        other => Err(StepError::NotAStep {
+            action: format!("{other:?}"),
+        }),
     }
 }
 
@@ -138,16 +140,15 @@ async fn soa_only(
     target: &str,
     new_serial: u32,
     detail: &str,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let origin = name(&recorded.name);
     let (Some(old_soa), Some(new_soa)) = (
         super::update::recorded_soa(&origin, &recorded.content),
         super::update::recorded_soa(&origin, target),
     ) else {
-        return Err(format!(
-            "the recorded SOA of {} is unreadable",
-            recorded.name
-        ));
+        return Err(StepError::RecordedSoa {
+            zone: Some(recorded.name.clone()),
+        });
     };
     let mut update = Update::default();
     update.require(old_soa);
@@ -164,13 +165,15 @@ async fn soa_only(
 }
 
 /// Step 1: SOA expire of at least `seconds` on every zone, through the old primary.
-async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<(), String> {
+async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<(), StepError> {
     for zone in &op.zones {
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+        let Some(recorded) = ctx.store.zone(zone).await? else {
             continue;
         };
         let Some((ttl, f)) = soa_of(&recorded.content) else {
-            return Err(format!("the recorded SOA of {zone} is unreadable"));
+            return Err(StepError::RecordedSoa {
+                zone: Some(zone.clone()),
+            });
         };
         let expire: u32 = f.get(5).and_then(|e| e.parse().ok()).unwrap_or(0);
         if expire >= seconds {
@@ -202,10 +205,9 @@ async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<
 }
 
 /// Step 2: the zones from the recorded content, and copies of the catalogs, on `to`.
-async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), StepError> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> =
-        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
     for z in index.keys() {
         let zname = name(z);
         // A file already there was written by an earlier attempt (and may have changed
@@ -213,14 +215,12 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
         if control.has_zone_file(&zname) {
             continue;
         }
-        let Some(full) = ctx.store.zone(z).await.map_err(|e| e.to_string())? else {
+        let Some(full) = ctx.store.zone(z).await? else {
             continue;
         };
-        control
-            .write_zone_file(&zname, &full.content)
-            .map_err(|e| e.to_string())?;
+        control.write_zone_file(&zname, &full.content)?;
     }
-    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
+    let cats = member_catalogs(ctx).await?;
     let mut all = stanzas(
         &ctx.desired.config,
         &index,
@@ -234,19 +234,19 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
     {
         s.copy_of = Some(from);
     }
-    if control.write_conf(&all).map_err(|e| e.to_string())? {
-        control.reconfig().await.map_err(|e| e.to_string())?;
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
     }
     Ok(())
 }
 
 /// Step 4: every zone's serial +1 on `on` alone. A zone whose recorded serial is already
 /// ahead of the old primary's was bumped by an earlier attempt.
-async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), String> {
+async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), StepError> {
     let connected = Connected::to(ctx, on).await?;
     let new = connected.ctx(ctx);
     for zone in &op.zones {
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+        let Some(recorded) = ctx.store.zone(zone).await? else {
             continue;
         };
         let zname = name(zone);
@@ -261,11 +261,11 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
             SoaAnswer::Serves { serial } if serial == recorded.serial => {}
             SoaAnswer::Serves { .. } => continue,
             other => {
-                return Err(format!(
-                    "the old primary {} must still serve {zone}: it {}",
-                    ctx.primary.name,
-                    other.describe()
-                ));
+                return Err(StepError::OldPrimaryNotServing {
+                    primary: ctx.primary.name.clone(),
+                    zone: zone.clone(),
+                    answer: other.describe(),
+                });
             }
         }
         let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
@@ -286,11 +286,10 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
 
 /// Step 6: the catalog copies on `to` become primary zones; each one's serial is bumped
 /// there while it still equals the old primary's.
-async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), StepError> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> =
-        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
-    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
+    let cats = member_catalogs(ctx).await?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
@@ -298,8 +297,8 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
         &Default::default(),
         &cats,
     );
-    if control.write_conf(&all).map_err(|e| e.to_string())? {
-        control.reconfig().await.map_err(|e| e.to_string())?;
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
     }
     let updater = Connected::to(ctx, to).await?.updater;
     for cat in cats.into_iter().map(|c| c.name) {
@@ -322,18 +321,20 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let Some(mine) = mine else {
-            return Err(format!("the new primary {} does not serve {cat}", to.name));
+            return Err(StepError::NotServing {
+                primary: to.name.clone(),
+                zone: cat.to_string(),
+            });
         };
         if serial(from).await != Some(mine) {
             // Bumped already: NOTIFY again, so a secondary its operator has just pointed
             // here transfers now rather than at its next refresh.
             control
                 .rndc(&["notify", &cat.to_string()], Duration::from_secs(10))
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             continue;
         }
-        let lines = updater.zone_lines(&cat).await.map_err(|e| e.to_string())?;
+        let lines = updater.zone_lines(&cat).await?;
         let text = soa_first(&lines);
         let (Some(old_soa), Some(new_soa)) = (
             super::update::recorded_soa(&cat, &text),
@@ -347,15 +348,15 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
                 ),
             ),
         ) else {
-            return Err(format!("the SOA of {cat} on {} is unreadable", to.name));
+            return Err(StepError::ServedSoa {
+                zone: cat.to_string(),
+                primary: to.name.clone(),
+            });
         };
         let mut update = Update::default();
         update.require(old_soa);
         update.add(new_soa);
-        updater
-            .send(&cat, &update, Some(mine))
-            .await
-            .map_err(|e| e.to_string())?;
+        updater.send(&cat, &update, Some(mine)).await?;
     }
     Ok(())
 }
@@ -409,7 +410,9 @@ pub(super) async fn check(
             }
             let cats = cats.iter().map(|c| c.name.to_string());
             let names: Vec<String> = zones.iter().map(|z| z.name.clone()).chain(cats).collect();
-            return Ok(same_data(ctx, &names, *new, *old).await);
+            return Ok(same_data(ctx, &names, *new, *old)
+                .await
+                .map_err(|e| e.to_string()));
         }
         Gate::CatalogsServed { primary, copy, how } => {
             for c in &cats {
@@ -482,23 +485,20 @@ async fn same_data(
     zones: &[String],
     new: SocketAddr,
     old: SocketAddr,
-) -> Result<String, String> {
+) -> Result<String, StepError> {
     // The old primary is the one `ctx` sends to during the move.
-    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)
-        .map_err(|e| e.to_string())?;
-    let a = Updater::connect(new, signer, Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
+    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)?;
+    let a = Updater::connect(new, signer, Duration::from_secs(5)).await?;
     let b = ctx.updater;
     debug_assert_eq!(ctx.primary.addr, old);
     for zone in zones {
         let zname = name(zone);
-        let mine = a.zone_lines(&zname).await.map_err(|e| e.to_string())?;
-        let theirs = b.zone_lines(&zname).await.map_err(|e| e.to_string())?;
+        let mine = a.zone_lines(&zname).await?;
+        let theirs = b.zone_lines(&zname).await?;
         if let Some(diff) = first_difference(&mine, &theirs) {
-            return Err(format!(
+            return Err(StepError::Mismatch(format!(
                 "the new primary's {zone} differs from the old primary's: {diff}; the old primary was changed outside zonekeeper, or the new one holds an older copy (remove its zone file and apply again)"
-            ));
+            )));
         }
     }
     Ok(format!(

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use hickory_proto::rr::Name;
 
 use super::ctx::{Ctx, boundary, group_sockets, name};
+use super::step_error::StepError;
 use super::{catalogs, content};
 use crate::backend::bind::Stanza;
 use crate::model::Config;
@@ -88,7 +89,7 @@ pub(super) async fn send_and_record(
     ctx: &Ctx<'_>,
     c: &Change<'_>,
     detail: &str,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     use crate::backend::update::UpdateError;
     use crate::model::zone::text_hash;
     let Change {
@@ -101,7 +102,7 @@ pub(super) async fn send_and_record(
     } = *c;
     let name = crate::model::ascii(zone);
     let store = ctx.store;
-    let earlier = store.intent(&name).await.map_err(|e| e.to_string())?;
+    let earlier = store.intent(&name).await?;
     let intent = crate::store::ZoneIntent {
         name: name.clone(),
         group: group.to_string(),
@@ -109,19 +110,17 @@ pub(super) async fn send_and_record(
         content: target.to_string(),
         commit_id: ctx.desired.revision.id.clone(),
     };
-    store
-        .set_intent(&intent, ctx.opts.now)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.set_intent(&intent, ctx.opts.now).await?;
     match ctx.updater.send(zone, update, Some(recorded_serial)).await {
         Ok(()) => {}
         Err(e @ UpdateError::Drift { .. }) => {
-            let served = content::transfer(ctx.updater, zone)
-                .await
-                .map_err(|t| format!("{e}; and its content could not be read: {t}"))?;
+            let served = match content::transfer(ctx.updater, zone).await {
+                Ok(served) => served,
+                Err(source) => return Err(StepError::DriftUnreadable { drift: e, source }),
+            };
             if !content::same_content(target, &served) {
                 let Some(i) = earlier.filter(|i| content::same_content(&i.content, &served)) else {
-                    return Err(e.to_string());
+                    return Err(e.into());
                 };
                 let row = RecordedZone {
                     name: name.clone(),
@@ -140,25 +139,23 @@ pub(super) async fn send_and_record(
                     target: name.clone(),
                     detail: format!("{detail}: an interrupted apply's change landed; recorded now"),
                 };
-                store
-                    .record_zones(&[(row, audit)])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Err(format!(
-                    "zone {name}: an interrupted apply's change had landed and is recorded now; this step is sent again from it"
-                ));
+                store.record_zones(&[(row, audit)]).await?;
+                return Err(StepError::Landed { zone: name });
             }
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     }
     boundary("UPDATE sent");
-    let served = content::transfer(ctx.updater, zone).await.map_err(|e| {
-        format!("zone {name}: its content could not be transferred to verify it: {e}")
-    })?;
+    let served = content::transfer(ctx.updater, zone)
+        .await
+        .map_err(|source| StepError::Untransferable {
+            zone: name.clone(),
+            source,
+        })?;
     let serial = new_serial;
     let want = target.to_string();
     if let Some(diff) = content::difference(&name, &want, &served, serial) {
-        return Err(diff);
+        return Err(StepError::Mismatch(diff));
     }
     let row = RecordedZone {
         name: name.clone(),
@@ -177,14 +174,8 @@ pub(super) async fn send_and_record(
         target: name.clone(),
         detail: format!("{detail}: serial {recorded_serial} → {serial}"),
     };
-    store
-        .record_zones(&[(row, audit)])
-        .await
-        .map_err(|e| e.to_string())?;
-    store
-        .clear_intents(&[name])
-        .await
-        .map_err(|e| e.to_string())?;
+    store.record_zones(&[(row, audit)]).await?;
+    store.clear_intents(&[name]).await?;
     boundary("zone recorded");
     Ok(())
 }
@@ -195,7 +186,7 @@ pub(super) async fn publish_zones(
     ctx: &Ctx<'_>,
     op: &OperationRow,
     zones: &[String],
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let sender = super::change::Sender {
         store: ctx.store,
         updater: ctx.updater,
@@ -207,7 +198,7 @@ pub(super) async fn publish_zones(
         let Some(desired) = ctx.desired.zones.get(zone) else {
             continue;
         };
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+        let Some(recorded) = ctx.store.zone(zone).await? else {
             continue;
         };
         if recorded.content_hash == desired.content_hash() {
@@ -215,14 +206,12 @@ pub(super) async fn publish_zones(
         }
         let mut sent = sender
             .send(desired, &recorded.content, Some(recorded.serial), "update")
-            .await?;
-        sent.detail = format!("op {} ({} {}): {}", op.id, op.kind, op.server, sent.detail);
-        let (_, failures) = sender
-            .verify_and_record(&[sent])
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StepError::Zone)?;
+        sent.detail = format!("op {} ({} {}): {}", op.id, op.kind, op.server, sent.detail);
+        let (_, failures) = sender.verify_and_record(&[sent]).await?;
         if let Some(f) = failures.into_iter().next() {
-            return Err(f);
+            return Err(StepError::Zone(f));
         }
         boundary("zone recorded");
     }
