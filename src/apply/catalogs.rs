@@ -10,12 +10,13 @@ use std::net::SocketAddr;
 
 use hickory_proto::rr::Name;
 
-use super::{ApplyError, name};
+use super::error::ApplyError;
 use crate::backend::bind::{BindError, PrimaryControl};
 use crate::backend::catalog;
 use crate::backend::update::Updater;
 use crate::model::Config;
 use crate::model::config::member_catalog;
+use crate::model::name_of as name;
 use crate::model::serial::serial_ge;
 use crate::procedures::Kind;
 use crate::store::{GroupRow, RecordedZone, ServerRow, Store};

@@ -94,10 +94,10 @@ impl Sender<'_> {
         for (i, (u, required)) in planned.updates.iter().enumerate() {
             self.updater.send(&zone.name, u, *required).await?;
             if i < last {
-                super::operations::boundary("zone UPDATE message sent, more to follow");
+                super::ctx::boundary("zone UPDATE message sent, more to follow");
             }
         }
-        super::operations::boundary("zone UPDATE sent");
+        super::ctx::boundary("zone UPDATE sent");
         Ok(planned.final_serial)
     }
 

@@ -17,8 +17,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use hickory_proto::rr::Name;
 
+use super::catalogs;
 use super::change::SentZone;
-use super::{ApplyError, Report, catalogs, name, stanzas};
+use super::ctx::{Ctx, Report, name};
+use super::error::ApplyError;
+use super::publish::stanzas;
 use crate::backend::bind::BindError;
 use crate::live::{self, Check, SoaAnswer, Transport};
 use crate::model::Primary;
@@ -76,7 +79,7 @@ pub async fn probe(primary: &Primary, zones: &[Name]) -> Result<Vec<SoaAnswer>, 
 #[allow(clippy::too_many_arguments)]
 pub async fn run<'p>(
     store: &Store,
-    ctx: &super::operations::Ctx<'_>,
+    ctx: &Ctx<'_>,
     plan: &'p Plan,
     index: &BTreeMap<String, RecordedZone>,
     cats: &[catalogs::MemberCatalog],
@@ -180,7 +183,7 @@ pub async fn run<'p>(
 /// Waits until the primary serves every new zone and catalog; returns the zones it
 /// refused (each a failure in `report`, naming zone, primary and what to do).
 async fn load_check(
-    ctx: &super::operations::Ctx<'_>,
+    ctx: &Ctx<'_>,
     creates: &[&ZoneChange],
     new_catalogs: &[(Name, u32)],
     report: &mut Report,
@@ -231,7 +234,7 @@ async fn load_check(
 
 /// Takes refused zones out of `zones.conf` and removes their files.
 async fn drop_refused(
-    ctx: &super::operations::Ctx<'_>,
+    ctx: &Ctx<'_>,
     index: &BTreeMap<String, RecordedZone>,
     desired_groups: &BTreeMap<String, String>,
     cats: &[catalogs::MemberCatalog],

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use super::{ApplyError, Health, Report, Stage, audit, catalogs, create, name, stanzas};
+use super::ctx::{Health, Report, Stage, audit, name};
+use super::error::ApplyError;
+use super::publish::stanzas;
+use super::{catalogs, create};
 use crate::live::{self, Check};
 use crate::plan::{ZoneAction, ZoneChange};
 use crate::store::AuditEntry;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::Name;
 
-use super::{ApplyError, Report, Stage, catalogs, name};
+use super::catalogs;
+use super::ctx::{Report, Stage, name};
+use super::error::ApplyError;
 use crate::plan::ZoneAction;
 
 /// Edits the member catalogs for the zones created or updated in this run (and those the

@@ -1,6 +1,8 @@
 //! Staged operations (see `procedures`): creating them from membership changes, zones
-//! moving between groups and planned cut-overs, and the UPDATEs their steps send. Driving
-//! their steps is `steps`; what proves a step is `gates`.
+//! moving between groups, planned cut-overs and a primary move (`move_primary`), and
+//! storing them. Driving their steps is `steps`; what proves a step is `gates`; the
+//! primary move's own actions and gates are `primary_move.rs`; the UPDATEs steps send
+//! are `publish.rs`.
 //!
 //! Every step's state is written before it acts (running, attempts + 1) and after (done,
 //! or waiting with a message), so a crash or `kill -9` anywhere resumes on the next apply:
@@ -14,9 +16,8 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::info;
 
-use super::{ApplyError, Options, name};
-use crate::backend::bind::PrimaryControl;
-use crate::backend::update::Updater;
+use super::ctx::{Ctx, Options, boundary, connect, name};
+use super::error::ApplyError;
 use crate::desired::DesiredState;
 use crate::live;
 use crate::model::Primary;
@@ -28,81 +29,7 @@ use crate::store::{AuditEntry, GroupRow, NewOperationRow, OperationRow, Recorded
 mod gates;
 mod steps;
 
-pub(super) use gates::sockets;
 pub use steps::drive;
-
-/// Test hook for crash tests: with `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills
-/// itself with SIGKILL at the N-th step boundary (a state written, an UPDATE sent), exactly
-/// as an operator's `kill -9` would. Boundaries are counted in the file named by
-/// `ZONEKEEPER_TEST_KILL_COUNTER` across runs (or per process without it). Unset in normal
-/// runs: then this does nothing.
-///
-/// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
-/// integration tests run has): in a release build the body is compiled out, so no
-/// environment variable can make a production `zonekeeper` kill itself.
-pub(crate) fn boundary(what: &str) {
-    #[cfg(not(debug_assertions))]
-    let _ = what;
-    #[cfg(debug_assertions)]
-    {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static SEEN: AtomicUsize = AtomicUsize::new(0);
-        let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-        else {
-            return;
-        };
-        let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
-            Some(file) => {
-                let n = std::fs::read_to_string(&file)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<usize>().ok())
-                    .unwrap_or(0)
-                    + 1;
-                let _ = std::fs::write(&file, n.to_string());
-                n
-            }
-            None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
-        };
-        if seen == at {
-            eprintln!("test hook: SIGKILL at boundary {at} ({what})");
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &std::process::id().to_string()])
-                .status();
-            std::thread::sleep(Duration::from_secs(5));
-        }
-    }
-}
-
-/// What an apply needs to drive operations.
-pub struct Ctx<'a> {
-    /// The store.
-    pub store: &'a Store,
-    /// The desired state (all zones: a membership change reloads every file).
-    pub desired: &'a DesiredState,
-    /// The primary changes go to: the desired one, or the old one while it moves away.
-    pub primary: &'a Primary,
-    /// The primary's configuration.
-    pub control: &'a PrimaryControl,
-    /// The signed connection to the primary.
-    pub updater: &'a Updater,
-    /// Apply options (clock, verify timeout).
-    pub opts: &'a Options,
-}
-
-impl Ctx<'_> {
-    /// Unix time now, read from the clock (never before the apply's start): a step's
-    /// finish, a wait's end and a back-off are counted from the moment they happen, not
-    /// from the start of a long apply.
-    pub fn now(&self) -> i64 {
-        let clock = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        clock.max(self.opts.now)
-    }
-}
 
 /// Creates the operations the desired groups and zones call for (membership changes, zones
 /// moving between groups), unless the same operation is already active; records the groups
@@ -386,169 +313,73 @@ fn zone_delegation(ctx: &Ctx<'_>, index: &[RecordedZone], zone: &str) -> Option<
     })
 }
 
-/// One zone's UPDATE, and what it leads to.
-pub(super) struct Change<'a> {
-    /// The zone.
-    pub zone: &'a Name,
-    /// Its group.
-    pub group: &'a str,
-    /// The zone's canonical text once the UPDATE took effect, at `new_serial`.
-    pub target: &'a str,
-    /// The UPDATE.
-    pub update: &'a crate::backend::update::Update,
-    /// The serial the UPDATE requires.
-    pub recorded_serial: u32,
-    /// The serial it brings.
-    pub new_serial: u32,
-}
-
-/// Sends a zone's UPDATE (written ahead in the store first), checks that the primary then
-/// serves exactly `target` (AXFR), and records the zone with an audit entry; each followed
-/// by a crash-test boundary. A failed SOA prerequisite is no drift when the primary already
-/// serves `target`, or the content an interrupted run intended (recorded now; the step is
-/// then tried again from it).
-pub(super) async fn send_and_record(
-    ctx: &Ctx<'_>,
-    c: &Change<'_>,
-    detail: &str,
-) -> Result<(), String> {
-    use super::content;
-    use crate::backend::update::UpdateError;
-    use crate::model::zone::text_hash;
-    let Change {
-        zone,
-        group,
-        target,
-        update,
-        recorded_serial,
-        new_serial,
-    } = *c;
-    let name = crate::model::ascii(zone);
-    let store = ctx.store;
-    let earlier = store.intent(&name).await.map_err(|e| e.to_string())?;
-    let intent = crate::store::ZoneIntent {
-        name: name.clone(),
-        group: group.to_string(),
-        serial: new_serial,
-        content: target.to_string(),
-        commit_id: ctx.desired.revision.id.clone(),
+/// When the desired primary is not the recorded one, moves every zone to it (creating the
+/// operation the first time) and records it once the move is done. `Some(message)` while
+/// the move waits.
+pub(super) async fn move_primary(
+    store: &Store,
+    desired: &DesiredState,
+    opts: &Options,
+) -> Result<Option<String>, ApplyError> {
+    let want = desired.config.primary.recorded();
+    let Some(old) = store.primary().await? else {
+        return Ok(None);
     };
-    store
-        .set_intent(&intent, ctx.opts.now)
-        .await
-        .map_err(|e| e.to_string())?;
-    match ctx.updater.send(zone, update, Some(recorded_serial)).await {
-        Ok(()) => {}
-        Err(e @ UpdateError::Drift { .. }) => {
-            let served = content::transfer(ctx.updater, zone)
-                .await
-                .map_err(|t| format!("{e}; and its content could not be read: {t}"))?;
-            if !content::same_content(target, &served) {
-                let Some(i) = earlier.filter(|i| content::same_content(&i.content, &served)) else {
-                    return Err(e.to_string());
-                };
-                let row = RecordedZone {
-                    name: name.clone(),
-                    group: i.group.clone(),
-                    serial: served.serial.unwrap_or(i.serial),
-                    content_hash: text_hash(&served.text),
-                    content: served.text.clone(),
-                    verified: false,
-                    commit_id: i.commit_id.clone(),
-                };
-                let audit = AuditEntry {
-                    at: ctx.opts.now,
-                    commit_id: i.commit_id.clone(),
-                    author: ctx.desired.revision.author.clone(),
-                    action: "update".into(),
-                    target: name.clone(),
-                    detail: format!("{detail}: an interrupted apply's change landed; recorded now"),
-                };
-                store
-                    .record_zones(&[(row, audit)])
-                    .await
-                    .map_err(|e| e.to_string())?;
-                return Err(format!(
-                    "zone {name}: an interrupted apply's change had landed and is recorded now; this step is sent again from it"
-                ));
-            }
-        }
-        Err(e) => return Err(e.to_string()),
+    if old.addr == want.addr {
+        return Ok(None);
     }
-    boundary("UPDATE sent");
-    let served = content::transfer(ctx.updater, zone).await.map_err(|e| {
-        format!("zone {name}: its content could not be transferred to verify it: {e}")
-    })?;
-    let serial = new_serial;
-    let want = target.to_string();
-    if let Some(diff) = content::difference(&name, &want, &served, serial) {
-        return Err(diff);
+    let all = store.operations(true).await?;
+    let is_move = |o: &&OperationRow| o.kind == procedures::Kind::MovePrimary.as_str();
+    let target = want.addr.to_string();
+    if let Some(other) = all
+        .iter()
+        .filter(is_move)
+        .find(|o| o.state == "active" && o.server != target)
+    {
+        return Ok(Some(format!(
+            "op {} moves the primary to {}, but zonekeeper.yaml names {}: put {} back until the move is done, or cancel op {}",
+            other.id, other.server, target, other.server, other.id
+        )));
     }
-    let row = RecordedZone {
-        name: name.clone(),
-        group: group.to_string(),
-        serial,
-        content_hash: text_hash(&want),
-        content: want,
-        verified: false,
-        commit_id: ctx.desired.revision.id.clone(),
-    };
-    let audit = AuditEntry {
-        at: ctx.opts.now,
-        commit_id: ctx.desired.revision.id.clone(),
-        author: ctx.desired.revision.author.clone(),
-        action: "update".into(),
-        target: name.clone(),
-        detail: format!("{detail}: serial {recorded_serial} → {serial}"),
-    };
-    store
-        .record_zones(&[(row, audit)])
-        .await
-        .map_err(|e| e.to_string())?;
-    store
-        .clear_intents(&[name])
-        .await
-        .map_err(|e| e.to_string())?;
-    boundary("zone recorded");
-    Ok(())
-}
-
-/// Brings every zone of the operation to its desired content (several UPDATEs when the
-/// change does not fit one message), each verified by transfer before it is recorded.
-pub(super) async fn publish_zones(
-    ctx: &Ctx<'_>,
-    op: &OperationRow,
-    zones: &[String],
-) -> Result<(), String> {
-    let sender = super::change::Sender {
-        store: ctx.store,
-        updater: ctx.updater,
-        desired: ctx.desired,
-        now: ctx.opts.now,
-        today: ctx.opts.today,
-    };
-    for zone in zones {
-        let Some(desired) = ctx.desired.zones.get(zone) else {
-            continue;
+    let done = all
+        .iter()
+        .filter(is_move)
+        .any(|o| o.state == "done" && o.server == target);
+    if !done {
+        let primary = Primary {
+            name: old.name.clone(),
+            addr: old.addr,
+            tsig: desired.config.primary.tsig.clone(),
+            rndc: old.rndc.clone(),
+            rndc_conf: old.rndc_conf.clone(),
+            config_dir: old.config_dir.clone(),
         };
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
-            continue;
+        let (control, updater) = connect(&primary).await?;
+        let ctx = Ctx {
+            store,
+            desired,
+            primary: &primary,
+            control: &control,
+            updater: &updater,
+            opts,
         };
-        if recorded.content_hash == desired.content_hash() {
-            continue;
+        if !all.iter().filter(is_move).any(|o| o.state == "active") {
+            let zones: Vec<String> = store
+                .zone_index()
+                .await?
+                .into_iter()
+                .map(|z| z.name)
+                .collect();
+            info!(from = %old.addr, to = %want.addr, zones = zones.len(), "the primary moves");
+            let key = desired.config.primary.tsig.name.to_string();
+            let op = procedures::move_primary::operation(&old, &want, &zones, &key);
+            insert(&ctx, &op).await?;
         }
-        let mut sent = sender
-            .send(desired, &recorded.content, Some(recorded.serial), "update")
-            .await?;
-        sent.detail = format!("op {} ({} {}): {}", op.id, op.kind, op.server, sent.detail);
-        let (_, failures) = sender
-            .verify_and_record(&[sent])
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Some(f) = failures.into_iter().next() {
-            return Err(f);
+        if let Some(waiting) = drive(&ctx).await? {
+            return Ok(Some(waiting));
         }
-        boundary("zone recorded");
     }
-    Ok(())
+    store.set_primary(&want, opts.now).await?;
+    info!(primary = %want.addr, "the primary moved");
+    Ok(None)
 }

@@ -10,93 +10,22 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
-use tracing::info;
 
 use super::catalogs::{self, MemberCatalog};
-use super::operations::{self, Change, Ctx};
-use super::{ApplyError, Options, connect, name, stanzas};
+use super::ctx::{Ctx, connect, name, sockets};
+use super::error::ApplyError;
+use super::publish::{self, Change, stanzas};
+use super::step_error::StepError;
 use crate::backend::bind::PrimaryControl;
 use crate::backend::catalog;
 use crate::backend::update::{Update, Updater};
-use crate::desired::DesiredState;
 use crate::live::{self, Check, SoaAnswer, Transport};
 use crate::model::Primary;
 use crate::model::config::PrimaryRef;
 use crate::model::serial::next_serial;
 use crate::model::zone::{lines_by_rrset, soa_of, with_rrset};
-use crate::procedures::{Action, Gate, Kind, move_primary};
-use crate::store::{OperationRow, RecordedZone, Store};
-
-/// When the desired primary is not the recorded one, moves every zone to it (creating the
-/// operation the first time) and records it once the move is done. `Some(message)` while
-/// the move waits.
-pub(super) async fn run(
-    store: &Store,
-    desired: &DesiredState,
-    opts: &Options,
-) -> Result<Option<String>, ApplyError> {
-    let want = desired.config.primary.recorded();
-    let Some(old) = store.primary().await? else {
-        return Ok(None);
-    };
-    if old.addr == want.addr {
-        return Ok(None);
-    }
-    let all = store.operations(true).await?;
-    let is_move = |o: &&OperationRow| o.kind == Kind::MovePrimary.as_str();
-    let target = want.addr.to_string();
-    if let Some(other) = all
-        .iter()
-        .filter(is_move)
-        .find(|o| o.state == "active" && o.server != target)
-    {
-        return Ok(Some(format!(
-            "op {} moves the primary to {}, but zonekeeper.yaml names {}: put {} back until the move is done, or cancel op {}",
-            other.id, other.server, target, other.server, other.id
-        )));
-    }
-    let done = all
-        .iter()
-        .filter(is_move)
-        .any(|o| o.state == "done" && o.server == target);
-    if !done {
-        let primary = Primary {
-            name: old.name.clone(),
-            addr: old.addr,
-            tsig: desired.config.primary.tsig.clone(),
-            rndc: old.rndc.clone(),
-            rndc_conf: old.rndc_conf.clone(),
-            config_dir: old.config_dir.clone(),
-        };
-        let (control, updater) = connect(&primary).await?;
-        let ctx = Ctx {
-            store,
-            desired,
-            primary: &primary,
-            control: &control,
-            updater: &updater,
-            opts,
-        };
-        if !all.iter().filter(is_move).any(|o| o.state == "active") {
-            let zones: Vec<String> = store
-                .zone_index()
-                .await?
-                .into_iter()
-                .map(|z| z.name)
-                .collect();
-            info!(from = %old.addr, to = %want.addr, zones = zones.len(), "the primary moves");
-            let key = desired.config.primary.tsig.name.to_string();
-            let op = move_primary::operation(&old, &want, &zones, &key);
-            operations::insert(&ctx, &op).await?;
-        }
-        if let Some(waiting) = operations::drive(&ctx).await? {
-            return Ok(Some(waiting));
-        }
-    }
-    store.set_primary(&want, opts.now).await?;
-    info!(primary = %want.addr, "the primary moved");
-    Ok(None)
-}
+use crate::procedures::{Action, Gate};
+use crate::store::{OperationRow, RecordedZone};
 
 /// A primary of the move, as the rest of the executor knows primaries.
 fn primary_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Primary {
@@ -118,9 +47,9 @@ struct Connected {
 }
 
 impl Connected {
-    async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, String> {
+    async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, StepError> {
         let primary = primary_of(ctx, p);
-        let (control, updater) = connect(&primary).await.map_err(|e| e.to_string())?;
+        let (control, updater) = connect(&primary).await?;
         Ok(Connected {
             primary,
             control,
@@ -145,17 +74,20 @@ async fn member_catalogs(ctx: &Ctx<'_>) -> Result<Vec<MemberCatalog>, ApplyError
 }
 
 /// Their names.
-async fn catalog_names(ctx: &Ctx<'_>) -> Result<Vec<Name>, String> {
+async fn catalog_names(ctx: &Ctx<'_>) -> Result<Vec<Name>, StepError> {
     Ok(member_catalogs(ctx)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .map(|c| c.name)
         .collect())
 }
 
 /// Carries out one of the move's actions.
-pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), String> {
+pub(super) async fn act(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    action: &Action,
+) -> Result<(), StepError> {
     match action {
         Action::RaiseExpire { seconds } => raise_expire(ctx, op, *seconds).await,
         Action::LoadCopy { to, from } => load_copy(ctx, to, *from).await,
@@ -164,15 +96,11 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
             let control = control_of(ctx, copy);
             for cat in catalog_names(ctx).await? {
                 let update = catalog::set_primaries(&cat, primaries, &key);
-                ctx.updater
-                    .send(&cat, &update, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                ctx.updater.send(&cat, &update, None).await?;
                 // The copy learns of it now rather than at its next refresh.
                 control
                     .rndc(&["refresh", &cat.to_string()], Duration::from_secs(10))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
             Ok(())
         }
@@ -180,16 +108,18 @@ pub(super) async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Re
         Action::TakeCatalogs { to, from } => take_catalogs(ctx, to, *from).await,
         Action::PublishZonesOn { on } => {
             let new = Connected::to(ctx, on).await?;
-            operations::publish_zones(&new.ctx(ctx), op, &op.zones).await
+            publish::publish_zones(&new.ctx(ctx), op, &op.zones).await
         }
         Action::Retire { old } => {
             let control = control_of(ctx, old);
-            if control.write_conf(&[]).map_err(|e| e.to_string())? {
-                control.reconfig().await.map_err(|e| e.to_string())?;
+            if control.write_conf(&[])? {
+                control.reconfig().await?;
             }
             Ok(())
         }
-        other => Err(format!("{other:?} is not a step of a primary move")),
+        other => Err(StepError::NotAStep {
+            action: format!("{other:?}"),
+        }),
     }
 }
 
@@ -210,16 +140,15 @@ async fn soa_only(
     target: &str,
     new_serial: u32,
     detail: &str,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let origin = name(&recorded.name);
     let (Some(old_soa), Some(new_soa)) = (
         super::update::recorded_soa(&origin, &recorded.content),
         super::update::recorded_soa(&origin, target),
     ) else {
-        return Err(format!(
-            "the recorded SOA of {} is unreadable",
-            recorded.name
-        ));
+        return Err(StepError::RecordedSoa {
+            zone: Some(recorded.name.clone()),
+        });
     };
     let mut update = Update::default();
     update.require(old_soa);
@@ -232,17 +161,19 @@ async fn soa_only(
         recorded_serial: recorded.serial,
         new_serial,
     };
-    operations::send_and_record(ctx, &change, detail).await
+    publish::send_and_record(ctx, &change, detail).await
 }
 
 /// Step 1: SOA expire of at least `seconds` on every zone, through the old primary.
-async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<(), String> {
+async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<(), StepError> {
     for zone in &op.zones {
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+        let Some(recorded) = ctx.store.zone(zone).await? else {
             continue;
         };
         let Some((ttl, f)) = soa_of(&recorded.content) else {
-            return Err(format!("the recorded SOA of {zone} is unreadable"));
+            return Err(StepError::RecordedSoa {
+                zone: Some(zone.clone()),
+            });
         };
         let expire: u32 = f.get(5).and_then(|e| e.parse().ok()).unwrap_or(0);
         if expire >= seconds {
@@ -274,10 +205,9 @@ async fn raise_expire(ctx: &Ctx<'_>, op: &OperationRow, seconds: u32) -> Result<
 }
 
 /// Step 2: the zones from the recorded content, and copies of the catalogs, on `to`.
-async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), StepError> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> =
-        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
     for z in index.keys() {
         let zname = name(z);
         // A file already there was written by an earlier attempt (and may have changed
@@ -285,14 +215,12 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
         if control.has_zone_file(&zname) {
             continue;
         }
-        let Some(full) = ctx.store.zone(z).await.map_err(|e| e.to_string())? else {
+        let Some(full) = ctx.store.zone(z).await? else {
             continue;
         };
-        control
-            .write_zone_file(&zname, &full.content)
-            .map_err(|e| e.to_string())?;
+        control.write_zone_file(&zname, &full.content)?;
     }
-    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
+    let cats = member_catalogs(ctx).await?;
     let mut all = stanzas(
         &ctx.desired.config,
         &index,
@@ -306,19 +234,19 @@ async fn load_copy(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(
     {
         s.copy_of = Some(from);
     }
-    if control.write_conf(&all).map_err(|e| e.to_string())? {
-        control.reconfig().await.map_err(|e| e.to_string())?;
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
     }
     Ok(())
 }
 
 /// Step 4: every zone's serial +1 on `on` alone. A zone whose recorded serial is already
 /// ahead of the old primary's was bumped by an earlier attempt.
-async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), String> {
+async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Result<(), StepError> {
     let connected = Connected::to(ctx, on).await?;
     let new = connected.ctx(ctx);
     for zone in &op.zones {
-        let Some(recorded) = ctx.store.zone(zone).await.map_err(|e| e.to_string())? else {
+        let Some(recorded) = ctx.store.zone(zone).await? else {
             continue;
         };
         let zname = name(zone);
@@ -333,11 +261,11 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
             SoaAnswer::Serves { serial } if serial == recorded.serial => {}
             SoaAnswer::Serves { .. } => continue,
             other => {
-                return Err(format!(
-                    "the old primary {} must still serve {zone}: it {}",
-                    ctx.primary.name,
-                    other.describe()
-                ));
+                return Err(StepError::OldPrimaryNotServing {
+                    primary: ctx.primary.name.clone(),
+                    zone: zone.clone(),
+                    answer: other.describe(),
+                });
             }
         }
         let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
@@ -358,11 +286,10 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
 
 /// Step 6: the catalog copies on `to` become primary zones; each one's serial is bumped
 /// there while it still equals the old primary's.
-async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), String> {
+async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Result<(), StepError> {
     let control = control_of(ctx, to);
-    let index: BTreeMap<String, RecordedZone> =
-        ctx.store.zone_map().await.map_err(|e| e.to_string())?;
-    let cats = member_catalogs(ctx).await.map_err(|e| e.to_string())?;
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
+    let cats = member_catalogs(ctx).await?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
@@ -370,8 +297,8 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
         &Default::default(),
         &cats,
     );
-    if control.write_conf(&all).map_err(|e| e.to_string())? {
-        control.reconfig().await.map_err(|e| e.to_string())?;
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
     }
     let updater = Connected::to(ctx, to).await?.updater;
     for cat in cats.into_iter().map(|c| c.name) {
@@ -394,18 +321,20 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let Some(mine) = mine else {
-            return Err(format!("the new primary {} does not serve {cat}", to.name));
+            return Err(StepError::NotServing {
+                primary: to.name.clone(),
+                zone: cat.to_string(),
+            });
         };
         if serial(from).await != Some(mine) {
             // Bumped already: NOTIFY again, so a secondary its operator has just pointed
             // here transfers now rather than at its next refresh.
             control
                 .rndc(&["notify", &cat.to_string()], Duration::from_secs(10))
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             continue;
         }
-        let lines = updater.zone_lines(&cat).await.map_err(|e| e.to_string())?;
+        let lines = updater.zone_lines(&cat).await?;
         let text = soa_first(&lines);
         let (Some(old_soa), Some(new_soa)) = (
             super::update::recorded_soa(&cat, &text),
@@ -419,15 +348,15 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
                 ),
             ),
         ) else {
-            return Err(format!("the SOA of {cat} on {} is unreadable", to.name));
+            return Err(StepError::ServedSoa {
+                zone: cat.to_string(),
+                primary: to.name.clone(),
+            });
         };
         let mut update = Update::default();
         update.require(old_soa);
         update.add(new_soa);
-        updater
-            .send(&cat, &update, Some(mine))
-            .await
-            .map_err(|e| e.to_string())?;
+        updater.send(&cat, &update, Some(mine)).await?;
     }
     Ok(())
 }
@@ -461,7 +390,7 @@ pub(super) async fn check(
                     .map(|g| g.secondaries.clone())
                     .unwrap_or_default();
                 for s in members {
-                    for a in operations::sockets(ctx, &s).await? {
+                    for a in sockets(ctx, &s).await? {
                         checks.push(Check::serves(name(&z.name), &s, a, z.serial));
                     }
                 }
@@ -481,7 +410,9 @@ pub(super) async fn check(
             }
             let cats = cats.iter().map(|c| c.name.to_string());
             let names: Vec<String> = zones.iter().map(|z| z.name.clone()).chain(cats).collect();
-            return Ok(same_data(ctx, &names, *new, *old).await);
+            return Ok(same_data(ctx, &names, *new, *old)
+                .await
+                .map_err(|e| e.to_string()));
         }
         Gate::CatalogsServed { primary, copy, how } => {
             for c in &cats {
@@ -493,7 +424,7 @@ pub(super) async fn check(
                         "the primary at {primary} does not serve {cat}"
                     )));
                 };
-                for a in operations::sockets(ctx, &c.server).await? {
+                for a in sockets(ctx, &c.server).await? {
                     checks.push(Check::serves(cat.clone(), &c.server, a, serial));
                 }
                 if let Some(c) = copy {
@@ -554,23 +485,20 @@ async fn same_data(
     zones: &[String],
     new: SocketAddr,
     old: SocketAddr,
-) -> Result<String, String> {
+) -> Result<String, StepError> {
     // The old primary is the one `ctx` sends to during the move.
-    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)
-        .map_err(|e| e.to_string())?;
-    let a = Updater::connect(new, signer, Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
+    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)?;
+    let a = Updater::connect(new, signer, Duration::from_secs(5)).await?;
     let b = ctx.updater;
     debug_assert_eq!(ctx.primary.addr, old);
     for zone in zones {
         let zname = name(zone);
-        let mine = a.zone_lines(&zname).await.map_err(|e| e.to_string())?;
-        let theirs = b.zone_lines(&zname).await.map_err(|e| e.to_string())?;
+        let mine = a.zone_lines(&zname).await?;
+        let theirs = b.zone_lines(&zname).await?;
         if let Some(diff) = first_difference(&mine, &theirs) {
-            return Err(format!(
+            return Err(StepError::Mismatch(format!(
                 "the new primary's {zone} differs from the old primary's: {diff}; the old primary was changed outside zonekeeper, or the new one holds an older copy (remove its zone file and apply again)"
-            ));
+            )));
         }
     }
     Ok(format!(

@@ -3,7 +3,8 @@
 //! applied, with the groups and servers it describes and an audit entry per group change,
 //! only when everything before held.
 
-use super::{ApplyError, Health, Stage, audit};
+use super::ctx::{Health, Stage, audit};
+use super::error::ApplyError;
 use crate::model::Config;
 use crate::store::{AppliedRevision, AuditEntry, GroupRow, ServerRow, Store, StoreError};
 

@@ -10,7 +10,9 @@ use hickory_proto::rr::Name;
 use tracing::{debug, warn};
 
 use super::create::Created;
-use super::{ApplyError, Report, Stage, change, content, name};
+use super::ctx::{Report, Stage, name};
+use super::error::ApplyError;
+use super::{change, content};
 use crate::plan::{ZoneAction, ZoneChange};
 
 /// Sends the changed and adopted zones, verifies and records them with those `created`

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::{ApplyError, Health, Report, Stage, group_sockets, name};
+use super::ctx::{Health, Report, Stage, group_sockets, name};
+use super::error::ApplyError;
 use crate::live::{self, Check};
 use crate::plan::ZoneAction;
 

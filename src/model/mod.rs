@@ -13,6 +13,6 @@ pub mod serial;
 pub mod zone;
 
 pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};
-pub use record::{Rrset, ascii, presentation};
+pub use record::{Rrset, ascii, name_of, presentation};
 pub use serial::next_serial;
 pub use zone::{Soa, Zone};

@@ -69,6 +69,12 @@ pub fn ascii(name: &Name) -> String {
     name.to_lowercase().to_ascii()
 }
 
+/// A name from canonical text, as [`ascii`] writes it (the root when it does not parse:
+/// canonical text always parses).
+pub fn name_of(text: &str) -> Name {
+    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+}
+
 /// Why a value could not be read; the caller puts it on the value's span.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use hickory_proto::rr::Name;
 
-use super::super::{ApplyError, catalogs, name};
-use super::Ctx;
+use crate::apply::ctx::{Ctx, name, sockets};
+use crate::apply::error::ApplyError;
+use crate::apply::primary_move;
 use crate::live::{self, Check};
 use crate::model::zone::lines_by_rrset;
 use crate::procedures::Gate;
@@ -164,18 +165,6 @@ async fn stopped(
     })
 }
 
-/// Where a server answers: from the desired state, else as recorded.
-pub(in crate::apply) async fn sockets(
-    ctx: &Ctx<'_>,
-    server: &str,
-) -> Result<Vec<SocketAddr>, ApplyError> {
-    if let Some(s) = ctx.desired.config.secondaries.get(server) {
-        return Ok(s.sockets());
-    }
-    let rows = ctx.store.servers().await?;
-    Ok(catalogs::server_sockets(&ctx.desired.config, &rows, server))
-}
-
 /// Checks a gate; `Ok(Ok(message))` when it holds, `Ok(Err(message))` when it does not.
 pub(super) async fn check_gate(
     ctx: &Ctx<'_>,
@@ -248,7 +237,7 @@ pub(super) async fn check_gate(
         Gate::Propagated { .. }
         | Gate::SameData { .. }
         | Gate::CatalogsServed { .. }
-        | Gate::Retired { .. } => return super::super::primary_move::check(ctx, op, gate).await,
+        | Gate::Retired { .. } => return primary_move::check(ctx, op, gate).await,
         Gate::GroupStopped { group, except } => {
             let keep: Vec<String> = ctx
                 .desired

@@ -29,9 +29,13 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::{info, warn};
 
-use super::super::{ApplyError, catalogs, name, stanzas};
 use super::gates::check_gate;
-use super::{Change, Ctx, boundary, publish_zones, send_and_record};
+use crate::apply::catalogs;
+use crate::apply::ctx::{Ctx, boundary, name};
+use crate::apply::error::ApplyError;
+use crate::apply::primary_move;
+use crate::apply::publish::{Change, publish_zones, send_and_record, stanzas};
+use crate::apply::step_error::StepError;
 use crate::live::{self, SoaAnswer, Transport};
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
@@ -275,7 +279,7 @@ async fn run_step(
 
     let proof = match act(ctx, op, &spec.action).await {
         Ok(()) => check_gate(ctx, op, &spec.gate, step.confirmed).await?,
-        Err(message) => Err(message),
+        Err(e) => Err(e.to_string()),
     };
 
     // After acting.
@@ -316,7 +320,7 @@ async fn run_step(
 }
 
 /// A step's action.
-async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), String> {
+async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), StepError> {
     match action {
         Action::Nothing => Ok(()),
         Action::RenderPrimary => render_primary(ctx, &op.group).await,
@@ -331,7 +335,7 @@ async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), St
         Action::CatalogAdd => catalog(ctx, op, &op.group, None, true).await,
         Action::CatalogRemove { group } => catalog(ctx, op, group, None, false).await,
         Action::LeaveCatalog => catalog(ctx, op, &op.group, Some(&op.server), false).await,
-        other => super::super::primary_move::act(ctx, op, other).await,
+        other => primary_move::act(ctx, op, other).await,
     }
 }
 
@@ -339,24 +343,17 @@ async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), St
 /// secondary of each group, new ones listing the group's zones), reconfigures it when that
 /// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
 /// catalog (and so every member zone) now rather than at its next retry.
-async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
-    let index = ctx.store.zone_map().await.map_err(|e| e.to_string())?;
+async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
+    let index = ctx.store.zone_map().await?;
     let desired_groups: BTreeMap<String, String> = ctx
         .desired
         .zones
         .iter()
         .map(|(n, z)| (n.clone(), z.group.clone()))
         .collect();
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store)
-        .await
-        .map_err(|e| e.to_string())?;
-    let last = ctx
-        .store
-        .catalog_serials()
-        .await
-        .map_err(|e| e.to_string())?;
-    let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())
-        .map_err(|e| e.to_string())?;
+    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    let last = ctx.store.catalog_serials().await?;
+    let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())?;
     let all = stanzas(
         &ctx.desired.config,
         &index,
@@ -364,14 +361,13 @@ async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), String> {
         &Default::default(),
         &cats,
     );
-    if ctx.control.write_conf(&all).map_err(|e| e.to_string())? || !created.is_empty() {
-        ctx.control.reconfig().await.map_err(|e| e.to_string())?;
+    if ctx.control.write_conf(&all)? || !created.is_empty() {
+        ctx.control.reconfig().await?;
     }
     for c in catalogs::of_group(&cats, group) {
         ctx.control
             .rndc(&["notify", &c.name.to_string()], Duration::from_secs(10))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
     }
     Ok(())
 }
@@ -421,11 +417,9 @@ async fn catalog(
     group: &str,
     only: Option<&str>,
     add: bool,
-) -> Result<(), String> {
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store)
-        .await
-        .map_err(|e| e.to_string())?;
-    let recorded = ctx.store.groups().await.map_err(|e| e.to_string())?;
+) -> Result<(), StepError> {
+    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    let recorded = ctx.store.groups().await?;
     let mut targets = if add {
         catalogs::of_group(&cats, group)
             .into_iter()
@@ -438,14 +432,16 @@ async fn catalog(
         targets.retain(|c| c.server == server);
     }
     if targets.is_empty() {
-        return Err(format!(
-            "group {group} has no catalog{} to edit",
-            only.map(|s| format!(" of {s}")).unwrap_or_default()
-        ));
+        return Err(StepError::NoCatalog {
+            group: group.to_string(),
+            only: only.map(str::to_string),
+        });
     }
     let zones: Vec<Name> = op.zones.iter().map(|z| name(z)).collect();
     let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
-    catalogs::edit(ctx.updater, &targets, &zones, add).await?;
+    catalogs::edit(ctx.updater, &targets, &zones, add)
+        .await
+        .map_err(StepError::Catalog)?;
     render_primary(ctx, &op.group).await
 }
 
@@ -458,22 +454,22 @@ async fn set_rrset(
     rtype: &str,
     ttl: u32,
     values: &[String],
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     use crate::model::zone::with_rrset;
-    let zone = op.zones.first().ok_or("the operation names no zone")?;
+    let zone = op.zones.first().ok_or(StepError::NoZone)?;
     let recorded = ctx
         .store
         .zone(zone)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or(format!("{zone} is not recorded"))?;
+        .await?
+        .ok_or_else(|| StepError::NotRecorded { zone: zone.clone() })?;
     let origin = name(zone);
     let owner_name = name(owner);
-    let t: hickory_proto::rr::RecordType =
-        rtype.parse().map_err(|_| format!("unknown type {rtype}"))?;
+    let t: hickory_proto::rr::RecordType = rtype.parse().map_err(|_| StepError::UnknownType {
+        rtype: rtype.to_string(),
+    })?;
     let mut rdatas = Vec::new();
     for v in values {
-        rdatas.push(crate::model::record::parse_rdata(t, v, &origin).map_err(|e| e.message)?);
+        rdatas.push(crate::model::record::parse_rdata(t, v, &origin)?);
     }
     let set = crate::model::Rrset {
         owner: owner_name.clone(),
@@ -488,8 +484,8 @@ async fn set_rrset(
     }
     let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
     let target = with_rrset(&recorded.content, &key, &lines, new_serial);
-    let soa = super::super::update::recorded_soa(&origin, &recorded.content)
-        .ok_or("the recorded SOA is unreadable")?;
+    let soa = crate::apply::update::recorded_soa(&origin, &recorded.content)
+        .ok_or(StepError::RecordedSoa { zone: None })?;
     let mut new_soa = soa.clone();
     if let hickory_proto::rr::RData::SOA(s) = &mut new_soa.data {
         s.serial = new_serial;

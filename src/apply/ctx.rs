@@ -1,0 +1,224 @@
+//! What every part of the executor shares and depends on nothing else of it: the apply's
+//! options and report, the context an operation's steps act in ([`Ctx`]), the stages'
+//! view of a run ([`Stage`]), the connection to a primary, where servers answer, and the
+//! crash-test boundary hook.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::catalogs;
+use super::error::ApplyError;
+use crate::backend::bind::PrimaryControl;
+use crate::backend::tsig;
+use crate::backend::update::{UpdateError, Updater};
+use crate::desired::DesiredState;
+use crate::model::{Config, Primary};
+use crate::plan::Plan;
+use crate::store::{AuditEntry, RecordedZone, Store};
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Carry out deletions.
+    pub allow_delete: bool,
+    /// Take over zones the primary already serves although the store never recorded them.
+    pub adopt: bool,
+    /// How long servers get to serve a new serial.
+    pub verify_timeout: Duration,
+    /// Unix time now.
+    pub now: i64,
+    /// Today as YYYYMMDD.
+    pub today: u32,
+}
+
+/// What an apply did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Zones created on the primary.
+    pub created: Vec<String>,
+    /// Zones updated.
+    pub updated: Vec<String>,
+    /// Zones deleted.
+    pub deleted: Vec<String>,
+    /// Zones every server was seen serving.
+    pub verified: Vec<String>,
+    /// Deletions skipped for want of `--allow-delete`.
+    pub skipped_deletes: Vec<String>,
+    /// Failures, each naming zone and server.
+    pub failures: Vec<String>,
+    /// Whether the revision was recorded as applied.
+    pub revision_recorded: bool,
+    /// An operation waits at a closed gate: what for.
+    pub waiting: Option<String>,
+}
+
+impl Report {
+    /// Whether everything planned was done.
+    pub fn complete(&self) -> bool {
+        self.failures.is_empty() && self.skipped_deletes.is_empty() && self.waiting.is_none()
+    }
+}
+
+/// Each server's checks in this run: how many passed, and the message of each that failed.
+pub(super) type Health = BTreeMap<String, (usize, Vec<String>)>;
+
+/// What the stages after the first read: the connections and options (`ctx`), the plan,
+/// and what was read before the first change.
+pub(super) struct Stage<'a> {
+    /// Store, desired state, primary, its control channel and signed connection, options.
+    pub(super) ctx: &'a Ctx<'a>,
+    /// The plan carried out.
+    pub(super) plan: &'a Plan,
+    /// The recorded zones, with their content, as they were before this run.
+    pub(super) index: &'a BTreeMap<String, RecordedZone>,
+    /// The member catalogs the primary serves.
+    pub(super) cats: &'a [catalogs::MemberCatalog],
+    /// Each planned zone that stays, with its desired group.
+    pub(super) desired_groups: &'a BTreeMap<String, String>,
+    /// Zones a staged operation holds: this run leaves their changes to it.
+    pub(super) held: &'a [String],
+}
+
+/// An audit entry of this revision: `action` on `target` at `now`.
+pub(super) fn audit(
+    desired: &DesiredState,
+    now: i64,
+    action: &str,
+    target: &str,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        commit_id: desired.revision.id.clone(),
+        author: desired.revision.author.clone(),
+        action: action.into(),
+        target: target.into(),
+        detail,
+    }
+}
+
+/// A name from canonical text (the root when it does not parse).
+pub(super) use crate::model::name_of as name;
+
+/// The control channel of `primary` and a signed connection to it.
+pub(super) async fn connect(
+    primary: &crate::model::Primary,
+) -> Result<(PrimaryControl, Updater), ApplyError> {
+    let signer = tsig::signer(&primary.tsig)?;
+    let control = PrimaryControl {
+        config_dir: primary.config_dir.clone(),
+        rndc: primary.rndc.clone(),
+        rndc_conf: primary.rndc_conf.clone(),
+        key_name: primary.tsig.name.to_string(),
+    };
+    let updater = Updater::connect(primary.addr, signer, Duration::from_secs(5))
+        .await
+        .map_err(|e| match e {
+            UpdateError::Unreachable { message, .. } => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message,
+            },
+            other => ApplyError::PrimaryUnreachable {
+                name: primary.name.clone(),
+                addr: primary.addr,
+                message: other.to_string(),
+            },
+        })?;
+    Ok((control, updater))
+}
+
+/// Where each group's secondaries answer.
+pub(super) fn group_sockets(config: &Config, group: &str) -> Vec<(String, SocketAddr)> {
+    config
+        .group_secondaries(group)
+        .into_iter()
+        .flat_map(|s| s.sockets().into_iter().map(move |a| (s.name.clone(), a)))
+        .collect()
+}
+
+/// Where a server answers: from the desired state, else as recorded.
+pub(in crate::apply) async fn sockets(
+    ctx: &Ctx<'_>,
+    server: &str,
+) -> Result<Vec<SocketAddr>, ApplyError> {
+    if let Some(s) = ctx.desired.config.secondaries.get(server) {
+        return Ok(s.sockets());
+    }
+    let rows = ctx.store.servers().await?;
+    Ok(catalogs::server_sockets(&ctx.desired.config, &rows, server))
+}
+
+/// What an apply needs to drive operations.
+pub struct Ctx<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The desired state (all zones: a membership change reloads every file).
+    pub desired: &'a DesiredState,
+    /// The primary changes go to: the desired one, or the old one while it moves away.
+    pub primary: &'a Primary,
+    /// The primary's configuration.
+    pub control: &'a PrimaryControl,
+    /// The signed connection to the primary.
+    pub updater: &'a Updater,
+    /// Apply options (clock, verify timeout).
+    pub opts: &'a Options,
+}
+
+impl Ctx<'_> {
+    /// Unix time now, read from the clock (never before the apply's start): a step's
+    /// finish, a wait's end and a back-off are counted from the moment they happen, not
+    /// from the start of a long apply.
+    pub fn now(&self) -> i64 {
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        clock.max(self.opts.now)
+    }
+}
+
+/// Test hook for crash tests: with `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills
+/// itself with SIGKILL at the N-th step boundary (a state written, an UPDATE sent), exactly
+/// as an operator's `kill -9` would. Boundaries are counted in the file named by
+/// `ZONEKEEPER_TEST_KILL_COUNTER` across runs (or per process without it). Unset in normal
+/// runs: then this does nothing.
+///
+/// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
+/// integration tests run has): in a release build the body is compiled out, so no
+/// environment variable can make a production `zonekeeper` kill itself.
+pub(crate) fn boundary(what: &str) {
+    #[cfg(not(debug_assertions))]
+    let _ = what;
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        else {
+            return;
+        };
+        let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
+            Some(file) => {
+                let n = std::fs::read_to_string(&file)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                let _ = std::fs::write(&file, n.to_string());
+                n
+            }
+            None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
+        };
+        if seen == at {
+            eprintln!("test hook: SIGKILL at boundary {at} ({what})");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+        }
+    }
+}
