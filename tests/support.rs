@@ -197,20 +197,7 @@ impl Env {
 
     /// Commits the whole work tree (additions and removals); returns the commit id.
     pub fn commit(&self, message: &str) -> String {
-        let repo = git2::Repository::open(&self.repo).unwrap();
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.update_all(["*"], None).unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = git2::Signature::now("Test Operator", "ops@example.net").unwrap();
-        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-            .unwrap()
-            .to_string()
+        commit_all(&self.repo, message)
     }
 
     /// Runs the real binary with `--repo` and `--db` set.
@@ -220,9 +207,17 @@ impl Env {
 
     /// Runs the real binary with `--repo`, `--db` and extra environment variables.
     pub fn zk_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        self.command(args)
             .envs(vars.iter().copied())
-            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// The real binary with `args`, `--repo` and `--db` set, run from the test's directory
+    /// with stable output, not started yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_zonekeeper"));
+        c.args(args)
             .arg("--repo")
             .arg(&self.repo)
             .arg("--db")
@@ -230,9 +225,8 @@ impl Env {
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env_remove("ZONEKEEPER_DB")
-            .env_remove("ZONEKEEPER_REPO")
-            .output()
-            .unwrap()
+            .env_remove("ZONEKEEPER_REPO");
+        c
     }
 
     /// Runs `apply --auto-approve` plus `extra`, asserting the exit code.
@@ -398,4 +392,23 @@ pub fn confirm_if_asked(env: &Env, out: &Output) -> bool {
     let done = env.zk(&["confirm", args[0], args[1], "--yes"]);
     assert_eq!(done.status.code(), Some(0), "{}", text(&done));
     true
+}
+
+/// Commits the whole work tree of the repository at `repo` (additions and removals) as the
+/// test operator; returns the commit id.
+pub fn commit_all(repo: &std::path::Path, message: &str) -> String {
+    let repo = git2::Repository::open(repo).unwrap();
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"], None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Test Operator", "ops@example.net").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+        .to_string()
 }

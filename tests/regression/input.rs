@@ -152,19 +152,7 @@ impl ValidateRepo {
     }
 
     fn commit(&self) {
-        let repo = git2::Repository::open(self.repo()).unwrap();
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.update_all(["*"], None).unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = git2::Signature::now("Test Operator", "ops@example.net").unwrap();
-        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-        let parents: Vec<&git2::Commit> = parent.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, "test", &tree, &parents)
-            .unwrap();
+        crate::support::commit_all(&self.repo(), "test");
     }
 
     /// Runs `zonekeeper validate --repo <repo> extra…` from `cwd` (default: the temp dir,

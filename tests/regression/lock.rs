@@ -428,13 +428,7 @@ both_stores!(applied_not_printed_when_failed_or_waiting, |db| {
 fn into_closed_pipe(env: &Env, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .args(args)
-        .arg("--repo")
-        .arg(&env.repo)
-        .arg("--db")
-        .arg(&env.db)
-        .env("NO_COLOR", "1")
+    env.command(args)
         .stdout(writer)
         .stderr(std::process::Stdio::piped())
         .output()

@@ -49,16 +49,7 @@ fn ops_apply_until_done(env: &Env, runs: usize) -> std::process::Output {
 
 /// Starts the real binary (with `--repo` and `--db`) without waiting for it.
 fn ops_spawn(env: &Env, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .args(args)
-        .arg("--repo")
-        .arg(&env.repo)
-        .arg("--db")
-        .arg(&env.db)
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("ZONEKEEPER_DB")
-        .env_remove("ZONEKEEPER_REPO")
+    env.command(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
