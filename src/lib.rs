@@ -7,6 +7,7 @@
 //! - [`desired`]: reads the desired state from a Git revision, parses YAML with source
 //!   spans and validates it; errors are miette diagnostics pointing at `file:line:col`.
 //! - [`store`]: the recorded state (SQLite by default, PostgreSQL for teams).
+//! - [`clock`]: the clock the executor reads and waits on (simulated in tests).
 //! - [`live`]: probes of what the servers really answer (SOA serial, AA flag).
 //! - [`plan`]: the pure diff of desired against recorded, and its rendering.
 //! - [`backend`]: how changes reach the servers: TSIG-signed RFC 2136 UPDATEs, catalog
@@ -19,6 +20,7 @@
 pub mod apply;
 pub mod backend;
 pub mod cli;
+pub mod clock;
 pub mod desired;
 pub mod live;
 pub mod model;

@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use hickory_proto::rr::Name;
 
 use super::error::ApplyError;
-use crate::backend::bind::{BindError, PrimaryControl};
+use crate::backend::bind::BindError;
 use crate::backend::catalog;
-use crate::backend::update::Updater;
+use crate::backend::seam::{Control, Sender};
 use crate::model::Config;
 use crate::model::config::member_catalog;
 use crate::model::name_of as name;
@@ -154,7 +154,7 @@ pub fn leaving_group(
 /// with the serial each starts at ([`initial_serial`]: above the last serial a catalog of
 /// that name had, recorded in `last` by lower-case name, and above every earlier creation).
 pub fn create_missing(
-    control: &PrimaryControl,
+    control: &dyn Control,
     catalogs: &[MemberCatalog],
     index: &BTreeMap<String, RecordedZone>,
     last: &BTreeMap<String, u32>,
@@ -205,7 +205,7 @@ pub fn initial_text(
 /// catalog failing does not stop the others: every catalog is tried, and the failures are
 /// returned together (each naming catalog, secondary and group).
 pub async fn edit(
-    updater: &Updater,
+    updater: &dyn Sender,
     catalogs: &[&MemberCatalog],
     zones: &[Name],
     add: bool,

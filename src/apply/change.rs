@@ -18,7 +18,8 @@ use tracing::info;
 
 use super::content::{self, Served};
 use super::update::{Planned, zone_update};
-use crate::backend::update::{UpdateError, Updater};
+use crate::backend::seam::Sender as Primary;
+use crate::backend::update::UpdateError;
 use crate::desired::DesiredState;
 use crate::model::Zone;
 use crate::model::serial::next_serial;
@@ -30,7 +31,7 @@ pub struct Sender<'a> {
     /// The store.
     pub store: &'a Store,
     /// The connection to the primary.
-    pub updater: &'a Updater,
+    pub updater: &'a dyn Primary,
     /// The desired state (revision, author).
     pub desired: &'a DesiredState,
     /// Unix time now.

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::Name;
 
-use crate::backend::update::{UpdateError, Updater};
+use crate::backend::seam::Sender;
+use crate::backend::update::UpdateError;
 use crate::model::zone::{lines_by_rrset, soa_of};
 
 /// At most this many zone transfers (and connections for them) at once.
@@ -140,7 +141,7 @@ pub fn difference(zone: &str, desired: &str, served: &Served, serial: u32) -> Op
 
 /// Transfers every zone of `zones` from the primary, [`MAX_TRANSFERS`] at a time.
 pub async fn transfer_all(
-    updater: &Updater,
+    updater: &dyn Sender,
     zones: &[Name],
 ) -> BTreeMap<Name, Result<Served, UpdateError>> {
     let lanes = zones.len().min(MAX_TRANSFERS);
@@ -174,7 +175,7 @@ pub async fn transfer_all(
 }
 
 /// Transfers one zone.
-pub async fn transfer(updater: &Updater, zone: &Name) -> Result<Served, UpdateError> {
+pub async fn transfer(updater: &dyn Sender, zone: &Name) -> Result<Served, UpdateError> {
     updater.zone_lines(zone).await.map(Served::of)
 }
 

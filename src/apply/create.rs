@@ -47,13 +47,17 @@ pub fn control_error(primary: &Primary, source: BindError) -> ApplyError {
 
 /// SOA answers of the primary for `zones`, concurrently; the first zone it does not answer
 /// for at all (over UDP, then TCP) ends the probing with [`ApplyError::PrimaryUnreachable`].
-pub async fn probe(primary: &Primary, zones: &[Name]) -> Result<Vec<SoaAnswer>, ApplyError> {
+pub async fn probe(
+    prober: &dyn live::Prober,
+    primary: &Primary,
+    zones: &[Name],
+) -> Result<Vec<SoaAnswer>, ApplyError> {
     let timeout = Duration::from_secs(2);
     let mut answers = futures_util::stream::iter(zones.iter().enumerate())
         .map(|(i, z)| async move {
-            let mut a = live::soa(primary.addr, z, Transport::Udp, timeout).await;
+            let mut a = prober.soa(primary.addr, z, Transport::Udp, timeout).await;
             if matches!(a, SoaAnswer::NoAnswer(_)) {
-                a = live::soa(primary.addr, z, Transport::Tcp, timeout).await;
+                a = prober.soa(primary.addr, z, Transport::Tcp, timeout).await;
             }
             (i, a)
         })
@@ -93,7 +97,7 @@ pub async fn run<'p>(
         .filter(|z| z.action == ZoneAction::Create)
         .collect();
     let names: Vec<Name> = new.iter().map(|z| name(&z.zone)).collect();
-    let answers = probe(primary, &names).await?;
+    let answers = probe(ctx.opts.effects.prober.as_ref(), primary, &names).await?;
     let served: Vec<&ZoneChange> = new
         .iter()
         .zip(&answers)
@@ -206,7 +210,15 @@ async fn load_check(
             .map(|(c, serial)| Check::serves(c.clone(), &primary.name, primary.addr, *serial)),
     );
     let mut refused = BTreeSet::new();
-    for o in live::verify(loads, Duration::from_secs(30), Duration::from_millis(50)).await {
+    for o in live::verify(
+        ctx.opts.effects.prober.as_ref(),
+        ctx.opts.effects.clock.as_ref(),
+        loads,
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+    )
+    .await
+    {
         if o.ok {
             continue;
         }

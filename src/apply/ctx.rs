@@ -8,10 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::catalogs;
+use super::effects::{Control, Effects, Sender};
 use super::error::ApplyError;
-use crate::backend::bind::PrimaryControl;
-use crate::backend::tsig;
-use crate::backend::update::{UpdateError, Updater};
 use crate::desired::DesiredState;
 use crate::model::{Config, Primary};
 use crate::plan::Plan;
@@ -30,6 +28,8 @@ pub struct Options {
     pub now: i64,
     /// Today as YYYYMMDD.
     pub today: u32,
+    /// The primary, the network and the clock (real ones but in the simulated fleet).
+    pub effects: Effects,
 }
 
 /// What an apply did.
@@ -103,30 +103,10 @@ pub(super) use crate::model::name_of as name;
 
 /// The control channel of `primary` and a signed connection to it.
 pub(super) async fn connect(
+    opts: &Options,
     primary: &crate::model::Primary,
-) -> Result<(PrimaryControl, Updater), ApplyError> {
-    let signer = tsig::signer(&primary.tsig)?;
-    let control = PrimaryControl {
-        config_dir: primary.config_dir.clone(),
-        rndc: primary.rndc.clone(),
-        rndc_conf: primary.rndc_conf.clone(),
-        key_name: primary.tsig.name.to_string(),
-    };
-    let updater = Updater::connect(primary.addr, signer, Duration::from_secs(5))
-        .await
-        .map_err(|e| match e {
-            UpdateError::Unreachable { message, .. } => ApplyError::PrimaryUnreachable {
-                name: primary.name.clone(),
-                addr: primary.addr,
-                message,
-            },
-            other => ApplyError::PrimaryUnreachable {
-                name: primary.name.clone(),
-                addr: primary.addr,
-                message: other.to_string(),
-            },
-        })?;
-    Ok((control, updater))
+) -> Result<(Box<dyn Control>, Box<dyn Sender>), ApplyError> {
+    opts.effects.connector.connect(primary).await
 }
 
 /// Where each group's secondaries answer.
@@ -159,9 +139,9 @@ pub struct Ctx<'a> {
     /// The primary changes go to: the desired one, or the old one while it moves away.
     pub primary: &'a Primary,
     /// The primary's configuration.
-    pub control: &'a PrimaryControl,
+    pub control: &'a dyn Control,
     /// The signed connection to the primary.
-    pub updater: &'a Updater,
+    pub updater: &'a dyn Sender,
     /// Apply options (clock, verify timeout).
     pub opts: &'a Options,
 }
@@ -171,11 +151,7 @@ impl Ctx<'_> {
     /// finish, a wait's end and a back-off are counted from the moment they happen, not
     /// from the start of a long apply.
     pub fn now(&self) -> i64 {
-        let clock = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        clock.max(self.opts.now)
+        self.opts.effects.clock.unix().max(self.opts.now)
     }
 }
 

@@ -81,7 +81,15 @@ async fn leave_catalogs(
         }
     }
     let mut still_served = BTreeSet::new();
-    for o in live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await {
+    for o in live::verify(
+        opts.effects.prober.as_ref(),
+        opts.effects.clock.as_ref(),
+        checks,
+        opts.verify_timeout,
+        Duration::from_millis(100),
+    )
+    .await
+    {
         if !o.ok {
             let msg = format!(
                 "{} still serves {} after its removal from the catalog: it {}",

@@ -42,6 +42,7 @@ pub mod content;
 mod create;
 mod ctx;
 mod delete;
+pub mod effects;
 mod error;
 mod membership;
 pub mod operations;
@@ -94,7 +95,7 @@ async fn run(
         });
     }
     // 1. The primary.
-    let (control, updater) = connect(primary).await?;
+    let (control, updater) = connect(opts, primary).await?;
     // Changes go to this primary from now on: a later move starts from here.
     store.set_primary(&primary.recorded(), opts.now).await?;
     info!(revision = %desired.revision.id, primary = %primary.addr, zones = plan.zones.len(), "applying");
@@ -104,8 +105,8 @@ async fn run(
         store,
         desired,
         primary,
-        control: &control,
-        updater: &updater,
+        control: control.as_ref(),
+        updater: updater.as_ref(),
         opts,
     };
     let held = operations::create(&ctx).await?;

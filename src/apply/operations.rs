@@ -19,7 +19,6 @@ use tracing::info;
 use super::ctx::{Ctx, Options, boundary, connect, name};
 use super::error::ApplyError;
 use crate::desired::DesiredState;
-use crate::live;
 use crate::model::Primary;
 use crate::model::zone::lines_by_rrset;
 use crate::procedures::delegation::ZoneDelegation;
@@ -221,7 +220,13 @@ async fn parent_ttl(ctx: &Ctx<'_>, d: &ZoneDelegation) -> Result<Option<u32>, Ap
         let Ok(addr) = server.parse::<SocketAddr>() else {
             continue;
         };
-        if let Ok((_, ttl)) = live::ns_set_ttl(addr, &name(&d.zone), Duration::from_secs(2)).await {
+        if let Ok((_, ttl)) = ctx
+            .opts
+            .effects
+            .prober
+            .ns_set_ttl(addr, &name(&d.zone), Duration::from_secs(2))
+            .await
+        {
             longest = Some(longest.unwrap_or(0).max(ttl));
         }
     }
@@ -354,13 +359,13 @@ pub(super) async fn move_primary(
             rndc_conf: old.rndc_conf.clone(),
             config_dir: old.config_dir.clone(),
         };
-        let (control, updater) = connect(&primary).await?;
+        let (control, updater) = connect(opts, &primary).await?;
         let ctx = Ctx {
             store,
             desired,
             primary: &primary,
-            control: &control,
-            updater: &updater,
+            control: control.as_ref(),
+            updater: updater.as_ref(),
             opts,
         };
         if !all.iter().filter(is_move).any(|o| o.state == "active") {

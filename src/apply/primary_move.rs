@@ -16,9 +16,9 @@ use super::ctx::{Ctx, connect, name, sockets};
 use super::error::ApplyError;
 use super::publish::{self, Change, stanzas};
 use super::step_error::StepError;
-use crate::backend::bind::PrimaryControl;
 use crate::backend::catalog;
-use crate::backend::update::{Update, Updater};
+use crate::backend::seam::{Control, Sender};
+use crate::backend::update::Update;
 use crate::live::{self, Check, SoaAnswer, Transport};
 use crate::model::Primary;
 use crate::model::config::PrimaryRef;
@@ -42,14 +42,14 @@ fn primary_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Primary {
 /// Another primary of the move, connected: changes can go to it instead of `ctx`'s.
 struct Connected {
     primary: Primary,
-    control: PrimaryControl,
-    updater: Updater,
+    control: Box<dyn Control>,
+    updater: Box<dyn Sender>,
 }
 
 impl Connected {
     async fn to(ctx: &Ctx<'_>, p: &PrimaryRef) -> Result<Connected, StepError> {
         let primary = primary_of(ctx, p);
-        let (control, updater) = connect(&primary).await?;
+        let (control, updater) = connect(ctx.opts, &primary).await?;
         Ok(Connected {
             primary,
             control,
@@ -61,8 +61,8 @@ impl Connected {
     fn ctx<'a>(&'a self, base: &Ctx<'a>) -> Ctx<'a> {
         Ctx {
             primary: &self.primary,
-            control: &self.control,
-            updater: &self.updater,
+            control: self.control.as_ref(),
+            updater: self.updater.as_ref(),
             ..*base
         }
     }
@@ -98,9 +98,7 @@ pub(super) async fn act(
                 let update = catalog::set_primaries(&cat, primaries, &key);
                 ctx.updater.send(&cat, &update, None).await?;
                 // The copy learns of it now rather than at its next refresh.
-                control
-                    .rndc(&["refresh", &cat.to_string()], Duration::from_secs(10))
-                    .await?;
+                control.refresh(&cat).await?;
             }
             Ok(())
         }
@@ -123,13 +121,8 @@ pub(super) async fn act(
     }
 }
 
-fn control_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> PrimaryControl {
-    PrimaryControl {
-        config_dir: p.config_dir.clone(),
-        rndc: p.rndc.clone(),
-        rndc_conf: p.rndc_conf.clone(),
-        key_name: ctx.desired.config.primary.tsig.name.to_string(),
-    }
+fn control_of(ctx: &Ctx<'_>, p: &PrimaryRef) -> Box<dyn Control> {
+    ctx.opts.effects.connector.control(&primary_of(ctx, p))
 }
 
 /// Sends `zone` from its recorded content to `target` (its SOA changed only) through
@@ -250,13 +243,17 @@ async fn bump_serials(ctx: &Ctx<'_>, op: &OperationRow, on: &PrimaryRef) -> Resu
             continue;
         };
         let zname = name(zone);
-        match live::soa(
-            ctx.primary.addr,
-            &zname,
-            Transport::Tcp,
-            Duration::from_secs(3),
-        )
-        .await
+        match ctx
+            .opts
+            .effects
+            .prober
+            .soa(
+                ctx.primary.addr,
+                &zname,
+                Transport::Tcp,
+                Duration::from_secs(3),
+            )
+            .await
         {
             SoaAnswer::Serves { serial } if serial == recorded.serial => {}
             SoaAnswer::Serves { .. } => continue,
@@ -305,7 +302,13 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
         let serial = |addr| {
             let cat = cat.clone();
             async move {
-                match live::soa(addr, &cat, Transport::Tcp, Duration::from_secs(3)).await {
+                match ctx
+                    .opts
+                    .effects
+                    .prober
+                    .soa(addr, &cat, Transport::Tcp, Duration::from_secs(3))
+                    .await
+                {
                     SoaAnswer::Serves { serial } => Some(serial),
                     _ => None,
                 }
@@ -318,7 +321,11 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
             if mine.is_some() {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            ctx.opts
+                .effects
+                .clock
+                .sleep(Duration::from_millis(100))
+                .await;
         }
         let Some(mine) = mine else {
             return Err(StepError::NotServing {
@@ -329,9 +336,7 @@ async fn take_catalogs(ctx: &Ctx<'_>, to: &PrimaryRef, from: SocketAddr) -> Resu
         if serial(from).await != Some(mine) {
             // Bumped already: NOTIFY again, so a secondary its operator has just pointed
             // here transfers now rather than at its next refresh.
-            control
-                .rndc(&["notify", &cat.to_string()], Duration::from_secs(10))
-                .await?;
+            control.notify(&cat).await?;
             continue;
         }
         let lines = updater.zone_lines(&cat).await?;
@@ -405,7 +410,7 @@ pub(super) async fn check(
                     z.serial,
                 ));
             }
-            if let Some(failed) = failure(checks, ctx.opts.verify_timeout).await {
+            if let Some(failed) = failure(ctx, checks, ctx.opts.verify_timeout).await {
                 return Ok(Err(failed));
             }
             let cats = cats.iter().map(|c| c.name.to_string());
@@ -417,8 +422,12 @@ pub(super) async fn check(
         Gate::CatalogsServed { primary, copy, how } => {
             for c in &cats {
                 let cat = c.name.clone();
-                let SoaAnswer::Serves { serial } =
-                    live::soa(*primary, &cat, Transport::Tcp, Duration::from_secs(3)).await
+                let SoaAnswer::Serves { serial } = ctx
+                    .opts
+                    .effects
+                    .prober
+                    .soa(*primary, &cat, Transport::Tcp, Duration::from_secs(3))
+                    .await
                 else {
                     return Ok(Err(format!(
                         "the primary at {primary} does not serve {cat}"
@@ -431,7 +440,7 @@ pub(super) async fn check(
                     checks.push(Check::serves(cat.clone(), "the new primary", *c, serial));
                 }
             }
-            return Ok(match failure(checks, ctx.opts.verify_timeout).await {
+            return Ok(match failure(ctx, checks, ctx.opts.verify_timeout).await {
                 None => Ok("every secondary follows the catalogs".into()),
                 Some(f) if how.is_empty() => Err(f),
                 Some(f) => Err(format!("{f} — {how}")),
@@ -449,15 +458,22 @@ pub(super) async fn check(
         _ => return Ok(Err(format!("{gate:?} is not a gate of a primary move"))),
     }
     let total = checks.len();
-    Ok(match failure(checks, ctx.opts.verify_timeout).await {
+    Ok(match failure(ctx, checks, ctx.opts.verify_timeout).await {
         None => Ok(format!("{total} check(s) passed")),
         Some(f) => Err(f),
     })
 }
 
 /// The first failed check (each retried for up to `timeout`), described.
-async fn failure(checks: Vec<Check>, timeout: Duration) -> Option<String> {
-    let outcomes = live::verify(checks, timeout, Duration::from_millis(100)).await;
+async fn failure(ctx: &Ctx<'_>, checks: Vec<Check>, timeout: Duration) -> Option<String> {
+    let outcomes = live::verify(
+        ctx.opts.effects.prober.as_ref(),
+        ctx.opts.effects.clock.as_ref(),
+        checks,
+        timeout,
+        Duration::from_millis(100),
+    )
+    .await;
     outcomes
         .iter()
         .find(|o| !o.ok)
@@ -487,8 +503,11 @@ async fn same_data(
     old: SocketAddr,
 ) -> Result<String, StepError> {
     // The old primary is the one `ctx` sends to during the move.
-    let signer = crate::backend::tsig::signer(&ctx.desired.config.primary.tsig)?;
-    let a = Updater::connect(new, signer, Duration::from_secs(5)).await?;
+    let fx = &ctx.opts.effects;
+    let a = fx
+        .connector
+        .sender(new, &ctx.desired.config.primary.tsig)
+        .await?;
     let b = ctx.updater;
     debug_assert_eq!(ctx.primary.addr, old);
     for zone in zones {

@@ -41,7 +41,14 @@ pub(super) async fn servers(
         }
     }
     info!(checks = checks.len(), "verifying every server");
-    let outcomes = live::verify(checks, opts.verify_timeout, Duration::from_millis(100)).await;
+    let outcomes = live::verify(
+        opts.effects.prober.as_ref(),
+        opts.effects.clock.as_ref(),
+        checks,
+        opts.verify_timeout,
+        Duration::from_millis(100),
+    )
+    .await;
     let mut health: Health = BTreeMap::new();
     let mut failed_zones = BTreeSet::new();
     for o in &outcomes {

@@ -57,6 +57,9 @@ pub enum UpdateError {
         /// Why.
         message: String,
     },
+    /// The TSIG key to sign with cannot be read.
+    #[error(transparent)]
+    Key(#[from] super::tsig::TsigError),
     /// The primary refused or failed the UPDATE.
     #[error("the primary answered {rcode} to the UPDATE of {zone}")]
     Rejected {

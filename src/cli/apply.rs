@@ -165,6 +165,7 @@ async fn locked(
         verify_timeout: Duration::from_secs(args.verify_timeout),
         now,
         today,
+        effects: apply::effects::Effects::real(),
     };
     let report = apply::apply(store, lock, &prepared.desired, plan, &opts)
         .await

@@ -6,10 +6,10 @@
 //! the answer section owned by the zone itself, and the expected serial or a later one.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use futures_util::stream;
 use hickory_net::client::Client;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
@@ -17,9 +17,12 @@ use hickory_net::udp::UdpClientStream;
 use hickory_net::xfer::{DnsHandle, DnsMultiplexer};
 use hickory_proto::op::{DnsRequestOptions, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
-use tokio::sync::Semaphore;
 
+use crate::clock::Clock;
 use crate::model::serial::serial_ge;
+
+mod prober;
+pub use prober::{Network, Prober};
 
 /// At most this many probes are in flight at once: enough to check 40,000 zones × 3
 /// servers in well under a minute, few enough not to flood a secondary's UDP buffer.
@@ -262,53 +265,60 @@ fn holds(check: &Check, answer: &SoaAnswer) -> bool {
     }
 }
 
-/// Polls every check until it holds or `deadline` passes, at most
-/// [`MAX_PROBES_IN_FLIGHT`] at a time, every `interval`. Returns every outcome.
-pub async fn verify(checks: Vec<Check>, deadline: Duration, interval: Duration) -> Vec<Outcome> {
-    let gate = Arc::new(Semaphore::new(MAX_PROBES_IN_FLIGHT));
-    let start = tokio::time::Instant::now();
-    let tasks: Vec<_> = checks
+/// Polls every check until it holds or `deadline` passes on `clock`, in rounds: each
+/// round asks every pending check's server (at most [`MAX_PROBES_IN_FLIGHT`] at a time),
+/// then, while some check is pending and time is left, waits `interval`. Returns every
+/// outcome, in the order of `checks`.
+pub async fn verify(
+    prober: &dyn Prober,
+    clock: &dyn Clock,
+    checks: Vec<Check>,
+    deadline: Duration,
+    interval: Duration,
+) -> Vec<Outcome> {
+    let start = clock.now();
+    let mut outcomes: Vec<Outcome> = checks
         .into_iter()
-        .map(|check| {
-            let gate = gate.clone();
-            tokio::spawn(async move {
-                loop {
-                    let answer = {
-                        let _permit = gate.acquire().await;
-                        let a = soa(
-                            check.addr,
-                            &check.zone,
-                            Transport::Udp,
-                            Duration::from_millis(1000),
-                        )
-                        .await;
-                        if holds(&check, &a) && check.serial.is_some() {
-                            // authoritative over UDP: it must be over TCP too
-                            soa(
-                                check.addr,
-                                &check.zone,
-                                Transport::Tcp,
-                                Duration::from_millis(1000),
-                            )
-                            .await
-                        } else {
-                            a
-                        }
-                    };
-                    let ok = holds(&check, &answer);
-                    if ok || start.elapsed() >= deadline {
-                        return Outcome { check, answer, ok };
-                    }
-                    tokio::time::sleep(interval).await;
-                }
-            })
+        .map(|check| Outcome {
+            check,
+            answer: SoaAnswer::NoAnswer("not asked yet".into()),
+            ok: false,
         })
         .collect();
-    let mut out = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        if let Ok(o) = t.await {
-            out.push(o);
+    loop {
+        let pending: Vec<usize> = (0..outcomes.len()).filter(|i| !outcomes[*i].ok).collect();
+        let answers: Vec<(usize, SoaAnswer)> = stream::iter(pending)
+            .map(|i| {
+                let check = outcomes[i].check.clone();
+                async move { (i, probe_once(prober, &check).await) }
+            })
+            .buffered(MAX_PROBES_IN_FLIGHT)
+            .collect()
+            .await;
+        for (i, answer) in answers {
+            outcomes[i].ok = holds(&outcomes[i].check, &answer);
+            outcomes[i].answer = answer;
         }
+        let elapsed = clock.now().saturating_sub(start);
+        if outcomes.iter().all(|o| o.ok) || elapsed >= deadline {
+            return outcomes;
+        }
+        clock.sleep(interval.min(deadline - elapsed)).await;
     }
-    out
+}
+
+/// One answer for `check`: over UDP, and when that holds for a serial, over TCP too (a
+/// server must serve the zone over both).
+async fn probe_once(prober: &dyn Prober, check: &Check) -> SoaAnswer {
+    let timeout = Duration::from_millis(1000);
+    let a = prober
+        .soa(check.addr, &check.zone, Transport::Udp, timeout)
+        .await;
+    if holds(check, &a) && check.serial.is_some() {
+        prober
+            .soa(check.addr, &check.zone, Transport::Tcp, timeout)
+            .await
+    } else {
+        a
+    }
 }

@@ -48,7 +48,15 @@ async fn delegated(
             );
         }
     }
-    for o in live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(100)).await {
+    for o in live::verify(
+        ctx.opts.effects.prober.as_ref(),
+        ctx.opts.effects.clock.as_ref(),
+        checks,
+        ctx.opts.verify_timeout,
+        Duration::from_millis(100),
+    )
+    .await
+    {
         if !o.ok {
             return Ok(Err(format!(
                 "{} must serve the parent zone {} serial {}: it {}",
@@ -89,7 +97,14 @@ async fn delegated(
             let Ok(addr) = server.parse::<SocketAddr>() else {
                 continue;
             };
-            match live::ns_set(addr, &name(&z.zone), Duration::from_secs(2)).await {
+            match ctx
+                .opts
+                .effects
+                .prober
+                .ns_set_ttl(addr, &name(&z.zone), Duration::from_secs(2))
+                .await
+                .map(|(set, _)| set)
+            {
                 Ok(set) if set == z.ns => {}
                 Ok(set) => {
                     return Ok(Err(format!(
@@ -149,7 +164,14 @@ async fn stopped(
             }));
         }
     }
-    let outcomes = live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(200)).await;
+    let outcomes = live::verify(
+        ctx.opts.effects.prober.as_ref(),
+        ctx.opts.effects.clock.as_ref(),
+        checks,
+        ctx.opts.verify_timeout,
+        Duration::from_millis(200),
+    )
+    .await;
     Ok(match outcomes.iter().find(|o| !o.ok) {
         None => Ok(format!(
             "{} no longer serve(s) the {} zone(s)",
@@ -263,7 +285,14 @@ pub(super) async fn check_gate(
         }
     }
     let total = checks.len();
-    let outcomes = live::verify(checks, ctx.opts.verify_timeout, Duration::from_millis(100)).await;
+    let outcomes = live::verify(
+        ctx.opts.effects.prober.as_ref(),
+        ctx.opts.effects.clock.as_ref(),
+        checks,
+        ctx.opts.verify_timeout,
+        Duration::from_millis(100),
+    )
+    .await;
     Ok(match outcomes.iter().find(|o| !o.ok) {
         None => {
             let verified: Vec<String> = op.zones.clone();

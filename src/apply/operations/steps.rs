@@ -36,7 +36,7 @@ use crate::apply::error::ApplyError;
 use crate::apply::primary_move;
 use crate::apply::publish::{Change, publish_zones, send_and_record, stanzas};
 use crate::apply::step_error::StepError;
-use crate::live::{self, SoaAnswer, Transport};
+use crate::live::{SoaAnswer, Transport};
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
 use crate::procedures::{self, Action, Gate, StepSpec};
@@ -365,9 +365,7 @@ async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
         ctx.control.reconfig().await?;
     }
     for c in catalogs::of_group(&cats, group) {
-        ctx.control
-            .rndc(&["notify", &c.name.to_string()], Duration::from_secs(10))
-            .await?;
+        ctx.control.notify(&c.name).await?;
     }
     Ok(())
 }
@@ -388,7 +386,12 @@ async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
         }
     };
     if let Some(c) = &catalog {
-        let answer = live::soa(ctx.primary.addr, c, Transport::Tcp, Duration::from_secs(5)).await;
+        let answer = ctx
+            .opts
+            .effects
+            .prober
+            .soa(ctx.primary.addr, c, Transport::Tcp, Duration::from_secs(5))
+            .await;
         if let SoaAnswer::Serves { serial } = answer {
             let key = crate::model::ascii(c);
             if let Err(e) = ctx.store.set_catalog_serial(&key, serial, ctx.now()).await {
