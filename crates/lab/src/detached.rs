@@ -11,7 +11,6 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::error::{LabError, io_err};
-use crate::ports::release_ports;
 use crate::process::{send_signal, spawn_named, wait_ready};
 use crate::setup::{check_confs, ensure_loopback, write_lab_files};
 use crate::spec::{LabServerSpec, LabSpec, normalize, validate};
@@ -28,7 +27,7 @@ use crate::{PID_FILE, STOP_TIMEOUT};
 pub fn start_detached(spec: LabSpec) -> Result<(), LabError> {
     let mut spec = spec;
     let result = start_detached_inner(&mut spec);
-    release_ports(&spec);
+    spec.release_ports();
     result
 }
 

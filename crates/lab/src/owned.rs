@@ -13,7 +13,6 @@ use crate::conf::secondary_conf_from;
 use crate::detached::{remove_pid_file, wait_task_states};
 use crate::error::{LabError, io_err};
 use crate::keys::read_key_file;
-use crate::ports::release_ports;
 use crate::probe::probe_soa;
 use crate::process::{run_with_timeout, send_signal, spawn_named, tool, wait_ready};
 use crate::setup::{check_conf, check_confs, ensure_loopback, write_lab_files};
@@ -359,6 +358,6 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         self.shutdown();
-        release_ports(&self.spec);
+        self.spec.release_ports();
     }
 }

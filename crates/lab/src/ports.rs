@@ -13,7 +13,6 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{LabError, io_err};
-use crate::spec::LabSpec;
 use crate::{TEST_PORT_FIRST, TEST_PORT_LAST, TEST_PORT_TRIES};
 
 /// Lock files this process holds, by port. The `File` keeps the `flock`.
@@ -106,12 +105,6 @@ pub fn release_port(port: u16) {
     if let Some(file) = reservations().remove(&port) {
         let _ = fs::remove_file(port_lock_path(port));
         drop(file);
-    }
-}
-
-pub(crate) fn release_ports(spec: &LabSpec) {
-    for port in spec.ports() {
-        release_port(port);
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::DEFAULT_SERIAL_QUERY_RATE;
 use crate::error::{LabError, io_err};
-use crate::ports::pick_test_ports;
+use crate::ports::{pick_test_ports, release_port};
 
 /// One `named` server of a lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,13 @@ pub struct LabSpec {
 }
 
 impl LabSpec {
+    /// Releases the reservations of every port of this lab (see [`crate::ports`]).
+    pub(crate) fn release_ports(&self) {
+        for port in self.ports() {
+            release_port(port);
+        }
+    }
+
     /// A spec for tests: primary `ns0` on 127.0.0.1, secondaries `ns1`, `ns2`, ... on
     /// 127.0.0.2, 127.0.0.3, ..., all on one DNS port that is free on all those addresses
     /// (UDP and TCP), and rndc ports that are free too. The key file (`dir/tsig.key`, key
