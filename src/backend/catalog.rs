@@ -32,29 +32,32 @@ pub fn member_owner(catalog: &Name, zone: &Name) -> Option<Name> {
 
 /// UPDATEs adding `zones` to `catalog`, batched.
 pub fn add_members(catalog: &Name, zones: &[Name]) -> Vec<Update> {
-    zones
-        .chunks(MEMBERS_PER_UPDATE)
-        .map(|chunk| {
-            let mut u = Update::default();
-            for z in chunk {
-                if let Some(owner) = member_owner(catalog, z) {
-                    u.add(Record::from_rdata(owner, 0, RData::PTR(PTR(z.clone()))));
-                }
-            }
-            u
-        })
-        .collect()
+    batched(catalog, zones, |u, owner, zone| {
+        u.add(Record::from_rdata(owner, 0, RData::PTR(PTR(zone.clone()))));
+    })
 }
 
 /// UPDATEs removing `zones` from `catalog`, batched.
 pub fn remove_members(catalog: &Name, zones: &[Name]) -> Vec<Update> {
+    batched(catalog, zones, |u, owner, _| {
+        u.delete_rrset(owner, RecordType::PTR);
+    })
+}
+
+/// UPDATEs of at most [`MEMBERS_PER_UPDATE`] members each, `change` writing one member
+/// (its owner in `catalog`, the zone) into the UPDATE.
+fn batched(
+    catalog: &Name,
+    zones: &[Name],
+    change: impl Fn(&mut Update, Name, &Name),
+) -> Vec<Update> {
     zones
         .chunks(MEMBERS_PER_UPDATE)
         .map(|chunk| {
             let mut u = Update::default();
             for z in chunk {
                 if let Some(owner) = member_owner(catalog, z) {
-                    u.delete_rrset(owner, RecordType::PTR);
+                    change(&mut u, owner, z);
                 }
             }
             u
