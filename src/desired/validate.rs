@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use super::problem::{Place, Problem, SourceFile};
 use super::source::Source;
-use super::yaml::{ConfigFile, GroupYaml, SoaYaml};
+use super::yaml::{ConfigFile, GroupYaml, PrimaryYaml, SecondaryYaml, SoaYaml};
 use crate::model::config::{
     DEFAULT_MAX_RECORDS_PER_TYPE, Group, Primary, Secondary, SecretSource, SoaDefaults, Software,
     TsigKeyRef,
@@ -133,102 +133,12 @@ pub fn build_config(
 ) -> Config {
     let mut c = Checker { file, problems };
     let p = &y.primary;
-    let addr = c
-        .address(&p.address)
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let key_name = parse_name(p.tsig.name.value.trim_end_matches('.'), &Name::root())
-        .unwrap_or_else(|e| {
-            c.report("value::name", at(&p.tsig.name), e.message, e.help);
-            Name::root()
-        });
-    if let Some(alg) = &p.tsig.algorithm
-        && !alg.value.eq_ignore_ascii_case("hmac-sha256")
-    {
-        c.report(
-            "tsig::algorithm",
-            at(alg),
-            format!("TSIG algorithm `{}` is not supported", alg.value),
-            "use hmac-sha256",
-        );
-    }
-    if let Some(secret) = &p.tsig.secret {
-        c.report("tsig::secret-in-repository", at(secret), "a TSIG secret must never be written in the repository", "remove it, rotate the key, and name a file outside the repository with `secret_file` or a variable with `secret_env`");
-    }
-    let secret = match (&p.tsig.secret_file, &p.tsig.secret_env) {
-        (Some(f), None) => {
-            if let Some((message, help)) = super::secrets::secret_file_problem(f, source) {
-                c.report("tsig::secret-in-repository", at(f), message, help);
-            }
-            SecretSource::File(PathBuf::from(&f.value))
-        }
-        (None, Some(e)) => SecretSource::Env(e.value.clone()),
-        _ => {
-            c.report("tsig::secret", at(&p.tsig.name), "give exactly one of `secret_file` or `secret_env`", "e.g. `secret_file: /etc/zonekeeper/tsig.key` (a BIND key file or the base64 secret alone)");
-            SecretSource::Env(String::new())
-        }
-    };
-    let primary = Primary {
-        name: p.name.clone().unwrap_or_else(|| "primary".into()),
-        addr: SocketAddr::new(addr, p.port.unwrap_or(53)),
-        tsig: TsigKeyRef {
-            name: key_name,
-            algorithm: "hmac-sha256".into(),
-            secret,
-        },
-        rndc: PathBuf::from(p.control.rndc.clone().unwrap_or_else(|| "rndc".into())),
-        rndc_conf: PathBuf::from(&p.control.rndc_conf.value),
-        config_dir: PathBuf::from(&p.control.config_dir.value),
-    };
-
-    let mut secondaries = BTreeMap::new();
-    for (name, s) in &y.secondaries {
-        if !crate::model::config::is_server_label(&name.value) {
-            c.report(
-                "secondary::name",
-                at(name),
-                format!("secondary name `{}` is not a DNS label", name.value),
-                "use letters, digits and `-` (at most 63): it names the secondary's catalog zone, `<name>.<group catalog>`",
-            );
-        }
-        let addresses: Vec<IpAddr> = s.addresses.iter().filter_map(|a| c.address(a)).collect();
-        if s.addresses.is_empty() {
-            c.report(
-                "secondary::addresses",
-                at(name),
-                format!("secondary `{}` has no addresses", name.value),
-                "list its IPv4 and IPv6 addresses under `addresses`",
-            );
-        }
-        let software = match s.software.as_ref().map(|s| s.value.as_str()) {
-            None | Some("bind") => Software::Bind,
-            Some("knot") => Software::Knot,
-            Some(other) => {
-                if let Some(sw) = &s.software {
-                    c.report(
-                        "secondary::software",
-                        at(sw),
-                        format!("unknown software `{other}`"),
-                        "write `bind` or `knot`",
-                    );
-                }
-                Software::Bind
-            }
-        };
-        let nameserver = s
-            .nameserver
-            .as_ref()
-            .and_then(|n| c.absolute_name(n, "nameserver"));
-        secondaries.insert(
-            name.value.clone(),
-            Secondary {
-                name: name.value.clone(),
-                addresses,
-                port: s.port.unwrap_or(53),
-                software,
-                nameserver,
-            },
-        );
-    }
+    let primary = build_primary(&mut c, p, source);
+    let secondaries: BTreeMap<String, Secondary> = y
+        .secondaries
+        .iter()
+        .map(|(name, s)| (name.value.clone(), build_secondary(&mut c, name, s)))
+        .collect();
 
     let mut groups = BTreeMap::new();
     let mut catalogs: HashMap<Name, String> = HashMap::new();
@@ -265,6 +175,103 @@ pub fn build_config(
         groups,
         max_records_per_type,
         check_names: p.check_names.unwrap_or(true),
+    }
+}
+
+/// The primary of zonekeeper.yaml.
+fn build_primary(c: &mut Checker<'_>, p: &PrimaryYaml, source: &Source) -> Primary {
+    let addr = c
+        .address(&p.address)
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let key_name = parse_name(p.tsig.name.value.trim_end_matches('.'), &Name::root())
+        .unwrap_or_else(|e| {
+            c.report("value::name", at(&p.tsig.name), e.message, e.help);
+            Name::root()
+        });
+    if let Some(alg) = &p.tsig.algorithm
+        && !alg.value.eq_ignore_ascii_case("hmac-sha256")
+    {
+        c.report(
+            "tsig::algorithm",
+            at(alg),
+            format!("TSIG algorithm `{}` is not supported", alg.value),
+            "use hmac-sha256",
+        );
+    }
+    if let Some(secret) = &p.tsig.secret {
+        c.report("tsig::secret-in-repository", at(secret), "a TSIG secret must never be written in the repository", "remove it, rotate the key, and name a file outside the repository with `secret_file` or a variable with `secret_env`");
+    }
+    let secret = match (&p.tsig.secret_file, &p.tsig.secret_env) {
+        (Some(f), None) => {
+            if let Some((message, help)) = super::secrets::secret_file_problem(f, source) {
+                c.report("tsig::secret-in-repository", at(f), message, help);
+            }
+            SecretSource::File(PathBuf::from(&f.value))
+        }
+        (None, Some(e)) => SecretSource::Env(e.value.clone()),
+        _ => {
+            c.report("tsig::secret", at(&p.tsig.name), "give exactly one of `secret_file` or `secret_env`", "e.g. `secret_file: /etc/zonekeeper/tsig.key` (a BIND key file or the base64 secret alone)");
+            SecretSource::Env(String::new())
+        }
+    };
+    Primary {
+        name: p.name.clone().unwrap_or_else(|| "primary".into()),
+        addr: SocketAddr::new(addr, p.port.unwrap_or(53)),
+        tsig: TsigKeyRef {
+            name: key_name,
+            algorithm: "hmac-sha256".into(),
+            secret,
+        },
+        rndc: PathBuf::from(p.control.rndc.clone().unwrap_or_else(|| "rndc".into())),
+        rndc_conf: PathBuf::from(&p.control.rndc_conf.value),
+        config_dir: PathBuf::from(&p.control.config_dir.value),
+    }
+}
+
+/// One secondary of zonekeeper.yaml.
+fn build_secondary(c: &mut Checker<'_>, name: &Spanned<String>, s: &SecondaryYaml) -> Secondary {
+    if !crate::model::config::is_server_label(&name.value) {
+        c.report(
+            "secondary::name",
+            at(name),
+            format!("secondary name `{}` is not a DNS label", name.value),
+            "use letters, digits and `-` (at most 63): it names the secondary's catalog zone, `<name>.<group catalog>`",
+        );
+    }
+    let addresses: Vec<IpAddr> = s.addresses.iter().filter_map(|a| c.address(a)).collect();
+    if s.addresses.is_empty() {
+        c.report(
+            "secondary::addresses",
+            at(name),
+            format!("secondary `{}` has no addresses", name.value),
+            "list its IPv4 and IPv6 addresses under `addresses`",
+        );
+    }
+    let software = match s.software.as_ref().map(|s| s.value.as_str()) {
+        None | Some("bind") => Software::Bind,
+        Some("knot") => Software::Knot,
+        Some(other) => {
+            if let Some(sw) = &s.software {
+                c.report(
+                    "secondary::software",
+                    at(sw),
+                    format!("unknown software `{other}`"),
+                    "write `bind` or `knot`",
+                );
+            }
+            Software::Bind
+        }
+    };
+    let nameserver = s
+        .nameserver
+        .as_ref()
+        .and_then(|n| c.absolute_name(n, "nameserver"));
+    Secondary {
+        name: name.value.clone(),
+        addresses,
+        port: s.port.unwrap_or(53),
+        software,
+        nameserver,
     }
 }
 
