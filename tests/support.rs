@@ -34,12 +34,14 @@ pub struct Env {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-fn pg_admin_url() -> String {
+/// The PostgreSQL database tests connect to for administration.
+pub fn pg_admin_url() -> String {
     std::env::var("ZONEKEEPER_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Runs `f` to completion on a runtime of its own.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -47,7 +49,8 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn pg_exec(sql: String) {
+/// Runs `sql` (any number of statements) on the administration database.
+pub fn pg_exec(sql: String) {
     use sqlx::Connection;
     block_on(async move {
         let mut c = sqlx::PgConnection::connect(&pg_admin_url())
