@@ -12,12 +12,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-# BIND 9 (named, rndc, tsig-keygen, named-checkconf), dig, and ip(8) for loopback addresses.
+# BIND 9 (named, rndc, tsig-keygen, named-checkconf), nsupdate (bind9-dnsutils: the tests
+# change zones behind zonekeeper's back with it; they no longer need dig, and the demo's hint
+# to `dig` a secondary is for the operator), and ip(8) for loopback addresses.
 ensure_bind() {
   local missing=()
   [ -x /usr/sbin/named ] || missing+=(bind9)
   command -v rndc >/dev/null || [ -x /usr/sbin/rndc ] || missing+=(bind9-utils)
-  command -v dig >/dev/null || missing+=(bind9-dnsutils)
+  command -v nsupdate >/dev/null || missing+=(bind9-dnsutils)
   command -v ip >/dev/null || missing+=(iproute2)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2

@@ -37,19 +37,11 @@ both_stores!(three_zones_are_served_everywhere, |db| {
     }
     // the long TXT arrives on a secondary as two character-strings of one record
     let ns2 = env.lab.dns_addr("ns2").unwrap();
-    let txt = std::process::Command::new("dig")
-        .args([
-            format!("@{}", ns2.ip()),
-            "-p".into(),
-            ns2.port().to_string(),
-            "+short".into(),
-            "+norec".into(),
-            "a.test.".into(),
-            "TXT".into(),
-        ])
-        .output()
-        .unwrap();
-    let txt = String::from_utf8_lossy(&txt.stdout).trim().to_string();
+    let txt: Vec<String> = crate::support::answer_lines(ns2, "a.test.", "TXT")
+        .into_iter()
+        .map(|(_, data)| data)
+        .collect();
+    let txt = txt.join("\n");
     assert_eq!(txt.matches("\" \"").count(), 1, "{txt}");
     assert_eq!(
         txt.replace("\" \"", "").trim_matches('"'),
@@ -104,16 +96,8 @@ both_stores!(one_record_changed_bumps_only_that_zone, |db| {
     );
     assert_eq!(before[1], after[1], "b.test. untouched");
     assert_eq!(before[2], after[2], "c.test. untouched");
-    let www = std::process::Command::new("dig")
-        .args([
-            format!("@{}", env.lab.dns_addr("ns2").unwrap().ip()),
-            "-p".into(),
-            env.lab.dns_addr("ns2").unwrap().port().to_string(),
-        ])
-        .args(["+short", "+norec", "www.a.test.", "A"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&www.stdout).trim(), "192.0.2.99");
+    let www = crate::support::dig_short(env.lab.dns_addr("ns2").unwrap(), "www.a.test.", "A");
+    assert_eq!(www, vec!["192.0.2.99"]);
     // Nothing left to do: no plan, no serial bump.
     env.assert_converged("after apply");
     env.apply(&[], 0);

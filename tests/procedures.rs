@@ -479,24 +479,8 @@ fn parent_yaml(ns: &[&str]) -> String {
 
 /// The NS records at `child` in the parent zone as the primary serves it (AXFR with TSIG).
 fn delegation_on_primary(env: &Env, parent: &str, child: &str) -> Vec<String> {
-    let p = env.lab.dns_addr("ns0").unwrap();
-    let key = format!("hmac-sha256:zonekeeper:{}", env.lab.tsig_secret().unwrap());
-    let out = std::process::Command::new("dig")
-        .args([
-            "-y",
-            &key,
-            &format!("@{}", p.ip()),
-            "-p",
-            &p.port().to_string(),
-            parent,
-            "AXFR",
-            "+nocmd",
-            "+nostats",
-        ])
-        .output()
-        .unwrap();
-    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let mut v: Vec<String> = crate::support::axfr(&env.lab, parent)
+        .iter()
         .filter(|l| l.starts_with(child) && l.split_whitespace().nth(3) == Some("NS"))
         .filter_map(|l| l.split_whitespace().nth(4).map(str::to_lowercase))
         .collect();
@@ -552,19 +536,7 @@ both_stores!(managed_parent_delegation_follows_the_child, |db| {
 
 /// (TTL, data) of `name` `rtype` as `server` answers it.
 fn answer(env: &Env, server: &str, name: &str, rtype: &str) -> Vec<(u32, String)> {
-    let a = env.lab.dns_addr(server).unwrap();
-    let out = std::process::Command::new("dig")
-        .args([format!("@{}", a.ip()), "-p".into(), a.port().to_string()])
-        .args(["+norec", "+noall", "+answer", name, rtype])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            Some((f.get(1)?.parse().ok()?, f.get(4..)?.join(" ")))
-        })
-        .collect()
+    crate::support::answer_lines(env.lab.dns_addr(server).unwrap(), name, rtype)
 }
 
 fn mail_zone(addr: &str, cutover: bool) -> String {

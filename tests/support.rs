@@ -1,12 +1,16 @@
 //! A test environment: a BIND lab (primary + 2 secondaries), a desired-state Git
 //! repository pointing at it, a store (SQLite or PostgreSQL), and the real `zonekeeper`
-//! binary to drive them. `dig` is the independent witness of what the servers answer.
+//! binary to drive them. What the servers answer is seen through zonekeeper's one query
+//! function, printed as `dig` prints it (`witness`).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zonekeeper_lab::{Lab, LabSpec};
+
+mod witness;
+pub use witness::{Soa, answer_lines, axfr, dig_short, dig_soa};
 
 /// Which store a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +38,14 @@ pub struct Env {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-fn pg_admin_url() -> String {
+/// The PostgreSQL database tests connect to for administration.
+pub fn pg_admin_url() -> String {
     std::env::var("ZONEKEEPER_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Runs `f` to completion on a runtime of its own.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -47,7 +53,8 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn pg_exec(sql: String) {
+/// Runs `sql` (any number of statements) on the administration database.
+pub fn pg_exec(sql: String) {
     use sqlx::Connection;
     block_on(async move {
         let mut c = sqlx::PgConnection::connect(&pg_admin_url())
@@ -252,7 +259,7 @@ impl Env {
         assert_eq!(plan.status.code(), Some(0), "{context}: {}", text(&plan));
     }
 
-    /// What server `name` answers for `zone` SOA, per `dig`.
+    /// What server `name` answers for `zone` SOA (see [`dig_soa`]).
     pub fn soa(&self, name: &str, zone: &str) -> Soa {
         dig_soa(self.lab.dns_addr(name).unwrap(), zone)
     }
@@ -292,53 +299,6 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// One SOA answer, as `dig +norec` saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Soa {
-    pub status: String,
-    pub aa: bool,
-    pub serial: Option<u32>,
-}
-
-impl Soa {
-    /// NOERROR, AA, with a serial.
-    pub fn serving(&self) -> Option<u32> {
-        (self.status == "NOERROR" && self.aa)
-            .then_some(self.serial)
-            .flatten()
-    }
-}
-
-/// `dig @addr -p port +norec zone SOA`, parsed.
-pub fn dig_soa(addr: std::net::SocketAddr, zone: &str) -> Soa {
-    let out = Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+norec", "+time=1", "+tries=2", zone, "SOA"])
-        .output()
-        .expect("dig (bind9-dnsutils)");
-    let s = String::from_utf8_lossy(&out.stdout);
-    let status = s
-        .split("status: ")
-        .nth(1)
-        .and_then(|r| r.split(',').next())
-        .unwrap_or("NOANSWER")
-        .to_string();
-    let aa = s.lines().any(|l| {
-        l.starts_with(";; flags:") && l.split(';').nth(2).is_some_and(|f| f.contains(" aa"))
-    });
-    let serial = s
-        .lines()
-        .filter(|l| !l.starts_with(';'))
-        .find(|l| l.split_whitespace().nth(3) == Some("SOA"))
-        .and_then(|l| l.split_whitespace().nth(6))
-        .and_then(|v| v.parse().ok());
-    Soa { status, aa, serial }
-}
-
 /// Runs a scenario on SQLite and on PostgreSQL, as two tests.
 #[macro_export]
 macro_rules! both_stores {
@@ -355,25 +315,6 @@ macro_rules! both_stores {
             }
         }
     };
-}
-
-/// `dig +short +norec` at `addr`: the answer's lines, trimmed and lower case, in the order
-/// the server gave them.
-pub fn dig_short(addr: std::net::SocketAddr, name: &str, rtype: &str) -> Vec<String> {
-    let out = Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+short", "+norec", "+time=1", "+tries=2", name, rtype])
-        .output()
-        .expect("dig (bind9-dnsutils)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().to_lowercase())
-        .filter(|l| !l.is_empty())
-        .collect()
 }
 
 /// When `out` asks for a confirmation (`zonekeeper confirm OP STEP`), gives it; whether it

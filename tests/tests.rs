@@ -15,5 +15,7 @@ mod lab;
 mod procedures;
 /// One test per reported defect, named after it.
 mod regression;
+/// Stores made by released code open under this code (one migrations tree).
+mod store;
 /// `validate`: the example repository, and bad input.
 mod validate;

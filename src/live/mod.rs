@@ -1,5 +1,7 @@
 //! What the servers really answer. Probes return observations, never errors: "not yet
-//! authoritative", "serial behind", "no answer" are states the caller decides about.
+//! authoritative", "serial behind", "no answer" are states the caller decides about. Every
+//! question goes through the one query function, `zonekeeper_query::query` (the workspace
+//! crate `crates/query`, which the lab and the tests use too).
 //!
 //! A server serves a zone only when all of these hold (a bare AA check is fooled by a
 //! served parent zone answering NXDOMAIN with AA): rcode NOERROR, the AA bit, an SOA in
@@ -10,13 +12,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream;
-use hickory_net::client::Client;
-use hickory_net::runtime::TokioRuntimeProvider;
-use hickory_net::tcp::TcpClientStream;
-use hickory_net::udp::UdpClientStream;
-use hickory_net::xfer::{DnsHandle, DnsMultiplexer};
-use hickory_proto::op::{DnsRequestOptions, Query, ResponseCode};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
+use zonekeeper_query as query;
 
 use crate::clock::Clock;
 use crate::model::serial::serial_ge;
@@ -75,73 +73,29 @@ impl SoaAnswer {
     }
 }
 
-/// Asks `server` for the SOA of `zone`, recursion off.
+/// Asks `server` for the SOA of `zone`, recursion off (through [`zonekeeper_query::query`]:
+/// EDNS0 with a 1232-byte buffer).
 pub async fn soa(
     server: SocketAddr,
     zone: &Name,
     transport: Transport,
     timeout: Duration,
 ) -> SoaAnswer {
-    let provider = TokioRuntimeProvider::default();
-    let client = match transport {
-        Transport::Udp => {
-            let stream = UdpClientStream::builder(server, provider)
-                .with_timeout(Some(timeout))
-                .build();
-            let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(stream);
-            tokio::spawn(bg);
-            client
-        }
-        Transport::Tcp => {
-            let (connect, handle) = TcpClientStream::new(server, None, Some(timeout), provider);
-            let stream = match tokio::time::timeout(timeout, connect).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => return SoaAnswer::NoAnswer(e.to_string()),
-                Err(_) => return SoaAnswer::NoAnswer("TCP connect timed out".into()),
-            };
-            let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(
-                DnsMultiplexer::new(stream, handle).with_timeout(timeout),
-            );
-            tokio::spawn(bg);
-            client
-        }
+    let transport = match transport {
+        Transport::Udp => query::Transport::Udp,
+        Transport::Tcp => query::Transport::Tcp,
     };
-    let mut opts = DnsRequestOptions::default();
-    opts.recursion_desired = false;
-    opts.use_edns = true;
-    opts.edns_payload_len = 1232;
-    let mut lookup = client.lookup(Query::query(zone.clone(), RecordType::SOA), opts);
-    let response =
-        match tokio::time::timeout(timeout + Duration::from_millis(100), lookup.next()).await {
-            Ok(Some(Ok(r))) => r,
-            Ok(Some(Err(e))) => {
-                // hickory reports error rcodes (REFUSED, SERVFAIL) as errors with the response.
-                let text = e.to_string();
-                for rcode in [
-                    "REFUSED", "Refused", "SERVFAIL", "ServFail", "NXDOMAIN", "NXDomain",
-                    "NOTAUTH", "NotAuth",
-                ] {
-                    if text.contains(rcode) {
-                        return SoaAnswer::NotAuthoritative {
-                            rcode: rcode.to_uppercase(),
-                            aa: false,
-                        };
-                    }
-                }
-                return SoaAnswer::NoAnswer(text);
-            }
-            Ok(None) => return SoaAnswer::NoAnswer("no response".into()),
-            Err(_) => return SoaAnswer::NoAnswer("timed out".into()),
-        };
-    let rcode = response.metadata.response_code;
-    let aa = response.metadata.authoritative;
-    let soa = response.answers.iter().find_map(|r| match &r.data {
+    let reply = match query::query(server, zone, RecordType::SOA, transport, timeout).await {
+        Ok(reply) => reply,
+        Err(e) => return SoaAnswer::NoAnswer(e.to_string()),
+    };
+    let soa = reply.answers.iter().find_map(|r| match &r.data {
         RData::SOA(soa) if r.name.to_lowercase() == zone.to_lowercase() => Some(soa.serial),
         _ => None,
     });
-    match (rcode, aa, soa) {
+    match (reply.rcode, reply.authoritative, soa) {
         (ResponseCode::NoError, true, Some(serial)) => SoaAnswer::Serves { serial },
-        _ => SoaAnswer::NotAuthoritative {
+        (rcode, aa, _) => SoaAnswer::NotAuthoritative {
             rcode: rcode.to_string(),
             aa,
         },
@@ -167,25 +121,13 @@ pub async fn ns_set_ttl(
     zone: &Name,
     timeout: Duration,
 ) -> Result<(Vec<String>, u32), String> {
-    let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
-        .with_timeout(Some(timeout))
-        .build();
-    let (client, bg) = Client::<TokioRuntimeProvider>::from_sender(stream);
-    tokio::spawn(bg);
-    let mut opts = DnsRequestOptions::default();
-    opts.recursion_desired = false;
-    let mut lookup = client.lookup(Query::query(zone.clone(), RecordType::NS), opts);
-    let response =
-        match tokio::time::timeout(timeout + Duration::from_millis(100), lookup.next()).await {
-            Ok(Some(Ok(r))) => r,
-            Ok(Some(Err(e))) => return Err(e.to_string()),
-            Ok(None) => return Err("no response".into()),
-            Err(_) => return Err("timed out".into()),
-        };
-    let records: Vec<_> = response
+    let reply = query::query(server, zone, RecordType::NS, query::Transport::Udp, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    let records: Vec<_> = reply
         .answers
         .iter()
-        .chain(response.authorities.iter())
+        .chain(reply.authorities.iter())
         .filter(|r| r.name.to_lowercase() == zone.to_lowercase())
         .filter(|r| matches!(r.data, RData::NS(_)))
         .collect();

@@ -13,7 +13,8 @@
 //! - this file: [`StoreError`] (and how a read-only or full store is recognised),
 //!   [`Backend`], [`Store`] itself, and [`Store::dump_text`] for tests;
 //! - `open.rs`: `--db` to a URL ([`db_url`]), redaction, [`Store::open`] and the list of
-//!   migrations (their SQL lives in `migrations/sqlite/` and `migrations/postgres/`);
+//!   migrations (their SQL lives in one tree, `migrations/NNNN_name.sql`, for both
+//!   dialects; the dialect differences are placeholders rendered in `open.rs`);
 //! - `zones.rs`: recorded zones ([`RecordedZone`]) and the zone intents written before an
 //!   UPDATE is sent ([`ZoneIntent`]);
 //! - `fleet.rs`: groups ([`GroupRow`]), servers and their health ([`ServerRow`]), and the

@@ -1,14 +1,20 @@
 //! Opening the store: `--db` to a URL, the URL without its password for messages,
-//! [`Store::open`] (connect, create the SQLite file's directory, migrate), and the list of
-//! migrations of each dialect.
+//! [`Store::open`] (connect, create the SQLite file's directory, migrate), and the
+//! migrations.
 //!
-//! The migrations under `migrations/` are applied by number; stores in the field have
-//! applied them, so a migration's file is never edited once released: a change is a new
-//! file with the next number.
+//! The migrations are one tree, `migrations/NNNN_name.sql`, listed in `MIGRATIONS` and
+//! applied by number. A file is a template for both dialects: the few places where SQLite
+//! and PostgreSQL differ are `{{placeholders}}`, and `PLACEHOLDERS` (the one place the
+//! dialect difference lives) says what each becomes in each dialect; `render` fills them
+//! in. Stores in the field have applied these migrations and sqlx refuses to open a store
+//! whose applied migration's checksum changed, so a released file is never edited, nor is
+//! a placeholder's rendering (the test `rendered_migrations_are_what_stores_applied` pins
+//! the checksums). A change is a new file with the next number, added to `MIGRATIONS`,
+//! using the placeholders (or a new one) where the dialects differ.
 
-use sqlx::SqlSafeStr;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use super::{Backend, Store, StoreError, unwritable};
 
@@ -39,87 +45,71 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// The migrations of `backend`: (number, name, SQL). Numbers are the files' own, so a
-/// number taken by another change stays free until its file arrives.
-fn migrations(backend: Backend) -> Vec<(i64, &'static str, &'static str)> {
-    match backend {
-        Backend::Sqlite => vec![
-            (
-                1,
-                "init",
-                include_str!("../../migrations/sqlite/0001_init.sql"),
-            ),
-            (
-                2,
-                "operations",
-                include_str!("../../migrations/sqlite/0002_operations.sql"),
-            ),
-            (
-                3,
-                "primary",
-                include_str!("../../migrations/sqlite/0003_primary.sql"),
-            ),
-            (
-                4,
-                "zone_intents",
-                include_str!("../../migrations/sqlite/0004_zone_intents.sql"),
-            ),
-            (
-                5,
-                "operations timing",
-                include_str!("../../migrations/sqlite/0005_operations_timing.sql"),
-            ),
-            (
-                6,
-                "lock",
-                include_str!("../../migrations/sqlite/0006_lock.sql"),
-            ),
-        ],
-        Backend::Postgres => vec![
-            (
-                1,
-                "init",
-                include_str!("../../migrations/postgres/0001_init.sql"),
-            ),
-            (
-                2,
-                "operations",
-                include_str!("../../migrations/postgres/0002_operations.sql"),
-            ),
-            (
-                3,
-                "primary",
-                include_str!("../../migrations/postgres/0003_primary.sql"),
-            ),
-            (
-                4,
-                "zone_intents",
-                include_str!("../../migrations/postgres/0004_zone_intents.sql"),
-            ),
-            (
-                5,
-                "operations timing",
-                include_str!("../../migrations/postgres/0005_operations_timing.sql"),
-            ),
-            (
-                6,
-                "lock",
-                include_str!("../../migrations/postgres/0006_lock.sql"),
-            ),
-        ],
-    }
+/// The migrations, in one tree for both dialects: (number, name, SQL template). Numbers
+/// are the files' own, so a number taken by another change stays free until its file
+/// arrives. A template is rendered for a dialect by [`render`].
+const MIGRATIONS: [(i64, &str, &str); 6] = [
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        "operations",
+        include_str!("../../migrations/0002_operations.sql"),
+    ),
+    (
+        3,
+        "primary",
+        include_str!("../../migrations/0003_primary.sql"),
+    ),
+    (
+        4,
+        "zone_intents",
+        include_str!("../../migrations/0004_zone_intents.sql"),
+    ),
+    (
+        5,
+        "operations timing",
+        include_str!("../../migrations/0005_operations_timing.sql"),
+    ),
+    (6, "lock", include_str!("../../migrations/0006_lock.sql")),
+];
+
+/// The dialect differences, all of them: each placeholder of a migration template and
+/// what it becomes on SQLite and on PostgreSQL.
+const PLACEHOLDERS: [(&str, &str, &str); 2] = [
+    // The dialect's name, in the opening comment of 0001.
+    ("{{dialect}}", "SQLite", "PostgreSQL"),
+    // A table's own 64-bit id, assigned by the database.
+    (
+        "{{identity}}",
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    ),
+];
+
+/// The SQL of migration `template` for `backend`: every placeholder replaced.
+fn render(template: &str, backend: Backend) -> String {
+    PLACEHOLDERS.iter().fold(
+        template.to_string(),
+        |sql, (placeholder, sqlite, postgres)| {
+            let value = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            sql.replace(placeholder, value)
+        },
+    )
 }
 
 fn migrator(backend: Backend) -> Migrator {
     Migrator::with_migrations(
-        migrations(backend)
-            .into_iter()
-            .map(|(number, name, sql)| {
+        MIGRATIONS
+            .iter()
+            .map(|(number, name, template)| {
                 Migration::new(
-                    number,
-                    name.into(),
+                    *number,
+                    (*name).into(),
                     MigrationType::Simple,
-                    sql.into_sql_str(),
+                    AssertSqlSafe(render(template, backend)).into_sql_str(),
                     false,
                 )
             })
@@ -182,5 +172,113 @@ mod tests {
         assert_eq!(db_url(Some("/tmp/x.db")), "sqlite:///tmp/x.db?mode=rwc");
         assert_eq!(db_url(Some("postgres://u@h/db")), "postgres://u@h/db");
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+
+    /// The SHA-384 checksums (what sqlx records and compares) of the SQL each migration
+    /// gave sqlx on release, per dialect, computed from the two trees
+    /// `migrations/sqlite/` and `migrations/postgres/` of commit 7cd5e20 before they became
+    /// one. Stores in the field have these checksums in `_sqlx_migrations`, and sqlx
+    /// refuses to open a store whose applied migration's SQL changed by one byte: these
+    /// constants must NEVER change. A failure here means a released migration or a
+    /// placeholder's rendering was edited; undo that and add a new migration instead.
+    const RELEASED: [(Backend, i64, &str); 12] = [
+        (
+            Backend::Sqlite,
+            1,
+            "91a0bfa162500dc66a966d04d100468a59eccf1e8f6535083a83981d9f62d0a26ffde7b167942342d801b9d121b930b9",
+        ),
+        (
+            Backend::Sqlite,
+            2,
+            "3a765583e6cd4b30125952363ae4e0209da9305b5cd4126af5a39839afc3d8226f968362c2de675031995776fcd87d71",
+        ),
+        (
+            Backend::Sqlite,
+            3,
+            "77c3d0e07986b7e9e1be9e7c4d3c2b7de5f6bffab9ca8ff9400313868f07f5e26b5129d119ebea9a4dec924aa823f077",
+        ),
+        (
+            Backend::Sqlite,
+            4,
+            "0db5c75bf0b199daf65bb06d89f0f53c3ba39850a7822813bb82631739a7ad0199f44405d145f35d103f1a7429853602",
+        ),
+        (
+            Backend::Sqlite,
+            5,
+            "63a29bf683a50de56cd31df07ad234425aa12b5fe071662fcf4f0a48d8cbf8265602656ab146348e550b9227f9591fca",
+        ),
+        (
+            Backend::Sqlite,
+            6,
+            "22fc52405414bbf24d8fd66f3710c9767a09d2d31e5a6d46d2f685369c3e6516cb372377a281ad2db417b3b4ef0c63f7",
+        ),
+        (
+            Backend::Postgres,
+            1,
+            "2f9a7619f363c60e9d94f910bdd95a7b8de4a68d305ff8ced2ad95c13420882ce27f18861c757c23d8e344095d915332",
+        ),
+        (
+            Backend::Postgres,
+            2,
+            "dd276f6514ad48ffd70c1726d78b3dcc027de3db8c44b9ff0a2bb9748b2e046c61a9de117aada605f5bffd759d3038c3",
+        ),
+        (
+            Backend::Postgres,
+            3,
+            "77c3d0e07986b7e9e1be9e7c4d3c2b7de5f6bffab9ca8ff9400313868f07f5e26b5129d119ebea9a4dec924aa823f077",
+        ),
+        (
+            Backend::Postgres,
+            4,
+            "0db5c75bf0b199daf65bb06d89f0f53c3ba39850a7822813bb82631739a7ad0199f44405d145f35d103f1a7429853602",
+        ),
+        (
+            Backend::Postgres,
+            5,
+            "63a29bf683a50de56cd31df07ad234425aa12b5fe071662fcf4f0a48d8cbf8265602656ab146348e550b9227f9591fca",
+        ),
+        (
+            Backend::Postgres,
+            6,
+            "22fc52405414bbf24d8fd66f3710c9767a09d2d31e5a6d46d2f685369c3e6516cb372377a281ad2db417b3b4ef0c63f7",
+        ),
+    ];
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn rendered_migrations_are_what_stores_applied() {
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let migrator = migrator(backend);
+            let released: Vec<_> = RELEASED.iter().filter(|r| r.0 == backend).collect();
+            // Every released migration is still there, at its number, with its checksum;
+            // newer ones may follow.
+            assert!(migrator.migrations.len() >= released.len());
+            for ((_, number, checksum), m) in released.iter().zip(migrator.migrations.iter()) {
+                assert_eq!(m.version, *number, "{backend:?}");
+                assert_eq!(
+                    hex(&m.checksum),
+                    *checksum,
+                    "{backend:?} migration {number} is not what stores applied"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_rendered() {
+        for (number, _, template) in MIGRATIONS {
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                let sql = render(template, backend);
+                assert!(!sql.contains("{{"), "{backend:?} migration {number}: {sql}");
+            }
+        }
+        // The dialects do differ where a placeholder stands.
+        assert_ne!(
+            render(MIGRATIONS[0].2, Backend::Sqlite),
+            render(MIGRATIONS[0].2, Backend::Postgres)
+        );
     }
 }

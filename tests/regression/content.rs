@@ -16,33 +16,7 @@ mod lab_io {
 
     /// The primary's AXFR of `zone` (TSIG-signed), one record per line, SOA once.
     pub fn axfr(env: &Env, zone: &str) -> Vec<String> {
-        let p = env.lab.dns_addr("ns0").unwrap();
-        let out = Command::new("dig")
-            .arg("-k")
-            .arg(&env.lab.spec().tsig_key_file)
-            .args([
-                format!("@{}", p.ip()),
-                "-p".into(),
-                p.port().to_string(),
-                "+nocmd".into(),
-                "+nostats".into(),
-                zone.into(),
-                "AXFR".into(),
-            ])
-            .output()
-            .unwrap();
-        let mut soa = 0;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-            .filter(|l| l.split_whitespace().nth(3) != Some("TSIG"))
-            .filter(|l| {
-                let is_soa = l.split_whitespace().nth(3) == Some("SOA");
-                soa += usize::from(is_soa);
-                !is_soa || soa == 1
-            })
-            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
+        crate::support::axfr(&env.lab, zone)
     }
 
     /// `rndc ARGS` against the primary.
@@ -158,13 +132,9 @@ both_stores!(large_update_is_split_not_truncated, |db| {
             "{s} at the primary's serial"
         );
         let a = env.lab.dns_addr(s).unwrap();
-        let out = std::process::Command::new("dig")
-            .args([format!("@{}", a.ip()), "-p".into(), a.port().to_string()])
-            .args(["+norec", "+short", "t299.big.test.", "TXT"])
-            .output()
-            .unwrap();
+        let served = crate::support::dig_short(a, "t299.big.test.", "TXT");
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains(&txt),
+            served.iter().any(|l| l.contains(&txt)),
             "{s} serves the last TXT"
         );
     }

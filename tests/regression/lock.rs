@@ -34,16 +34,7 @@ fn zk_db(env: &Env, db: &str, args: &[&str]) -> std::process::Output {
 /// What the primary answers for `www.<zone>` A.
 fn www(env: &Env, zone: &str) -> String {
     let addr = env.lab.dns_addr("ns0").unwrap();
-    let out = std::process::Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args(["+short", "+norec", &format!("www.{zone}"), "A"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::support::dig_short(addr, &format!("www.{zone}"), "A").join("\n")
 }
 
 /// The applied revision, per `status --format json`.

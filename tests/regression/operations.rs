@@ -16,20 +16,9 @@ fn ops_dig(env: &Env, server: &str, name: &str, rtype: &str) -> Vec<String> {
 /// The TTL `server` answers `name` `rtype` with (recursion off).
 fn ops_ttl(env: &Env, server: &str, name: &str, rtype: &str) -> Option<u32> {
     let addr = env.lab.dns_addr(server).unwrap();
-    let out = std::process::Command::new("dig")
-        .args([
-            format!("@{}", addr.ip()),
-            "-p".into(),
-            addr.port().to_string(),
-        ])
-        .args([
-            "+noall", "+answer", "+norec", "+time=1", "+tries=2", name, rtype,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+    crate::support::answer_lines(addr, name, rtype)
+        .first()
+        .map(|(ttl, _)| *ttl)
 }
 
 /// Applies (giving every confirmation asked for, polling time gates as cron would) until

@@ -40,7 +40,8 @@
 //! - `conf`: the `named.conf` of the primary and of a secondary.
 //! - `keys`: BIND key files (TSIG and rndc).
 //! - `process`: starting `named`, signals, readiness, commands with a time limit.
-//! - `probe`: [`probe_soa`], the hand-built SOA query the lab waits with.
+//! - `probe`: [`probe_soa`], the SOA query the lab waits with (through `zonekeeper_query`,
+//!   the one way zonekeeper asks a server).
 //! - `ports`: test port reservation with lock files ([`try_reserve_port`]).
 //! - `error`: [`LabError`].
 

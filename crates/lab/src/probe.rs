@@ -1,10 +1,13 @@
-//! The lab's own readiness probe: one hand-built, non-recursive SOA query over UDP, so
-//! that the lab needs no DNS library and tells "answers" (any rcode) from "silent".
+//! The lab's readiness probe: one non-recursive SOA query over UDP, asked through
+//! zonekeeper's one query function (`zonekeeper_query`), telling "answers" (any rcode)
+//! from "silent".
 
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use zonekeeper_query::hickory_proto::rr::{Name, RecordType};
+use zonekeeper_query::{QueryError, Transport, query_blocking};
 
 /// What a server answered to [`probe_soa`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,81 +22,31 @@ pub struct ProbeAnswer {
     pub answer_count: u16,
 }
 
-/// Sends one non-recursive `qname IN SOA` query over UDP (a hand-built message, no TSIG)
-/// and returns the header of the answer. Errors: the name is not valid, nothing answered
-/// within `timeout` (`TimedOut`), or the port is closed (`ConnectionRefused`).
+/// Sends one non-recursive `qname IN SOA` query over UDP (no TSIG) and returns the
+/// header of the answer. Errors: the name is not valid (`InvalidInput`), nothing answered
+/// within `timeout` (`TimedOut`), or the query failed otherwise.
 pub fn probe_soa(server: SocketAddr, qname: &str, timeout: Duration) -> io::Result<ProbeAnswer> {
-    static NEXT_ID: AtomicU32 = AtomicU32::new(0);
-    let id = (NEXT_ID.fetch_add(1, Ordering::Relaxed) as u16) ^ (std::process::id() as u16);
-    let query = build_query(id, qname, 6)?;
-    let local: SocketAddr = match server {
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let socket = UdpSocket::bind(local)?;
-    // Connected, so that an ICMP port-unreachable shows up as ConnectionRefused at once.
-    socket.connect(server)?;
-    socket.send(&query)?;
-    let deadline = Instant::now() + timeout;
-    let mut buf = [0u8; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer"));
-        }
-        socket.set_read_timeout(Some(left))?;
-        let n = match socket.recv(&mut buf) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer"));
-            }
-            Err(e) => return Err(e),
-        };
-        if n >= 12 && buf[0..2] == id.to_be_bytes() && buf[2] & 0x80 != 0 {
-            return Ok(ProbeAnswer {
-                rcode: buf[3] & 0x0f,
-                authoritative: buf[2] & 0x04 != 0,
-                truncated: buf[2] & 0x02 != 0,
-                answer_count: u16::from_be_bytes([buf[6], buf[7]]),
-            });
-        }
-    }
-}
-
-/// A DNS query message: header (one question, RD=0) and the question.
-fn build_query(id: u16, qname: &str, qtype: u16) -> io::Result<Vec<u8>> {
-    let mut msg = Vec::with_capacity(12 + qname.len() + 6);
-    msg.extend_from_slice(&id.to_be_bytes());
-    msg.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in qname
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
-        if label.len() > 63 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("label longer than 63 bytes in {qname:?}"),
-            ));
-        }
-        msg.push(label.len() as u8);
-        msg.extend_from_slice(label.as_bytes());
-    }
-    msg.push(0);
-    if msg.len() > 12 + 255 {
-        return Err(io::Error::new(
+    let name = Name::from_ascii(qname).map_err(|e| {
+        io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("name too long: {qname:?}"),
-        ));
-    }
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&1u16.to_be_bytes()); // class IN
-    Ok(msg)
+            format!("bad name {qname:?}: {e}"),
+        )
+    })?;
+    let reply = query_blocking(server, &name, RecordType::SOA, Transport::Udp, timeout).map_err(
+        |e| match e {
+            QueryError::TimedOut | QueryError::NoResponse => {
+                io::Error::new(io::ErrorKind::TimedOut, "no answer")
+            }
+            other => io::Error::other(other),
+        },
+    )?;
+    Ok(ProbeAnswer {
+        // The header's 4-bit RCODE: extended codes (from EDNS) keep their low bits.
+        rcode: (u16::from(reply.rcode) & 0x0f) as u8,
+        authoritative: reply.authoritative,
+        truncated: reply.truncated,
+        answer_count: u16::try_from(reply.answers.len()).unwrap_or(u16::MAX),
+    })
 }
 
 #[cfg(test)]
@@ -101,13 +54,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn root_soa_query_is_17_bytes() {
-        let q = build_query(0x1234, ".", 6).unwrap();
-        assert_eq!(
-            q,
-            vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1]
-        );
-        let q = build_query(1, "catalog.test.", 6).unwrap();
-        assert_eq!(&q[12..], b"\x07catalog\x04test\x00\x00\x06\x00\x01");
+    fn a_bad_name_is_invalid_input() {
+        let err = probe_soa(
+            "127.0.0.1:9".parse().unwrap(),
+            &"x".repeat(64),
+            Duration::from_millis(100),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_silent_server_is_timed_out() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let err = probe_soa(
+            socket.local_addr().unwrap(),
+            ".",
+            Duration::from_millis(200),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }
 }

@@ -2,7 +2,7 @@
 -- is written before and after it acts, so an interrupted apply resumes where it stopped.
 
 CREATE TABLE operations (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          {{identity}},
     kind        TEXT    NOT NULL,   -- add-secondary, remove-secondary, ...
     grp         TEXT    NOT NULL,
     server      TEXT    NOT NULL,

@@ -1,4 +1,4 @@
--- zonekeeper store, SQLite flavour. Times are Unix seconds (UTC).
+-- zonekeeper store, {{dialect}} flavour. Times are Unix seconds (UTC).
 
 -- The last revision applied in full, and who made it.
 CREATE TABLE applied_revision (
@@ -43,7 +43,7 @@ CREATE TABLE servers (
 
 -- One row per applied change: commit, author, time, what changed.
 CREATE TABLE audit (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          {{identity}},
     at          BIGINT  NOT NULL,
     commit_id   TEXT    NOT NULL,
     author      TEXT    NOT NULL,
