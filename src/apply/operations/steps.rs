@@ -19,11 +19,12 @@
 //!
 //! # Passes and requeue
 //!
-//! [`drive`] runs passes while something is due within the apply's verify budget: a gate
-//! being polled, or a wait or back-off that ends within the verify timeout of the drive's
-//! start. In between it sleeps on the apply's clock. It returns what waits and when to
-//! look again ([`Waits::requeue_at`], kube-runtime's requeue-after): the earliest wait end
-//! or back-off end of the waiting operations.
+//! [`drive`] runs passes while a gate is being polled, sleeping on the apply's clock until
+//! the earliest next observation; the verify timeout bounds each check, so one apply
+//! finishes what a blocking check finished. A wait of time (a [`Gate::Wait`], a back-off)
+//! or for an operator ends the apply there, as before: [`drive`] returns what waits and
+//! when to look again ([`Waits::requeue_at`], kube-runtime's requeue-after), the earliest
+//! wait end or back-off end of the waiting operations, for a cron job or a daemon.
 //!
 //! # Time
 //!
@@ -148,19 +149,14 @@ struct Pass {
     lines: Vec<String>,
     /// The earliest time some waiting operation may go on (Unix seconds).
     requeue: Option<i64>,
-    /// The same, among the operations this apply may still drive.
-    due: Option<i64>,
     /// The earliest next observation of a polled gate (on the clock).
     poll: Option<Duration>,
 }
 
 impl Pass {
-    fn waits(&mut self, p: &Pending, settled: bool) {
+    fn waits(&mut self, p: &Pending) {
         self.lines.push(p.line.clone());
         self.requeue = earliest(self.requeue, p.at);
-        if !settled {
-            self.due = earliest(self.due, p.at);
-        }
     }
 }
 
@@ -172,20 +168,14 @@ fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 }
 
 /// Drives every active operation as far as its gates allow (see the module doc): passes
-/// while something is due within the verify budget, sleeping on the apply's clock in
-/// between. Returns what the waiting operations wait for and when to look again, or `None`
-/// when none waits.
+/// while a gate is being polled, sleeping on the apply's clock in between. Returns what the
+/// waiting operations wait for and when to look again, or `None` when none waits.
 pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<Waits>, ApplyError> {
     let clock = ctx.opts.effects.clock.as_ref();
-    let horizon = clock.now() + ctx.opts.verify_timeout;
     let mut passes = Passes::default();
     loop {
         let pass = pass(ctx, &mut passes).await?;
-        let due = pass
-            .due
-            .map(|t| Duration::from_secs(u64::try_from(t).unwrap_or(0)))
-            .filter(|t| *t <= horizon);
-        let Some(wake) = earliest(pass.poll, due) else {
+        let Some(wake) = pass.poll else {
             return Ok((!pass.lines.is_empty()).then(|| Waits {
                 message: pass.lines.join("\n"),
                 requeue_at: pass.requeue,
@@ -211,15 +201,15 @@ async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
             continue;
         }
         if let Some(p) = passes.settled.get(&op.id) {
-            out.waits(p, true);
+            out.waits(p);
             waiting.push(op);
             continue;
         }
         match drive_one(ctx, op.clone(), passes).await? {
             Progress::Done | Progress::Changed => continue,
-            Progress::Waits(p) => out.waits(&p, false),
+            Progress::Waits(p) => out.waits(&p),
             Progress::Settled(p) => {
-                out.waits(&p, true);
+                out.waits(&p);
                 passes.settled.insert(op.id, p);
             }
             Progress::Polls(at, p) => {
