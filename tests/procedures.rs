@@ -435,6 +435,8 @@ both_stores!(zone_moves_to_another_group_without_a_gap, |db| {
     assert!(confirm_if_asked(&env, &out));
     let out = env.apply(&["--verify-timeout", "5"], 3);
     assert!(text(&out).contains("until"), "{}", text(&out));
+    // The apply says when the wait ends: when to look again.
+    assert!(text(&out).contains("Check again after "), "{}", text(&out));
     assert_eq!(
         ns_set(&env, "ns0", "a.test."),
         vec!["ns3.example.net."],

@@ -51,6 +51,9 @@ pub struct Report {
     pub revision_recorded: bool,
     /// An operation waits at a closed gate: what for.
     pub waiting: Option<String>,
+    /// When to look again (Unix seconds): the earliest wait or back-off end of the waiting
+    /// operations; `None` when none waits for a time.
+    pub requeue_at: Option<i64>,
 }
 
 impl Report {

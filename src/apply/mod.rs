@@ -24,17 +24,19 @@
 //! 6. Deletions (`delete.rs`, only with `--allow-delete`): catalog first, verify the
 //!    secondaries stopped serving, then the primary's configuration and files.
 //!
-//!    Then the staged operations are driven until one waits at a closed gate
-//!    (`operations.rs`).
+//!    Then the staged operations are driven until each is done or waits at a closed
+//!    gate (`operations/steps.rs`); the report says when to look again.
 //! 7. Each server's health is recorded; the revision is recorded as applied only when
 //!    everything above held (`record.rs`).
 //!
 //! Each zone is recorded in the store right after the primary was seen serving its desired
 //! content, so a failure later loses nothing: the next apply sees that zone as done and
 //! carries on. This file holds `run` only. Imports go one way, never back:
-//! `mod.rs` → stages and `operations` → `operations/steps.rs`, `operations/gates.rs` →
-//! `primary_move.rs` (the move's actions and gates) → `publish.rs` (what is sent to the
-//! primary) → `ctx.rs` (options, report, the context, connections), `error.rs`.
+//! `mod.rs` → stages and `operations` → `operations/steps.rs` (the driver) →
+//! `operations/gates.rs` (observing gates, judged by `procedures::gates`) and
+//! `operations/actions.rs` → `primary_move.rs` (the move's actions) → `publish.rs` (what
+//! is sent to the primary) → `ctx.rs` (options, report, the context, connections),
+//! `error.rs`.
 
 pub mod catalogs;
 mod change;
@@ -90,7 +92,8 @@ async fn run(
     // A primary move comes first, against the old primary; everything else waits for it.
     if let Some(waiting) = operations::move_primary(store, desired, opts).await? {
         return Ok(Report {
-            waiting: Some(waiting),
+            waiting: Some(waiting.message),
+            requeue_at: waiting.requeue_at,
             ..Report::default()
         });
     }
@@ -152,7 +155,10 @@ async fn run(
     delete::zones(&stage, &mut health, &mut report).await?;
 
     // Staged operations, until one waits at a closed gate.
-    report.waiting = operations::drive(&ctx).await?;
+    if let Some(waits) = operations::drive(&ctx).await? {
+        report.waiting = Some(waits.message);
+        report.requeue_at = waits.requeue_at;
+    }
 
     // 7. Server health, then the revision when everything held.
     record::health(store, config, &health, opts.now).await?;

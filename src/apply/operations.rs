@@ -25,10 +25,11 @@ use crate::procedures::delegation::ZoneDelegation;
 use crate::procedures::{self, Action, GroupZones, StepSpec};
 use crate::store::{AuditEntry, GroupRow, NewOperationRow, OperationRow, RecordedZone, Store};
 
+mod actions;
 mod gates;
 mod steps;
 
-pub use steps::drive;
+pub use steps::{Waits, drive};
 
 /// Creates the operations the desired groups and zones call for (membership changes, zones
 /// moving between groups), unless the same operation is already active; records the groups
@@ -319,13 +320,13 @@ fn zone_delegation(ctx: &Ctx<'_>, index: &[RecordedZone], zone: &str) -> Option<
 }
 
 /// When the desired primary is not the recorded one, moves every zone to it (creating the
-/// operation the first time) and records it once the move is done. `Some(message)` while
-/// the move waits.
+/// operation the first time) and records it once the move is done. `Some` while the move
+/// waits.
 pub(super) async fn move_primary(
     store: &Store,
     desired: &DesiredState,
     opts: &Options,
-) -> Result<Option<String>, ApplyError> {
+) -> Result<Option<Waits>, ApplyError> {
     let want = desired.config.primary.recorded();
     let Some(old) = store.primary().await? else {
         return Ok(None);
@@ -341,10 +342,10 @@ pub(super) async fn move_primary(
         .filter(is_move)
         .find(|o| o.state == "active" && o.server != target)
     {
-        return Ok(Some(format!(
+        return Ok(Some(Waits::from(format!(
             "op {} moves the primary to {}, but zonekeeper.yaml names {}: put {} back until the move is done, or cancel op {}",
             other.id, other.server, target, other.server, other.id
-        )));
+        ))));
     }
     let done = all
         .iter()

@@ -1,5 +1,5 @@
-//! The executor's side of moving the primary (`procedures::move_primary`): noticing the
-//! move, driving it against the old primary, and the actions and gates only it uses.
+//! The executor's side of moving the primary (`procedures::move_primary`): the actions
+//! only it uses. Its gates are observed with every other gate (`operations/gates.rs`).
 //!
 //! A move runs before anything else in an apply, with the *old* primary as the one
 //! changes go to; the regular path (new zones, record changes) waits until the move is
@@ -12,19 +12,19 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 
 use super::catalogs::{self, MemberCatalog};
-use super::ctx::{Ctx, connect, name, sockets};
+use super::ctx::{Ctx, connect, name};
 use super::error::ApplyError;
 use super::publish::{self, Change, stanzas};
 use super::step_error::StepError;
 use crate::backend::catalog;
 use crate::backend::seam::{Control, Sender};
 use crate::backend::update::Update;
-use crate::live::{self, Check, SoaAnswer, Transport};
+use crate::live::{SoaAnswer, Transport};
 use crate::model::Primary;
 use crate::model::config::PrimaryRef;
 use crate::model::serial::next_serial;
-use crate::model::zone::{lines_by_rrset, soa_of, with_rrset};
-use crate::procedures::{Action, Gate};
+use crate::model::zone::{soa_of, with_rrset};
+use crate::procedures::Action;
 use crate::store::{OperationRow, RecordedZone};
 
 /// A primary of the move, as the rest of the executor knows primaries.
@@ -374,232 +374,12 @@ fn soa_first(lines: &[String]) -> String {
     out.iter().map(|l| format!("{l}\n")).collect()
 }
 
-/// Checks one of the move's gates.
-pub(super) async fn check(
-    ctx: &Ctx<'_>,
-    op: &OperationRow,
-    gate: &Gate,
-) -> Result<Result<String, String>, ApplyError> {
-    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
-    let groups = ctx.store.groups().await?;
-    let cats = member_catalogs(ctx).await?;
-    let zones: Vec<&RecordedZone> = op.zones.iter().filter_map(|z| index.get(z)).collect();
-    let mut checks = Vec::new();
-    match gate {
-        Gate::Propagated { primary, addr } => {
-            for z in &zones {
-                checks.push(Check::serves(name(&z.name), primary, *addr, z.serial));
-                let members = groups
-                    .iter()
-                    .find(|g| g.name == z.group)
-                    .map(|g| g.secondaries.clone())
-                    .unwrap_or_default();
-                for s in members {
-                    for a in sockets(ctx, &s).await? {
-                        checks.push(Check::serves(name(&z.name), &s, a, z.serial));
-                    }
-                }
-            }
-        }
-        Gate::SameData { new, old } => {
-            for z in &zones {
-                checks.push(Check::serves(
-                    name(&z.name),
-                    "the new primary",
-                    *new,
-                    z.serial,
-                ));
-            }
-            if let Some(failed) = failure(ctx, checks, ctx.opts.verify_timeout).await {
-                return Ok(Err(failed));
-            }
-            let cats = cats.iter().map(|c| c.name.to_string());
-            let names: Vec<String> = zones.iter().map(|z| z.name.clone()).chain(cats).collect();
-            return Ok(same_data(ctx, &names, *new, *old)
-                .await
-                .map_err(|e| e.to_string()));
-        }
-        Gate::CatalogsServed { primary, copy, how } => {
-            for c in &cats {
-                let cat = c.name.clone();
-                let SoaAnswer::Serves { serial } = ctx
-                    .opts
-                    .effects
-                    .prober
-                    .soa(*primary, &cat, Transport::Tcp, Duration::from_secs(3))
-                    .await
-                else {
-                    return Ok(Err(format!(
-                        "the primary at {primary} does not serve {cat}"
-                    )));
-                };
-                for a in sockets(ctx, &c.server).await? {
-                    checks.push(Check::serves(cat.clone(), &c.server, a, serial));
-                }
-                if let Some(c) = copy {
-                    checks.push(Check::serves(cat.clone(), "the new primary", *c, serial));
-                }
-            }
-            return Ok(match failure(ctx, checks, ctx.opts.verify_timeout).await {
-                None => Ok("every secondary follows the catalogs".into()),
-                Some(f) if how.is_empty() => Err(f),
-                Some(f) => Err(format!("{f} — {how}")),
-            });
-        }
-        Gate::Retired { server, addr } => {
-            let cats = cats.iter().map(|c| c.name.clone());
-            for z in zones.iter().map(|z| name(&z.name)).chain(cats) {
-                checks.push(Check {
-                    silent_ok: true,
-                    ..Check::refuses(z, server, *addr)
-                });
-            }
-        }
-        _ => return Ok(Err(format!("{gate:?} is not a gate of a primary move"))),
-    }
-    let total = checks.len();
-    Ok(match failure(ctx, checks, ctx.opts.verify_timeout).await {
-        None => Ok(format!("{total} check(s) passed")),
-        Some(f) => Err(f),
-    })
-}
-
-/// The first failed check (each retried for up to `timeout`), described.
-async fn failure(ctx: &Ctx<'_>, checks: Vec<Check>, timeout: Duration) -> Option<String> {
-    let outcomes = live::verify(
-        ctx.opts.effects.prober.as_ref(),
-        ctx.opts.effects.clock.as_ref(),
-        checks,
-        timeout,
-        Duration::from_millis(100),
-    )
-    .await;
-    outcomes
-        .iter()
-        .find(|o| !o.ok)
-        .map(|o| match o.check.serial {
-            Some(serial) => format!(
-                "{} must serve {} serial {serial} with AA: it {}",
-                o.check.server,
-                o.check.zone,
-                o.answer.describe()
-            ),
-            None => format!(
-                "{} must stop serving {}: it {}",
-                o.check.server,
-                o.check.zone,
-                o.answer.describe()
-            ),
-        })
-}
-
-/// Whether the primaries at `new` and `old` hold the same RRsets for every zone of
-/// `zones`: both transferred (AXFR, TSIG), grouped by RRset, each RRset's records in
-/// canonical order; the SOA compared too.
-async fn same_data(
-    ctx: &Ctx<'_>,
-    zones: &[String],
-    new: SocketAddr,
-    old: SocketAddr,
-) -> Result<String, StepError> {
-    // The old primary is the one `ctx` sends to during the move.
-    let fx = &ctx.opts.effects;
-    let a = fx
-        .connector
-        .sender(new, &ctx.desired.config.primary.tsig)
-        .await?;
-    let b = ctx.updater;
-    debug_assert_eq!(ctx.primary.addr, old);
-    for zone in zones {
-        let zname = name(zone);
-        let mine = a.zone_lines(&zname).await?;
-        let theirs = b.zone_lines(&zname).await?;
-        if let Some(diff) = first_difference(&mine, &theirs) {
-            return Err(StepError::Mismatch(format!(
-                "the new primary's {zone} differs from the old primary's: {diff}; the old primary was changed outside zonekeeper, or the new one holds an older copy (remove its zone file and apply again)"
-            )));
-        }
-    }
-    Ok(format!(
-        "the new primary holds the same RRsets as the old one in {} zone(s)",
-        zones.len()
-    ))
-}
-
-/// The first RRset (in canonical order) whose records differ between two transfers of a
-/// zone, described; `None` when every RRset is equal.
-pub fn first_difference(new: &[String], old: &[String]) -> Option<String> {
-    let sets = |lines: &[String]| {
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        let mut map = lines_by_rrset(&text);
-        for records in map.values_mut() {
-            records.sort();
-        }
-        let soa: Vec<String> = lines
-            .iter()
-            .filter(|l| l.split_whitespace().nth(3) == Some("SOA"))
-            .cloned()
-            .collect();
-        map.insert(("@".into(), "SOA".into()), soa);
-        map
-    };
-    let (a, b) = (sets(new), sets(old));
-    let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
-    for key in keys {
-        let (x, y) = (a.get(key), b.get(key));
-        if x != y {
-            let show = |r: Option<&Vec<String>>| match r {
-                Some(v) if !v.is_empty() => v.join(" | "),
-                _ => "nothing".to_string(),
-            };
-            return Some(format!(
-                "{} {}: new has {}, old has {}",
-                key.0,
-                key.1,
-                show(x),
-                show(y)
-            ));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn transfer_order_does_not_matter_but_records_do() {
-        let a = lines(
-            "a.test. 60 IN SOA m. r. 5 1 1 1 1\na.test. 60 IN NS ns1.test.\na.test. 60 IN NS ns2.test.\nwww.a.test. 60 IN A 192.0.2.1",
-        );
-        let shuffled = lines(
-            "www.a.test. 60 IN A 192.0.2.1\na.test. 60 IN NS ns2.test.\na.test. 60 IN SOA m. r. 5 1 1 1 1\na.test. 60 IN NS ns1.test.",
-        );
-        assert_eq!(first_difference(&a, &shuffled), None);
-
-        let mut changed = a.clone();
-        changed[3] = "www.a.test. 60 IN A 192.0.2.9".into();
-        assert_eq!(
-            first_difference(&changed, &a).as_deref(),
-            Some(
-                "www.a.test. A: new has www.a.test. 60 IN A 192.0.2.9, old has www.a.test. 60 IN A 192.0.2.1"
-            )
-        );
-
-        let mut serial = a.clone();
-        serial[0] = "a.test. 60 IN SOA m. r. 6 1 1 1 1".into();
-        assert!(first_difference(&serial, &a).unwrap().starts_with("@ SOA"));
-
-        let fewer = a[..3].to_vec();
-        assert_eq!(
-            first_difference(&fewer, &a).as_deref(),
-            Some("www.a.test. A: new has nothing, old has www.a.test. 60 IN A 192.0.2.1")
-        );
     }
 
     #[test]

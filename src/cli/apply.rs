@@ -209,6 +209,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
                 "waiting": report.waiting,
+                "requeue_at": report.requeue_at,
             })
         );
     }
@@ -242,6 +243,9 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
     }
     if let Some(wait) = &report.waiting {
         outln!("{wait}")?;
+        if let Some(at) = report.requeue_at {
+            outln!("Check again after {}.", crate::procedures::gates::utc(at))?;
+        }
         outln!(
             "Run `zonekeeper apply` again to continue; `zonekeeper status` shows every operation."
         )?;

@@ -196,7 +196,8 @@ pub struct Outcome {
     pub ok: bool,
 }
 
-fn holds(check: &Check, answer: &SoaAnswer) -> bool {
+/// Whether `answer` meets `check` (the gates of `procedures::gates` judge probes by it).
+pub fn holds(check: &Check, answer: &SoaAnswer) -> bool {
     match check.serial {
         Some(serial) => answer.serves_at_least(serial),
         None => match answer {

@@ -11,6 +11,7 @@
 
 pub mod add_secondary;
 pub mod delegation;
+pub mod gates;
 pub mod move_primary;
 pub mod move_zone;
 pub mod remove_secondary;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Config;
 use crate::store::GroupRow;
+pub use gates::{Verdict, holds};
 
 /// The kinds of operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

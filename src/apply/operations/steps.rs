@@ -8,13 +8,32 @@
 //! [`conflict`] with it (same zones, or a membership change of the same group): the others
 //! go on in the same pass, and the apply lists every operation that waits.
 //!
+//! # Gates
+//!
+//! A step's gate is observed once per pass (`gates::observe`) and judged by the pure
+//! [`gates::holds`]; nothing blocks inside a gate. A gate that fails where servers
+//! converge ([`gates::Unmet::polled`]) is observed again by a later pass, every
+//! [`gates::poll_interval`], until the verify timeout has passed since its first
+//! observation; then the step is recorded as waiting, with its back-off, and this apply
+//! leaves it.
+//!
+//! # Passes and requeue
+//!
+//! [`drive`] runs passes while a gate is being polled, sleeping on the apply's clock until
+//! the earliest next observation; the verify timeout bounds each check, so one apply
+//! finishes what a blocking check finished. A wait of time (a [`Gate::Wait`], a back-off)
+//! or for an operator ends the apply there, as before: [`drive`] returns what waits and
+//! when to look again ([`Waits::requeue_at`], kube-runtime's requeue-after), the earliest
+//! wait end or back-off end of the waiting operations, for a cron job or a daemon.
+//!
 //! # Time
 //!
 //! Times are read from the clock when they happen ([`Ctx::now`]), never taken from the start
 //! of the apply: a step records when it finished, and a [`Gate::Wait`] ends no earlier than
-//! the previous step's finish plus its length ([`wait_until`]). A failed check is not
-//! repeated before its back-off ([`next_check`]) has passed, by this apply or a later one
-//! of the same revision: a new commit may be the fix the gate waits for, so it is due.
+//! the previous step's finish plus its length ([`gates::wait_until`]). A failed check is
+//! not repeated before its back-off ([`gates::next_check`]) has passed, by this apply or a
+//! later one of the same revision: a new commit may be the fix the gate waits for, so it
+//! is due.
 //!
 //! # Operators
 //!
@@ -24,49 +43,45 @@
 //! left alone).
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
 use std::time::Duration;
 
-use hickory_proto::rr::Name;
 use tracing::{info, warn};
 
-use super::gates::check_gate;
-use crate::apply::catalogs;
-use crate::apply::ctx::{Ctx, boundary, name};
+use super::actions::{act, retire_catalog};
+use super::gates::observe;
+use crate::apply::ctx::{Ctx, boundary};
 use crate::apply::error::ApplyError;
-use crate::apply::primary_move;
-use crate::apply::publish::{Change, publish_zones, send_and_record, stanzas};
-use crate::apply::step_error::StepError;
-use crate::live::{SoaAnswer, Transport};
-use crate::model::serial::next_serial;
-use crate::model::zone::lines_by_rrset;
-use crate::procedures::{self, Action, Gate, StepSpec};
+use crate::procedures::gates::{self, Proof, StepRecord, Verdict, Waiting, utc};
+use crate::procedures::{self, Gate, StepSpec};
 use crate::store::{OperationRow, StepRow};
 
 /// How often one pass reads an operation again after an operator changed it under the
 /// pass, before leaving it to the next apply.
 const MAX_REREADS: usize = 3;
 
-/// The longest back-off between two checks of a failing gate.
-pub const MAX_BACKOFF: i64 = 300;
+/// The shortest sleep between two passes: a pass never follows another at once.
+const MIN_SLEEP: Duration = Duration::from_millis(10);
 
-/// When a wait of `seconds` that starts at `finished` (whole Unix seconds, read when the
-/// previous step finished, so up to 1 s before it really did) may end: never earlier than
-/// the real finish plus `seconds`.
-pub fn wait_until(finished: i64, seconds: u64) -> i64 {
-    finished
-        .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX))
-        .saturating_add(1)
+/// What the staged operations wait for after [`drive`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waits {
+    /// What each waiting operation waits for, one line each.
+    pub message: String,
+    /// When to look again (Unix seconds): the earliest wait end or back-off end of the
+    /// waiting operations. `None` when only an operator (a confirmation, a new commit)
+    /// moves them on.
+    pub requeue_at: Option<i64>,
 }
 
-/// When a gate whose check started at `started` and failed, for the `attempts`-th time,
-/// is checked again: 2, 4, 8 … seconds after that check started, at most
-/// [`MAX_BACKOFF`]. Counted from the start, so the check's own polling (up to the verify
-/// timeout) is part of the back-off, not added to it.
-pub fn next_check(started: i64, attempts: i64) -> i64 {
-    let backoff = 2_i64
-        .saturating_pow(attempts.clamp(1, 16) as u32)
-        .min(MAX_BACKOFF);
-    started.saturating_add(backoff)
+impl From<String> for Waits {
+    /// A wait only an operator ends.
+    fn from(message: String) -> Waits {
+        Waits {
+            message,
+            requeue_at: None,
+        }
+    }
 }
 
 /// Whether operation `b` must wait for an earlier operation `a` that waits: they share a
@@ -83,44 +98,138 @@ pub fn conflict(a: &OperationRow, b: &OperationRow) -> bool {
     same_group || a.zones.iter().any(|z| b.zones.contains(z))
 }
 
+/// What an operation waits for: a line of the apply's summary, and when to look at it
+/// again (Unix seconds; `None`: when an operator acts).
+#[derive(Debug, Clone)]
+struct Pending {
+    line: String,
+    at: Option<i64>,
+}
+
 /// What became of an operation or a step in this pass.
 enum Progress {
     /// Done.
     Done,
-    /// Waits: why, for the apply's summary.
-    Waits(String),
+    /// Waits for time or an operator; a later pass of this apply may drive it again.
+    Waits(Pending),
+    /// Waits, and this apply leaves it: its check failed, or an operator changed it.
+    Settled(Pending),
+    /// Its gate is being observed again at this time on the clock.
+    Polls(Duration, Pending),
     /// An operator changed the operation under this pass: read it again.
     Changed,
 }
 
-/// Drives every active operation as far as its gates allow (see the module doc). Returns
-/// what each waiting operation waits for, one line each, or `None` when none waits.
-pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<String>, ApplyError> {
-    let mut waits: Vec<String> = Vec::new();
+/// A step that acted in this apply and whose gate is observed again.
+#[derive(Debug, Clone, Copy)]
+struct Poll {
+    /// Its attempts as written before it acted: while the store says so, it is this check.
+    attempts: i64,
+    /// When its check started (Unix seconds): the back-off counts from here.
+    started: i64,
+    /// The last observation (on the clock): the first plus the verify timeout.
+    deadline: Duration,
+    /// The next observation (on the clock).
+    next: Duration,
+}
+
+/// What one apply's passes remember between them.
+#[derive(Default)]
+struct Passes {
+    /// Steps being polled, by operation and step.
+    polls: BTreeMap<(i64, i64), Poll>,
+    /// Operations this apply leaves, by id.
+    settled: BTreeMap<i64, Pending>,
+}
+
+/// What one pass left.
+#[derive(Default)]
+struct Pass {
+    /// What each operation that is not done waits for.
+    lines: Vec<String>,
+    /// The earliest time some waiting operation may go on (Unix seconds).
+    requeue: Option<i64>,
+    /// The earliest next observation of a polled gate (on the clock).
+    poll: Option<Duration>,
+}
+
+impl Pass {
+    fn waits(&mut self, p: &Pending) {
+        self.lines.push(p.line.clone());
+        self.requeue = earliest(self.requeue, p.at);
+    }
+}
+
+fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Drives every active operation as far as its gates allow (see the module doc): passes
+/// while a gate is being polled, sleeping on the apply's clock in between. Returns what the
+/// waiting operations wait for and when to look again, or `None` when none waits.
+pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<Waits>, ApplyError> {
+    let clock = ctx.opts.effects.clock.as_ref();
+    let mut passes = Passes::default();
+    loop {
+        let pass = pass(ctx, &mut passes).await?;
+        let Some(wake) = pass.poll else {
+            return Ok((!pass.lines.is_empty()).then(|| Waits {
+                message: pass.lines.join("\n"),
+                requeue_at: pass.requeue,
+            }));
+        };
+        clock
+            .sleep(wake.saturating_sub(clock.now()).max(MIN_SLEEP))
+            .await;
+    }
+}
+
+/// One pass over the active operations.
+async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
+    let mut out = Pass::default();
     let mut waiting: Vec<OperationRow> = Vec::new();
     for op in ctx.store.operations(false).await? {
         if let Some(first) = waiting.iter().find(|w| conflict(w, &op)) {
-            waits.push(format!(
+            out.lines.push(format!(
                 "op {} ({} {}) waits for op {} ({} {}), which changes the same zones",
                 op.id, op.kind, op.server, first.id, first.kind, first.server
             ));
             waiting.push(op);
             continue;
         }
-        if let Some(wait) = drive_one(ctx, op.clone()).await? {
-            waits.push(wait);
+        if let Some(p) = passes.settled.get(&op.id) {
+            out.waits(p);
             waiting.push(op);
+            continue;
         }
+        match drive_one(ctx, op.clone(), passes).await? {
+            Progress::Done | Progress::Changed => continue,
+            Progress::Waits(p) => out.waits(&p),
+            Progress::Settled(p) => {
+                out.waits(&p);
+                passes.settled.insert(op.id, p);
+            }
+            Progress::Polls(at, p) => {
+                out.lines.push(p.line);
+                out.poll = earliest(out.poll, Some(at));
+            }
+        }
+        waiting.push(op);
     }
-    Ok((!waits.is_empty()).then(|| waits.join("\n")))
+    Ok(out)
 }
 
-/// Drives one operation; `Some(message)` when it waits (or was changed by an operator in
-/// a way this pass does not finish).
-async fn drive_one(ctx: &Ctx<'_>, mut op: OperationRow) -> Result<Option<String>, ApplyError> {
+/// Drives one operation as far as this pass goes.
+async fn drive_one(
+    ctx: &Ctx<'_>,
+    mut op: OperationRow,
+    passes: &mut Passes,
+) -> Result<Progress, ApplyError> {
     for _ in 0..MAX_REREADS {
-        match run_steps(ctx, &op).await? {
-            Progress::Waits(message) => return Ok(Some(message)),
+        match run_steps(ctx, &op, passes).await? {
             Progress::Done => {
                 if ctx
                     .store
@@ -131,10 +240,11 @@ async fn drive_one(ctx: &Ctx<'_>, mut op: OperationRow) -> Result<Option<String>
                     if op.kind == procedures::Kind::RemoveSecondary.as_str() {
                         retire_catalog(ctx, &op).await;
                     }
-                    return Ok(None);
+                    return Ok(Progress::Done);
                 }
             }
             Progress::Changed => {}
+            other => return Ok(other),
         }
         info!(
             op = op.id,
@@ -145,22 +255,32 @@ async fn drive_one(ctx: &Ctx<'_>, mut op: OperationRow) -> Result<Option<String>
             Some(fresh) => {
                 // Not recorded as applied: the next apply starts from what the operator
                 // left (a cancelled membership change is recreated from the desired state).
-                return Ok(Some(format!(
-                    "op {} ({} {}) was {} by an operator during this apply; apply again to continue from there",
-                    op.id, op.kind, op.server, fresh.state
-                )));
+                return Ok(Progress::Settled(Pending {
+                    line: format!(
+                        "op {} ({} {}) was {} by an operator during this apply; apply again to continue from there",
+                        op.id, op.kind, op.server, fresh.state
+                    ),
+                    at: None,
+                }));
             }
-            None => return Ok(None),
+            None => return Ok(Progress::Done),
         }
     }
-    Ok(Some(format!(
-        "op {} ({} {}) was changed by an operator again and again during this apply; apply again to continue",
-        op.id, op.kind, op.server
-    )))
+    Ok(Progress::Settled(Pending {
+        line: format!(
+            "op {} ({} {}) was changed by an operator again and again during this apply; apply again to continue",
+            op.id, op.kind, op.server
+        ),
+        at: None,
+    }))
 }
 
 /// Runs the steps of `op` that are not done, in order, until one waits.
-async fn run_steps(ctx: &Ctx<'_>, op: &OperationRow) -> Result<Progress, ApplyError> {
+async fn run_steps(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    passes: &mut Passes,
+) -> Result<Progress, ApplyError> {
     for step in op.steps.iter().filter(|s| s.state != "done") {
         let previous = op
             .steps
@@ -168,18 +288,12 @@ async fn run_steps(ctx: &Ctx<'_>, op: &OperationRow) -> Result<Progress, ApplyEr
             .filter(|s| s.idx < step.idx)
             .max_by_key(|s| s.idx)
             .and_then(|s| s.finished_at);
-        match run_step(ctx, op, step.clone(), previous).await? {
+        match run_step(ctx, op, step.clone(), previous, passes).await? {
             Progress::Done => {}
             other => return Ok(other),
         }
     }
     Ok(Progress::Done)
-}
-
-fn clock(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .map(|d| format!("{:02}:{:02}:{:02} UTC", d.hour(), d.minute(), d.second()))
-        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Writes `step` for `op` as read; `Changed` when an operator changed the operation since.
@@ -196,325 +310,211 @@ async fn write(
     })
 }
 
+/// What the gates read of `step`'s record; `previous` is when the step before it finished.
+fn record(ctx: &Ctx<'_>, op: &OperationRow, step: &StepRow, previous: Option<i64>) -> StepRecord {
+    StepRecord {
+        op: op.id,
+        idx: step.idx,
+        previous_finished: previous,
+        not_before: step.not_before,
+        confirmed: step.confirmed,
+        next_check_at: step.next_check_at,
+        same_revision: step.checked_revision.as_deref() == Some(&ctx.desired.revision.id),
+        message: step.message.clone(),
+    }
+}
+
 /// The gates of time, back-off and confirmation, before a step acts: `Some` when the step
-/// may not act yet. `previous` is when the step before it finished.
+/// may not act yet.
 async fn closed(
     ctx: &Ctx<'_>,
     op: &OperationRow,
     step: &mut StepRow,
     gate: &Gate,
-    previous: Option<i64>,
+    rec: &StepRecord,
 ) -> Result<Option<Progress>, ApplyError> {
     let now = ctx.now();
-    let same_revision = step.checked_revision.as_deref() == Some(&ctx.desired.revision.id);
-    if let Some(at) = step.next_check_at.filter(|at| now < *at && same_revision) {
-        // Nothing written: the message and the back-off stay as the last check left them.
-        return Ok(Some(Progress::Waits(format!(
-            "op {} waits: {} (not checked again before {})",
-            op.id,
-            step.message,
-            clock(at)
-        ))));
+    if let Gate::Wait { seconds, .. } = gate {
+        step.not_before
+            .get_or_insert(gates::wait_end(*seconds, rec, now));
     }
-    let waits = match gate {
-        Gate::Wait { seconds, why } => {
-            let until = *step
-                .not_before
-                .get_or_insert(wait_until(previous.unwrap_or(now), *seconds));
-            (now < until).then(|| {
-                (
-                    format!("{why}; waiting until {}", clock(until)),
-                    format!("op {} waits: {why} (until {})", op.id, clock(until)),
-                )
-            })
-        }
-        Gate::Manual { what } if !step.confirmed => Some((
-            format!(
-                "{what}; then run: zonekeeper confirm {} {}",
-                op.id, step.idx
-            ),
-            format!(
-                "op {} waits: {what} (confirm with `zonekeeper confirm {} {}`)",
-                op.id, op.id, step.idx
-            ),
-        )),
-        _ => None,
-    };
-    let Some((message, summary)) = waits else {
+    let Some(wait) = gates::before_acting(gate, rec, now) else {
         return Ok(None);
     };
+    let pending = Pending {
+        line: wait.reason.summary(op.id),
+        at: wait.until,
+    };
+    if let Waiting::Backoff { .. } = wait.reason {
+        // Nothing written: the message and the back-off stay as the last check left them.
+        return Ok(Some(Progress::Waits(pending)));
+    }
+    let message = wait.reason.to_string();
+    if step.state == "waiting" && step.message == message && rec.not_before == step.not_before {
+        // As an earlier pass wrote it.
+        return Ok(Some(Progress::Waits(pending)));
+    }
     step.state = "waiting".into();
     step.message = message;
     step.updated_at = now;
-    Ok(Some(write(ctx, op, step, Progress::Waits(summary)).await?))
+    Ok(Some(write(ctx, op, step, Progress::Waits(pending)).await?))
 }
 
-/// One step: its gates of time, back-off and confirmation, its action, its proof.
+/// How a step starts in this pass.
+enum Start {
+    /// It acted: its gate is observed from now on.
+    Acted(Poll),
+    /// It did not act (or its action failed): what became of it.
+    Stopped(Progress),
+}
+
+/// One step: its gates of time, back-off and confirmation and its action (unless it acted
+/// already in this apply and its gate is being polled), then one observation of its gate.
 async fn run_step(
     ctx: &Ctx<'_>,
     op: &OperationRow,
     mut step: StepRow,
     previous: Option<i64>,
+    passes: &mut Passes,
 ) -> Result<Progress, ApplyError> {
     let Ok(spec) = serde_json::from_str::<StepSpec>(&step.spec) else {
         step.state = "failed".into();
         step.message = "unreadable step in the store; cancel this operation".into();
         step.updated_at = ctx.now();
-        let summary = format!("op {} step {} is unreadable", op.id, step.idx);
-        return write(ctx, op, &step, Progress::Waits(summary)).await;
+        let line = format!("op {} step {} is unreadable", op.id, step.idx);
+        return write(
+            ctx,
+            op,
+            &step,
+            Progress::Settled(Pending { line, at: None }),
+        )
+        .await;
     };
-    if let Some(progress) = closed(ctx, op, &mut step, &spec.gate, previous).await? {
-        return Ok(progress);
+    let rec = record(ctx, op, &step, previous);
+    let key = (op.id, step.idx);
+    let poll = match passes.polls.get(&key) {
+        Some(p) if step.state == "running" && step.attempts == p.attempts => *p,
+        _ => {
+            passes.polls.remove(&key);
+            match start(ctx, op, &mut step, &spec, &rec).await? {
+                Start::Acted(poll) => poll,
+                Start::Stopped(progress) => return Ok(progress),
+            }
+        }
+    };
+    let now = ctx.opts.effects.clock.now();
+    if now < poll.next {
+        // Woken for another operation: this gate is not due yet.
+        let line = format!("op {} step {} is being checked", op.id, step.idx);
+        return Ok(Progress::Polls(poll.next, Pending { line, at: None }));
     }
+    let obs = observe(ctx, op, &spec.gate, rec).await?;
+    let unmet = match gates::holds(&spec.gate, &obs, ctx.now()) {
+        Verdict::Holds(proof) => {
+            passes.polls.remove(&key);
+            return done(ctx, op, step, &spec.gate, proof).await;
+        }
+        Verdict::Fails(unmet) if unmet.polled() && now < poll.deadline => {
+            let next = (now + gates::poll_interval(&spec.gate)).min(poll.deadline);
+            passes.polls.insert(key, Poll { next, ..poll });
+            let line = format!("op {} is checked again: {unmet}", op.id);
+            return Ok(Progress::Polls(next, Pending { line, at: None }));
+        }
+        Verdict::Fails(unmet) => unmet,
+        // A gate of time or confirmation passed before the step acted: it cannot close
+        // after; should it, the step is checked again like a failed one.
+        Verdict::Waits(w) => {
+            passes.polls.remove(&key);
+            return failed(ctx, op, &mut step, poll.started, &w.reason).await;
+        }
+    };
+    passes.polls.remove(&key);
+    failed(ctx, op, &mut step, poll.started, &unmet).await
+}
 
-    // Before acting.
+/// Before acting: the gates of time, back-off and confirmation; then the step is written
+/// running and acts.
+async fn start(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    step: &mut StepRow,
+    spec: &StepSpec,
+    rec: &StepRecord,
+) -> Result<Start, ApplyError> {
+    if let Some(progress) = closed(ctx, op, step, &spec.gate, rec).await? {
+        return Ok(Start::Stopped(progress));
+    }
     let started = ctx.now();
     step.state = "running".into();
     step.attempts += 1;
     step.updated_at = started;
-    if let Progress::Changed = write(ctx, op, &step, Progress::Done).await? {
-        return Ok(Progress::Changed);
+    if let Progress::Changed = write(ctx, op, step, Progress::Done).await? {
+        return Ok(Start::Stopped(Progress::Changed));
     }
     boundary("step running");
+    if let Err(e) = act(ctx, op, &spec.action).await {
+        return Ok(Start::Stopped(failed(ctx, op, step, started, &e).await?));
+    }
+    let now = ctx.opts.effects.clock.now();
+    Ok(Start::Acted(Poll {
+        attempts: step.attempts,
+        started,
+        deadline: now + ctx.opts.verify_timeout,
+        next: now,
+    }))
+}
 
-    let proof = match act(ctx, op, &spec.action).await {
-        Ok(()) => check_gate(ctx, op, &spec.gate, step.confirmed).await?,
-        Err(e) => Err(e.to_string()),
-    };
-
-    // After acting.
+/// The step is proven: written done, with what proved it.
+async fn done(
+    ctx: &Ctx<'_>,
+    op: &OperationRow,
+    mut step: StepRow,
+    gate: &Gate,
+    proof: Proof,
+) -> Result<Progress, ApplyError> {
+    if gates::verifies_zones(gate) {
+        ctx.store.set_verified(&op.zones, true).await?;
+    }
     let end = ctx.now();
     step.updated_at = end;
-    match proof {
-        Ok(message) => {
-            step.state = "done".into();
-            step.message = message;
-            step.finished_at = Some(end);
-            step.next_check_at = None;
-            let progress = write(ctx, op, &step, Progress::Done).await?;
-            if let Progress::Done = progress {
-                boundary("step done");
-                info!(op = op.id, step = %step.name, "step done");
-            }
-            Ok(progress)
-        }
-        Err(message) => {
-            let next = next_check(started, step.attempts);
-            step.state = "waiting".into();
-            step.next_check_at = Some(next);
-            step.checked_revision = Some(ctx.desired.revision.id.clone());
-            step.message = format!(
-                "{message}; checked {} time(s), next check from {}",
-                step.attempts,
-                clock(next)
-            );
-            warn!(op = op.id, step = %step.name, "{message}");
-            let summary = format!(
-                "op {} waits: {message} (next check from {})",
-                op.id,
-                clock(next)
-            );
-            write(ctx, op, &step, Progress::Waits(summary)).await
-        }
+    step.state = "done".into();
+    step.message = proof.to_string();
+    step.finished_at = Some(end);
+    step.next_check_at = None;
+    let progress = write(ctx, op, &step, Progress::Done).await?;
+    if let Progress::Done = progress {
+        boundary("step done");
+        info!(op = op.id, step = %step.name, "step done");
     }
+    Ok(progress)
 }
 
-/// A step's action.
-async fn act(ctx: &Ctx<'_>, op: &OperationRow, action: &Action) -> Result<(), StepError> {
-    match action {
-        Action::Nothing => Ok(()),
-        Action::RenderPrimary => render_primary(ctx, &op.group).await,
-        Action::PublishZones => publish_zones(ctx, op, &op.zones).await,
-        Action::PublishParents { zones } => publish_zones(ctx, op, zones).await,
-        Action::SetRrset {
-            owner,
-            rtype,
-            ttl,
-            values,
-        } => set_rrset(ctx, op, owner, rtype, *ttl, values).await,
-        Action::CatalogAdd => catalog(ctx, op, &op.group, None, true).await,
-        Action::CatalogRemove { group } => catalog(ctx, op, group, None, false).await,
-        Action::LeaveCatalog => catalog(ctx, op, &op.group, Some(&op.server), false).await,
-        other => primary_move::act(ctx, op, other).await,
-    }
-}
-
-/// Renders the primary's zone configuration (also-notify as desired, a catalog for each
-/// secondary of each group, new ones listing the group's zones), reconfigures it when that
-/// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
-/// catalog (and so every member zone) now rather than at its next retry.
-async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
-    let index = ctx.store.zone_map().await?;
-    let desired_groups: BTreeMap<String, String> = ctx
-        .desired
-        .zones
-        .iter()
-        .map(|(n, z)| (n.clone(), z.group.clone()))
-        .collect();
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
-    let last = ctx.store.catalog_serials().await?;
-    let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())?;
-    let all = stanzas(
-        &ctx.desired.config,
-        &index,
-        &desired_groups,
-        &Default::default(),
-        &cats,
-    );
-    if ctx.control.write_conf(&all)? || !created.is_empty() {
-        ctx.control.reconfig().await?;
-    }
-    for c in catalogs::of_group(&cats, group) {
-        ctx.control.notify(&c.name).await?;
-    }
-    Ok(())
-}
-
-/// After a secondary left a group: its emptied catalog leaves the primary (configuration,
-/// then files), its last serial recorded first, so that a catalog of the same name created
-/// later starts above it (the secondary may still hold this one). A failure is only logged:
-/// the next apply renders the configuration again.
-async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
-    let catalog = match ctx.store.groups().await {
-        Ok(groups) => groups
-            .into_iter()
-            .find(|g| g.name == op.group)
-            .map(|g| crate::model::config::member_catalog(&name(&g.catalog), &op.server)),
-        Err(e) => {
-            warn!(op = op.id, "cannot read the groups: {e}");
-            return;
-        }
-    };
-    if let Some(c) = &catalog {
-        let answer = ctx
-            .opts
-            .effects
-            .prober
-            .soa(ctx.primary.addr, c, Transport::Tcp, Duration::from_secs(5))
-            .await;
-        if let SoaAnswer::Serves { serial } = answer {
-            let key = crate::model::ascii(c);
-            if let Err(e) = ctx.store.set_catalog_serial(&key, serial, ctx.now()).await {
-                warn!(catalog = %c, "cannot record the catalog's last serial: {e}");
-                return;
-            }
-        }
-    }
-    match render_primary(ctx, &op.group).await {
-        Ok(()) => {
-            if let Some(c) = catalog {
-                ctx.control.remove_zone_files(&c);
-                info!(catalog = %c, "catalog of {} removed from the primary", op.server);
-            }
-        }
-        Err(e) => warn!(op = op.id, "cannot render the primary's configuration: {e}"),
-    }
-}
-
-/// Adds the operation's zones to the catalogs of `group`, or removes them (from one
-/// secondary's only, with `only`); then renders the primary's configuration so also-notify
-/// follows.
-async fn catalog(
+/// The step's action failed, or its gate did not hold: it waits, with its back-off counted
+/// from `started`, and this apply leaves it.
+async fn failed(
     ctx: &Ctx<'_>,
     op: &OperationRow,
-    group: &str,
-    only: Option<&str>,
-    add: bool,
-) -> Result<(), StepError> {
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
-    let recorded = ctx.store.groups().await?;
-    let mut targets = if add {
-        catalogs::of_group(&cats, group)
-            .into_iter()
-            .cloned()
-            .collect()
-    } else {
-        catalogs::leaving_group(&cats, &recorded, group)
-    };
-    if let Some(server) = only {
-        targets.retain(|c| c.server == server);
-    }
-    if targets.is_empty() {
-        return Err(StepError::NoCatalog {
-            group: group.to_string(),
-            only: only.map(str::to_string),
-        });
-    }
-    let zones: Vec<Name> = op.zones.iter().map(|z| name(z)).collect();
-    let targets: Vec<&catalogs::MemberCatalog> = targets.iter().collect();
-    catalogs::edit(ctx.updater, &targets, &zones, add)
-        .await
-        .map_err(StepError::Catalog)?;
-    render_primary(ctx, &op.group).await
-}
-
-/// Gives one RRset of the operation's zone `values` with `ttl`, the rest as recorded: one
-/// UPDATE, unless the RRset already is so (a repeated step sends nothing).
-async fn set_rrset(
-    ctx: &Ctx<'_>,
-    op: &OperationRow,
-    owner: &str,
-    rtype: &str,
-    ttl: u32,
-    values: &[String],
-) -> Result<(), StepError> {
-    use crate::model::zone::with_rrset;
-    let zone = op.zones.first().ok_or(StepError::NoZone)?;
-    let recorded = ctx
-        .store
-        .zone(zone)
-        .await?
-        .ok_or_else(|| StepError::NotRecorded { zone: zone.clone() })?;
-    let origin = name(zone);
-    let owner_name = name(owner);
-    let t: hickory_proto::rr::RecordType = rtype.parse().map_err(|_| StepError::UnknownType {
-        rtype: rtype.to_string(),
-    })?;
-    let mut rdatas = Vec::new();
-    for v in values {
-        rdatas.push(crate::model::record::parse_rdata(t, v, &origin)?);
-    }
-    let set = crate::model::Rrset {
-        owner: owner_name.clone(),
-        rtype: t,
-        ttl,
-        rdatas,
-    };
-    let key = (owner.to_string(), rtype.to_string());
-    let lines = set.lines();
-    if lines_by_rrset(&recorded.content).get(&key) == Some(&lines) {
-        return Ok(());
-    }
-    let new_serial = next_serial(Some(recorded.serial), ctx.opts.today);
-    let target = with_rrset(&recorded.content, &key, &lines, new_serial);
-    let soa = crate::apply::update::recorded_soa(&origin, &recorded.content)
-        .ok_or(StepError::RecordedSoa { zone: None })?;
-    let mut new_soa = soa.clone();
-    if let hickory_proto::rr::RData::SOA(s) = &mut new_soa.data {
-        s.serial = new_serial;
-    }
-    let mut update = crate::backend::update::Update::default();
-    update.require(soa);
-    update.delete_rrset(owner_name, t);
-    for r in set.records() {
-        update.add(r);
-    }
-    update.add(new_soa);
-    let detail = format!(
-        "op {} ({}): {owner} {rtype} TTL {ttl} → {}",
-        op.id,
-        op.kind,
-        values.join(" ")
+    step: &mut StepRow,
+    started: i64,
+    why: &dyn Display,
+) -> Result<Progress, ApplyError> {
+    let next = gates::next_check(started, step.attempts);
+    step.updated_at = ctx.now();
+    step.state = "waiting".into();
+    step.next_check_at = Some(next);
+    step.checked_revision = Some(ctx.desired.revision.id.clone());
+    step.message = format!(
+        "{why}; checked {} time(s), next check from {}",
+        step.attempts,
+        utc(next)
     );
-    let change = Change {
-        zone: &origin,
-        group: &recorded.group,
-        target: &target,
-        update: &update,
-        recorded_serial: recorded.serial,
-        new_serial,
+    warn!(op = op.id, step = %step.name, "{why}");
+    let line = format!("op {} waits: {why} (next check from {})", op.id, utc(next));
+    let pending = Pending {
+        line,
+        at: Some(next),
     };
-    send_and_record(ctx, &change, &detail).await
+    write(ctx, op, step, Progress::Settled(pending)).await
 }
 
 #[cfg(test)]
@@ -533,29 +533,6 @@ mod tests {
             version: 0,
             steps: Vec::new(),
         }
-    }
-
-    #[test]
-    fn a_wait_counts_from_the_previous_steps_finish() {
-        // The previous step finished 30 s into the apply: a 60 s wait ends 60 s (and the
-        // second lost to whole-second clocks) after that, not 60 s after the apply began.
-        let apply_start = 1_000;
-        let finished = apply_start + 30;
-        assert_eq!(wait_until(finished, 60), 1_091);
-        assert!(wait_until(finished, 60) > apply_start + 60 + 30);
-        assert_eq!(wait_until(finished, 0), finished + 1);
-        assert_eq!(wait_until(i64::MAX - 1, u64::MAX), i64::MAX);
-    }
-
-    #[test]
-    fn backoff_doubles_from_the_check_start_up_to_its_cap() {
-        assert_eq!(next_check(100, 1), 102);
-        assert_eq!(next_check(100, 2), 104);
-        assert_eq!(next_check(100, 5), 132);
-        assert_eq!(next_check(100, 9), 100 + MAX_BACKOFF);
-        assert_eq!(next_check(100, 1_000), 100 + MAX_BACKOFF);
-        // A step reset to 0 attempts that fails still backs off.
-        assert_eq!(next_check(100, 0), 102);
     }
 
     #[test]
