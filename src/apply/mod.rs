@@ -4,7 +4,7 @@
 //! list, one function per stage:
 //!
 //! 0. A primary move, if one is under way, comes first, against the old primary
-//!    (`operations.rs`, its actions in `primary_move.rs`); everything else waits for it.
+//!    (`operations.rs`, its actions in `actions/`); everything else waits for it.
 //! 1. Load the TSIG key; connect to the primary (an unreachable primary stops here, with
 //!    nothing changed). The caller holds the store's apply lock since before planning.
 //!    Staged operations the plan calls for are created (`operations.rs`).
@@ -34,10 +34,10 @@
 //! carries on. This file holds `run` only. Imports go one way, never back:
 //! `mod.rs` → stages and `operations` → `operations/steps.rs` (the driver) →
 //! `operations/gates.rs` (observing gates, judged by `procedures::gates`) and
-//! `operations/actions.rs` → `primary_move.rs` (the move's actions) → `publish.rs` (what
-//! is sent to the primary) → `ctx.rs` (options, report, the context, connections),
+//! `actions/` (one file per action kind) → `publish.rs` (what is sent to the primary) → `ctx.rs` (options, report, the context, connections),
 //! `error.rs`.
 
+mod actions;
 pub mod catalogs;
 mod change;
 pub mod content;
@@ -48,7 +48,7 @@ pub mod effects;
 mod error;
 mod membership;
 pub mod operations;
-mod primary_move;
+
 mod publish;
 mod record;
 mod send;

@@ -1,8 +1,8 @@
 //! Staged operations (see `procedures`): creating them from membership changes, zones
 //! moving between groups, planned cut-overs and a primary move (`move_primary`), and
-//! storing them. Driving their steps is `steps`; what proves a step is `gates`; the
-//! primary move's own actions and gates are `primary_move.rs`; the UPDATEs steps send
-//! are `publish.rs`.
+//! storing them. Driving their steps is `steps`; what proves a step is `gates`; what
+//! a step does is `apply::actions`, one file per action kind; the UPDATEs steps send are
+//! `publish.rs`.
 //!
 //! Every step's state is written before it acts (running, attempts + 1) and after (done,
 //! or waiting with a message), so a crash or `kill -9` anywhere resumes on the next apply:
@@ -25,7 +25,6 @@ use crate::procedures::delegation::ZoneDelegation;
 use crate::procedures::{self, Action, GroupZones, StepSpec};
 use crate::store::{AuditEntry, GroupRow, NewOperationRow, OperationRow, RecordedZone, Store};
 
-mod actions;
 mod gates;
 mod steps;
 

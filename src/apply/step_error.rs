@@ -1,5 +1,5 @@
 //! Why a step's action failed: [`StepError`], the typed error of the step layer
-//! (`operations/steps.rs`, `primary_move.rs`, `publish.rs`). Its text (`Display`) is what
+//! (`actions/`, `publish.rs`). Its text (`Display`) is what
 //! the step records as its message and the operator reads, so each variant names what
 //! failed and where; wrapped errors keep their own text.
 
@@ -123,12 +123,6 @@ pub enum StepError {
         primary: String,
         /// The zone.
         zone: String,
-    },
-    /// The action is not one of a primary move's.
-    #[error("{action} is not a step of a primary move")]
-    NotAStep {
-        /// The action, as debug text.
-        action: String,
     },
 }
 

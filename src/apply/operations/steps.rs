@@ -48,8 +48,8 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
-use super::actions::{act, retire_catalog};
 use super::gates::observe;
+use crate::apply::actions::{act, retire_catalog};
 use crate::apply::ctx::{Ctx, boundary};
 use crate::apply::error::ApplyError;
 use crate::procedures::gates::{self, Proof, StepRecord, Verdict, Waiting, utc};

@@ -1,0 +1,52 @@
+//! `load-copy` (move-primary step 2): every zone loaded on the new primary from the recorded
+//! content, and copies of the catalogs transferred from the old one.
+
+use super::primaries::{control_of, member_catalogs};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use crate::apply::ctx::{Ctx, name};
+use crate::apply::publish::stanzas;
+use crate::apply::step_error::StepError;
+use crate::model::config::PrimaryRef;
+use crate::store::RecordedZone;
+
+/// Step 2: the zones from the recorded content, and copies of the catalogs, on `to`.
+pub(super) async fn load_copy(
+    ctx: &Ctx<'_>,
+    to: &PrimaryRef,
+    from: SocketAddr,
+) -> Result<(), StepError> {
+    let control = control_of(ctx, to);
+    let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
+    for z in index.keys() {
+        let zname = name(z);
+        // A file already there was written by an earlier attempt (and may have changed
+        // since, by UPDATEs): the gate compares what is served, never the file.
+        if control.has_zone_file(&zname) {
+            continue;
+        }
+        let Some(full) = ctx.store.zone(z).await? else {
+            continue;
+        };
+        control.write_zone_file(&zname, &full.content)?;
+    }
+    let cats = member_catalogs(ctx).await?;
+    let mut all = stanzas(
+        &ctx.desired.config,
+        &index,
+        &Default::default(),
+        &Default::default(),
+        &cats,
+    );
+    for s in all
+        .iter_mut()
+        .filter(|s| cats.iter().any(|c| c.name == s.zone))
+    {
+        s.copy_of = Some(from);
+    }
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! `render-primary`: the primary's zone configuration rendered as desired (also-notify, a
+//! catalog per secondary of each group), reconfigured when it changed, the group's catalogs
+//! NOTIFYed; and, after a secondary left, its emptied catalog retired.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::apply::catalogs::{self};
+use crate::apply::ctx::{Ctx, name};
+use crate::apply::publish::stanzas;
+use crate::apply::step_error::StepError;
+use crate::live::{SoaAnswer, Transport};
+use crate::store::OperationRow;
+
+/// Renders the primary's zone configuration (also-notify as desired, a catalog for each
+/// secondary of each group, new ones listing the group's zones), reconfigures it when that
+/// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
+/// catalog (and so every member zone) now rather than at its next retry.
+pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
+    let index = ctx.store.zone_map().await?;
+    let desired_groups: BTreeMap<String, String> = ctx
+        .desired
+        .zones
+        .iter()
+        .map(|(n, z)| (n.clone(), z.group.clone()))
+        .collect();
+    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    let last = ctx.store.catalog_serials().await?;
+    let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())?;
+    let all = stanzas(
+        &ctx.desired.config,
+        &index,
+        &desired_groups,
+        &Default::default(),
+        &cats,
+    );
+    if ctx.control.write_conf(&all)? || !created.is_empty() {
+        ctx.control.reconfig().await?;
+    }
+    for c in catalogs::of_group(&cats, group) {
+        ctx.control.notify(&c.name).await?;
+    }
+    Ok(())
+}
+
+/// After a secondary left a group: its emptied catalog leaves the primary (configuration,
+/// then files), its last serial recorded first, so that a catalog of the same name created
+/// later starts above it (the secondary may still hold this one). A failure is only logged:
+/// the next apply renders the configuration again.
+pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
+    let catalog = match ctx.store.groups().await {
+        Ok(groups) => groups
+            .into_iter()
+            .find(|g| g.name == op.group)
+            .map(|g| crate::model::config::member_catalog(&name(&g.catalog), &op.server)),
+        Err(e) => {
+            warn!(op = op.id, "cannot read the groups: {e}");
+            return;
+        }
+    };
+    if let Some(c) = &catalog {
+        let answer = ctx
+            .opts
+            .effects
+            .prober
+            .soa(ctx.primary.addr, c, Transport::Tcp, Duration::from_secs(5))
+            .await;
+        if let SoaAnswer::Serves { serial } = answer {
+            let key = crate::model::ascii(c);
+            if let Err(e) = ctx.store.set_catalog_serial(&key, serial, ctx.now()).await {
+                warn!(catalog = %c, "cannot record the catalog's last serial: {e}");
+                return;
+            }
+        }
+    }
+    match render_primary(ctx, &op.group).await {
+        Ok(()) => {
+            if let Some(c) = catalog {
+                ctx.control.remove_zone_files(&c);
+                info!(catalog = %c, "catalog of {} removed from the primary", op.server);
+            }
+        }
+        Err(e) => warn!(op = op.id, "cannot render the primary's configuration: {e}"),
+    }
+}
