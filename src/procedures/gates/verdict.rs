@@ -81,7 +81,7 @@ impl fmt::Display for Proof {
 /// Why a gate of time or confirmation is closed; the text is the step's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Waiting {
-    /// A [`Gate::Wait`] before its end.
+    /// A [`Gate::Wait`](crate::procedures::Gate::Wait) before its end.
     #[error("{why}; waiting until {}", utc(*until))]
     Time {
         /// Why it waits.
@@ -89,7 +89,7 @@ pub enum Waiting {
         /// Its end.
         until: i64,
     },
-    /// A [`Gate::Manual`] an operator has not confirmed.
+    /// A [`Gate::Manual`](crate::procedures::Gate::Manual) an operator has not confirmed.
     #[error("{what}; then run: zonekeeper confirm {op} {step}")]
     Confirmation {
         /// What must be true first.
