@@ -229,7 +229,7 @@ pub enum Unmet {
     Differs {
         /// The zone.
         zone: String,
-        /// The first RRset that differs ([`first_difference`]).
+        /// The first RRset that differs ([`first_difference`](super::first_difference)).
         difference: String,
     },
     /// Another reason, with what the operator does about it.
