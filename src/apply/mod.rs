@@ -44,6 +44,7 @@ mod ctx;
 mod delete;
 pub mod effects;
 mod error;
+pub mod gather;
 mod membership;
 pub mod operations;
 mod primary_move;
