@@ -313,13 +313,15 @@ pub fn gate_text(gate: &Gate) -> String {
     }
 }
 
-/// One wait, as a line under its step. `op` and `step` name it for `zonekeeper confirm`.
-fn wait_text(wait: &Wait, op: &str, step: usize) -> String {
+/// One wait, as a line under its step. `op` (once the operation exists) and `step` name
+/// it for `zonekeeper confirm`.
+fn wait_text(wait: &Wait, op: Option<i64>, step: usize) -> String {
     match wait {
         Wait::Time { seconds, why } => format!("waits {seconds} s: {why}"),
-        Wait::Confirmation { what } => {
-            format!("waits for `zonekeeper confirm {op} {step}` once {what}")
-        }
+        Wait::Confirmation { what } => match op {
+            Some(op) => format!("waits for `zonekeeper confirm {op} {step}` once {what}"),
+            None => format!("waits for an operator to confirm step {step} once {what}"),
+        },
         Wait::Delegation {
             managed_parents,
             asked,
@@ -351,8 +353,8 @@ pub fn operations_text(ops: &[PlannedOperation]) -> String {
     let mut out = String::new();
     for o in ops {
         let (label, op) = match (o.state, o.id) {
-            (OperationState::Active, Some(id)) => (format!("op {id} (under way)"), id.to_string()),
-            _ => ("new".to_string(), "OP".to_string()),
+            (OperationState::Active, Some(id)) => (format!("op {id} (under way)"), Some(id)),
+            _ => ("new".to_string(), None),
         };
         let mut what = o.kind.clone();
         if !o.server.is_empty() {
@@ -378,7 +380,7 @@ pub fn operations_text(ops: &[PlannedOperation]) -> String {
             };
             out.push_str(&format!("  {}. {}{state}{body}\n", i + 1, s.name));
             for w in &s.waits {
-                out.push_str(&format!("       {}\n", wait_text(w, &op, i + 1)));
+                out.push_str(&format!("       {}\n", wait_text(w, op, i + 1)));
             }
             if let Some(m) = s
                 .message

@@ -205,7 +205,7 @@ fn a_plan_of_operations_only_has_changes_and_shows_their_waits() {
         "new: remove-secondary ns2 in group default, 1 zone(s): a.test.",
         "  1. delegation: nothing; gate: the parents delegate with the desired NS set",
         "waits for the parents' delegation: confirmed by hand for a.test.",
-        "waits for `zonekeeper confirm OP 1` once the registrar publishes a.test.: NS ns1.example.net.",
+        "waits for an operator to confirm step 1 once the registrar publishes a.test.: NS ns1.example.net.",
         "  3. ttl-wait: render the primary's configuration (also-notify) and notify the catalog; gate: time",
         "waits 600 s: resolvers may hold NS and address records naming ns2 for 600 s",
         "0 to create, 0 to update, 0 to delete, 0 to verify; 1 operation(s) to start, 0 under way.",
