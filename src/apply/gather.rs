@@ -35,6 +35,9 @@ pub async fn gather(
     prober: &dyn Prober,
 ) -> Result<(Recorded, Observations), ApplyError> {
     let mut recorded = primary(store, desired).await?;
+    if recorded.zones.is_empty() {
+        recorded.zones = store.zone_index().await?;
+    }
     recorded.groups = store.groups().await?;
     recorded.active = store.operations(false).await?;
     for name in decide::contents_needed(desired, &recorded.groups, &recorded.zones) {
@@ -47,12 +50,11 @@ pub async fn gather(
     Ok((recorded, obs))
 }
 
-/// What the primary's move needs: the recorded primary, the zone index and, when the
-/// desired primary is another one, every move-primary operation.
+/// What the primary's move needs: the recorded primary and, when the desired primary is
+/// another one, the zone index and every move-primary operation.
 pub async fn primary(store: &Store, desired: &DesiredState) -> Result<Recorded, ApplyError> {
     let mut recorded = Recorded {
         primary: store.primary().await?,
-        zones: store.zone_index().await?,
         ..Recorded::default()
     };
     if recorded
@@ -60,6 +62,7 @@ pub async fn primary(store: &Store, desired: &DesiredState) -> Result<Recorded, 
         .as_ref()
         .is_some_and(|p| p.addr != desired.config.primary.addr)
     {
+        recorded.zones = store.zone_index().await?;
         recorded.primary_moves = store
             .operations(true)
             .await?

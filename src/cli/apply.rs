@@ -149,7 +149,7 @@ async fn locked(
     // Operations already under way were approved when they were created.
     if saved.is_none() && plan.needs_approval() {
         if g.format == Format::Text {
-            print_plan(g.format, plan)?;
+            print_plan(g.format, plan, true)?;
         }
         if !super::ops::ask(
             "Apply these changes?",

@@ -123,9 +123,13 @@ async fn staged(
     Ok(plan::operations::operations(&decision, &recorded.active))
 }
 
-/// Prints a plan in the chosen format.
-pub fn print_plan(format: Format, plan: &Plan) -> miette::Result<()> {
+/// Prints a plan in the chosen format; `to_approve`: as `apply` shows it before asking
+/// (operations under way only counted).
+pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Result<()> {
     match format {
+        Format::Text if to_approve => {
+            out!("{}", plan::render::text_to_approve(plan, color_wanted()))
+        }
         Format::Text => out!("{}", plan::render::text(plan, color_wanted())),
         Format::Json => outln!("{}", plan::render::json(plan)),
     }
@@ -139,7 +143,7 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    print_plan(g.format, &prepared.plan)?;
+    print_plan(g.format, &prepared.plan, false)?;
     if let Some(path) = &args.out {
         if g.worktree {
             return Err(miette::miette!(

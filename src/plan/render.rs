@@ -65,8 +65,19 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-/// The plan as text.
+/// The plan as text, operations under way in full (`zonekeeper plan`).
 pub fn text(plan: &Plan, color: bool) -> String {
+    text_with(plan, color, true)
+}
+
+/// The plan as `apply` shows it before asking: what is to approve. Operations under way
+/// were approved when they were created; they are counted, and the apply's report says
+/// where they wait.
+pub fn text_to_approve(plan: &Plan, color: bool) -> String {
+    text_with(plan, color, false)
+}
+
+fn text_with(plan: &Plan, color: bool, active: bool) -> String {
     let mut out = format!(
         "Plan for revision {} ({}), against {}.\n",
         short(&plan.revision),
@@ -179,12 +190,18 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out.push_str(&zone_diff(z, color));
         }
     }
-    if !plan.operations.is_empty() {
+    let shown: Vec<PlannedOperation> = plan
+        .operations
+        .iter()
+        .filter(|o| active || o.state == OperationState::New)
+        .cloned()
+        .collect();
+    if !shown.is_empty() {
         out.push_str(&format!(
             "\n{} (steps in order; a step waits at its gate):\n",
             paint(color, BOLD, "Staged operations")
         ));
-        out.push_str(&operations_text(&plan.operations));
+        out.push_str(&operations_text(&shown));
     }
     out.push_str(&format!(
         "\n{} to create, {} to update, {} to delete, {} to verify; {} operation(s) to start, {} under way.\n",
@@ -313,15 +330,15 @@ pub fn gate_text(gate: &Gate) -> String {
     }
 }
 
-/// One wait, as a line under its step. `op` (once the operation exists) and `step` name
-/// it for `zonekeeper confirm`.
-fn wait_text(wait: &Wait, op: Option<i64>, step: usize) -> String {
+/// One wait, as a line under its step (`step` counts from 1). The plan never prints a
+/// `zonekeeper confirm` command: a step is confirmed once it is reached, as its message
+/// then says.
+fn wait_text(wait: &Wait, step: usize) -> String {
     match wait {
         Wait::Time { seconds, why } => format!("waits {seconds} s: {why}"),
-        Wait::Confirmation { what } => match op {
-            Some(op) => format!("waits for `zonekeeper confirm {op} {step}` once {what}"),
-            None => format!("waits for an operator to confirm step {step} once {what}"),
-        },
+        Wait::Confirmation { what } => {
+            format!("waits for an operator to confirm step {step} once {what}")
+        }
         Wait::Delegation {
             managed_parents,
             asked,
@@ -343,7 +360,11 @@ fn wait_text(wait: &Wait, op: Option<i64>, step: usize) -> String {
             }
             format!("waits for the parents' delegation: {}", parts.join("; "))
         }
-        Wait::Operator { what } => format!("waits for the secondaries' operators: {what}"),
+        // What they change is long and only right once the step is reached: the step's
+        // message says it then (JSON carries it now).
+        Wait::Operator { .. } => {
+            "waits for the secondaries' operators to change their configuration (the step says how when it is reached)".into()
+        }
     }
 }
 
@@ -352,9 +373,9 @@ fn wait_text(wait: &Wait, op: Option<i64>, step: usize) -> String {
 pub fn operations_text(ops: &[PlannedOperation]) -> String {
     let mut out = String::new();
     for o in ops {
-        let (label, op) = match (o.state, o.id) {
-            (OperationState::Active, Some(id)) => (format!("op {id} (under way)"), Some(id)),
-            _ => ("new".to_string(), None),
+        let label = match (o.state, o.id) {
+            (OperationState::Active, Some(id)) => format!("op {id} (under way)"),
+            _ => "new".to_string(),
         };
         let mut what = o.kind.clone();
         if !o.server.is_empty() {
@@ -380,7 +401,7 @@ pub fn operations_text(ops: &[PlannedOperation]) -> String {
             };
             out.push_str(&format!("  {}. {}{state}{body}\n", i + 1, s.name));
             for w in &s.waits {
-                out.push_str(&format!("       {}\n", wait_text(w, op, i + 1)));
+                out.push_str(&format!("       {}\n", wait_text(w, i + 1)));
             }
             if let Some(m) = s
                 .message

@@ -277,11 +277,22 @@ fn operations_under_way_show_their_state_and_count_as_something_to_do() {
     for line in [
         "op 4 (under way): remove-secondary ns2 in group default",
         "  1. delegation [waiting]: nothing;",
-        "waits for `zonekeeper confirm 4 1` once the registrar publishes",
+        "waits for an operator to confirm step 1 once the registrar publishes",
         "last: the registrar must publish it",
         "  2. unpublish-ns [pending]:",
         "0 operation(s) to start, 1 under way.",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
+    assert!(
+        !text.contains("zonekeeper confirm"),
+        "confirmed once reached: {text}"
+    );
+    // Before asking, apply shows what is to approve: the operation under way is counted.
+    let short = render::text_to_approve(&plan, false);
+    assert!(!short.contains("op 4"), "{short}");
+    assert!(
+        short.contains("0 operation(s) to start, 1 under way."),
+        "{short}"
+    );
 }
