@@ -187,6 +187,103 @@ both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
     env.assert_converged("after apply");
 });
 
+/// `plan` shows the add-secondary a new member calls for, with its steps and waits, in
+/// text and JSON, without changing anything; `apply` then creates exactly that operation.
+#[test]
+fn plan_shows_the_add_secondary_that_apply_then_creates() {
+    let env = Env::with(Db::Sqlite, 3, &["ns1", "ns2"], 2);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("one zone");
+    env.apply(&[], 0);
+    ns3_joins(&env);
+    let before = env.store_dump();
+
+    let out = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = text(&out);
+    for line in [
+        "new: add-secondary ns3 in group default, 1 zone(s): a.test.",
+        "  1. provision: render the primary's configuration (also-notify) and notify the catalog; gate: ns3 serves every zone with AA at the recorded serial (UDP and TCP)",
+        "  2. publish-ns: give the zones their desired content (signed UPDATEs); gate: every server of the group serves the recorded serial",
+        "  3. delegation: nothing; gate: the parents delegate with the desired NS set",
+        "waits for the parents' delegation: confirmed by hand for a.test.",
+        "waits for an operator to confirm step 3 once the registrar publishes a.test.: NS ns1.example.net. ns2.example.net. ns3.example.net.",
+        "1 operation(s) to start, 0 under way.",
+    ] {
+        assert!(plan.contains(line), "missing {line:?} in:\n{plan}");
+    }
+    let out = env.zk(&["plan", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["operations_new"], 1, "{json}");
+    let ops = json["operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 1, "{json}");
+    let planned = &ops[0];
+    assert_eq!(
+        (
+            &planned["state"],
+            &planned["kind"],
+            &planned["server"],
+            &planned["group"]
+        ),
+        (
+            &"new".into(),
+            &"add-secondary".into(),
+            &"ns3".into(),
+            &"default".into()
+        )
+    );
+    let names: Vec<&str> = planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["provision", "publish-ns", "delegation"]);
+    assert_eq!(
+        planned["steps"][0]["gate"],
+        serde_json::json!({"gate": "serves", "server": "ns3"})
+    );
+    let waits = &planned["steps"][2]["waits"];
+    assert_eq!(waits[0]["wait"], "delegation", "{waits}");
+    assert_eq!(waits[0]["by_hand"], serde_json::json!(["a.test."]));
+    assert_eq!(waits[1]["wait"], "confirmation", "{waits}");
+    assert_eq!(env.store_dump(), before, "plan changed the store");
+    assert!(!ns_set(&env, "ns0", "a.test.").contains(&"ns3.example.net.".to_string()));
+
+    // apply creates exactly the planned operation; it waits for the registrar.
+    let out = env.apply(&[], 3);
+    assert!(confirm_if_asked(&env, &out), "{}", text(&out));
+    let status: serde_json::Value =
+        serde_json::from_slice(&env.zk(&["status", "--format", "json"]).stdout).unwrap();
+    let stored = status["operations"].as_array().unwrap();
+    assert_eq!(stored.len(), 1, "{status}");
+    assert_eq!(
+        (&stored[0]["kind"], &stored[0]["server"]),
+        (&"add-secondary".into(), &"ns3".into())
+    );
+    // The plan now shows it under way, with the steps it was planned with.
+    let now: serde_json::Value =
+        serde_json::from_slice(&env.zk(&["plan", "--format", "json"]).stdout).unwrap();
+    let active = &now["operations"][0];
+    assert_eq!(active["state"], "active", "{now}");
+    assert_eq!(active["id"], stored[0]["id"]);
+    for (p, a) in planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(active["steps"].as_array().unwrap())
+    {
+        assert_eq!(
+            (&p["name"], &p["action"], &p["gate"]),
+            (&a["name"], &a["action"], &a["gate"])
+        );
+    }
+    assert_eq!(now["summary"]["operations_new"], 0, "not created twice");
+    env.apply(&[], 0);
+    env.assert_converged("after apply");
+}
+
 both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
     let mut env = Env::with(db, 2, &["ns1", "ns2"], 3);
     for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {

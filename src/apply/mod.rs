@@ -7,7 +7,8 @@
 //!    (`operations.rs`, its actions in `actions/`); everything else waits for it.
 //! 1. Load the TSIG key; connect to the primary (an unreachable primary stops here, with
 //!    nothing changed). The caller holds the store's apply lock since before planning.
-//!    Staged operations the plan calls for are created (`operations.rs`).
+//!    Staged operations the plan calls for are created (`operations.rs`): `gather.rs`
+//!    reads what `procedures::decide` needs, the pure decision says which.
 //! 2. New zones (and new groups' catalog zones): zone files and `zones.conf` are written,
 //!    then one `rndc reconfig`; the primary must then serve each at its serial. A zone
 //!    it refuses fails alone (see `create.rs`); a zone it already serves is adopted.
@@ -32,9 +33,10 @@
 //! Each zone is recorded in the store right after the primary was seen serving its desired
 //! content, so a failure later loses nothing: the next apply sees that zone as done and
 //! carries on. This file holds `run` only. Imports go one way, never back:
-//! `mod.rs` → stages and `operations` → `operations/steps.rs` (the driver) →
-//! `operations/gates.rs` (observing gates, judged by `procedures::gates`) and
-//! `actions/` (one file per action kind) → `publish.rs` (what is sent to the primary) → `ctx.rs` (options, report, the context, connections),
+//! `mod.rs` → stages and `operations` → `gather.rs`, `operations/steps.rs` (the driver)
+//! → `operations/gates.rs` (observing gates, judged by `procedures::gates`) and
+//! `actions/` (one file per action kind) → `publish.rs` (what is sent to the primary) →
+//! `ctx.rs` (options, report, the context, connections),
 //! `error.rs`.
 
 mod actions;
@@ -46,6 +48,7 @@ mod ctx;
 mod delete;
 pub mod effects;
 mod error;
+pub mod gather;
 mod membership;
 pub mod operations;
 

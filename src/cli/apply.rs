@@ -131,8 +131,8 @@ async fn locked(
         }
     }
     let plan = &prepared.plan;
-    let active_ops = !store.operations(false).await.into_diagnostic()?.is_empty();
-    if !plan.has_changes() && !active_ops {
+    // Operations under way are part of the plan: with them there is something to do.
+    if !plan.has_changes() {
         if g.format == Format::Text {
             outln!(
                 "No changes: the servers already serve revision {}.",
@@ -146,9 +146,10 @@ async fn locked(
         }
         return Ok(0);
     }
-    if saved.is_none() && plan.has_changes() {
+    // Operations already under way were approved when they were created.
+    if saved.is_none() && plan.needs_approval() {
         if g.format == Format::Text {
-            print_plan(g.format, plan)?;
+            print_plan(g.format, plan, true)?;
         }
         if !super::ops::ask(
             "Apply these changes?",

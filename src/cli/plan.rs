@@ -1,5 +1,7 @@
 //! `zonekeeper plan`: diff the desired state against the store and show what `apply`
-//! would do. Also the shared preparation of `apply`.
+//! would do: zone changes, and staged operations with their steps and waits. Also the
+//! shared preparation of `apply`. Exit code with `--detailed-exitcode`: 0 nothing to do,
+//! 2 something to do (a staged operation to create or to carry on counts), 1 error.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,6 +9,7 @@ use std::path::PathBuf;
 use miette::{IntoDiagnostic, WrapErr};
 
 use super::{Format, Global, color_wanted};
+use crate::apply;
 use crate::desired::{self, DesiredState, LoadError, Source};
 use crate::plan::{self, Plan, Recorded};
 use crate::store::{self, Store};
@@ -100,13 +103,33 @@ pub async fn prepare(
         revision: applied.map(|a| a.commit_id),
         primary: store.primary().await.into_diagnostic()?,
     };
-    let plan = plan::compute(&desired, &recorded, today);
+    let mut plan = plan::compute(&desired, &recorded, today);
+    plan.operations = staged(store, &desired).await?;
     Ok(Ok(Prepared { desired, plan }))
 }
 
-/// Prints a plan in the chosen format.
-pub fn print_plan(format: Format, plan: &Plan) -> miette::Result<()> {
+/// The staged operations under way and those `apply` would create: gathered as `apply`
+/// gathers them (the store read, unmanaged parents asked for their delegation TTL, a few
+/// at once with a short timeout; one that does not answer is shown as unknown, with the
+/// child's NS TTL standing in), decided by the same pure code. Changes nothing.
+async fn staged(
+    store: &Store,
+    desired: &DesiredState,
+) -> miette::Result<Vec<plan::operations::PlannedOperation>> {
+    let (recorded, obs) = apply::gather::gather(store, desired, &crate::live::Network)
+        .await
+        .into_diagnostic()?;
+    let decision = crate::procedures::decide::decide(desired, &recorded, &obs);
+    Ok(plan::operations::operations(&decision, &recorded.active))
+}
+
+/// Prints a plan in the chosen format; `to_approve`: as `apply` shows it before asking
+/// (operations under way only counted).
+pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Result<()> {
     match format {
+        Format::Text if to_approve => {
+            out!("{}", plan::render::text_to_approve(plan, color_wanted()))
+        }
         Format::Text => out!("{}", plan::render::text(plan, color_wanted())),
         Format::Json => outln!("{}", plan::render::json(plan)),
     }
@@ -120,7 +143,7 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    print_plan(g.format, &prepared.plan)?;
+    print_plan(g.format, &prepared.plan, false)?;
     if let Some(path) = &args.out {
         if g.worktree {
             return Err(miette::miette!(

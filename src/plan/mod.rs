@@ -2,10 +2,13 @@
 //! today's date comes in as an argument so serials are predictable.
 //!
 //! A plan lists zones to create, update, delete or re-verify, each with its record-level
-//! changes grouped by RRset and the serial it will carry, and the group membership
-//! changes. It is plain data: [`render`] turns it into text or JSON, and a saved plan is
-//! that JSON, checked against the store before it is applied.
+//! changes grouped by RRset and the serial it will carry, the group membership changes,
+//! and the staged operations with their steps and waits ([`operations`], filled in from
+//! `procedures::decide` by the caller, which gathered what that decision reads). It is
+//! plain data: [`render`] turns it into text or JSON, and a saved plan is that JSON,
+//! checked against the store before it is applied.
 
+pub mod operations;
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,12 +105,32 @@ pub struct Plan {
     /// The primary moves (a staged operation): from, to, as `name address`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<(String, String)>,
+    /// Staged operations: under way in the store, then those `apply` would create, each
+    /// with its steps and waits (see [`operations`]). Empty in plans saved before they were
+    /// shown.
+    #[serde(default)]
+    pub operations: Vec<operations::PlannedOperation>,
 }
 
 impl Plan {
-    /// Whether anything would change on the servers or in the store.
+    /// Whether `apply` has anything to do: a change on the servers or in the store, or a
+    /// staged operation to create or to carry on.
     pub fn has_changes(&self) -> bool {
-        !self.zones.is_empty() || !self.groups.is_empty() || self.primary.is_some()
+        self.needs_approval() || !self.operations.is_empty()
+    }
+
+    /// Whether the plan changes anything not yet approved: zones, groups, the primary, or
+    /// operations to create. Operations under way were approved when they were created.
+    pub fn needs_approval(&self) -> bool {
+        !self.zones.is_empty()
+            || !self.groups.is_empty()
+            || self.primary.is_some()
+            || self.count_operations(operations::OperationState::New) > 0
+    }
+
+    /// Count of staged operations in one state.
+    pub fn count_operations(&self, state: operations::OperationState) -> usize {
+        self.operations.iter().filter(|o| o.state == state).count()
     }
 
     /// Count of zone changes of one kind.
@@ -227,6 +250,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
         base_revision: recorded.revision.clone(),
         zones,
         groups: group_changes(desired, &recorded.groups),
+        operations: Vec::new(),
         primary: recorded
             .primary
             .as_ref()

@@ -3,7 +3,9 @@
 
 use similar::{ChangeTag, TextDiff};
 
+use super::operations::{OperationState, PlannedOperation, Wait};
 use super::{Plan, ZoneAction, ZoneChange};
+use crate::procedures::{Action, Gate};
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -63,8 +65,19 @@ fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-/// The plan as text.
+/// The plan as text, operations under way in full (`zonekeeper plan`).
 pub fn text(plan: &Plan, color: bool) -> String {
+    text_with(plan, color, true)
+}
+
+/// The plan as `apply` shows it before asking: what is to approve. Operations under way
+/// were approved when they were created; they are counted, and the apply's report says
+/// where they wait.
+pub fn text_to_approve(plan: &Plan, color: bool) -> String {
+    text_with(plan, color, false)
+}
+
+fn text_with(plan: &Plan, color: bool, active: bool) -> String {
     let mut out = format!(
         "Plan for revision {} ({}), against {}.\n",
         short(&plan.revision),
@@ -177,12 +190,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out.push_str(&zone_diff(z, color));
         }
     }
+    let shown: Vec<PlannedOperation> = plan
+        .operations
+        .iter()
+        .filter(|o| active || o.state == OperationState::New)
+        .cloned()
+        .collect();
+    if !shown.is_empty() {
+        out.push_str(&format!(
+            "\n{} (steps in order; a step waits at its gate):\n",
+            paint(color, BOLD, "Staged operations")
+        ));
+        out.push_str(&operations_text(&shown));
+    }
     out.push_str(&format!(
-        "\n{} to create, {} to update, {} to delete, {} to verify.\n",
+        "\n{} to create, {} to update, {} to delete, {} to verify; {} operation(s) to start, {} under way.\n",
         plan.count(ZoneAction::Create),
         plan.count(ZoneAction::Update),
         plan.count(ZoneAction::Delete),
-        plan.count(ZoneAction::Verify)
+        plan.count(ZoneAction::Verify),
+        plan.count_operations(OperationState::New),
+        plan.count_operations(OperationState::Active)
     ));
     out
 }
@@ -199,9 +227,190 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "update": plan.count(ZoneAction::Update),
                 "delete": plan.count(ZoneAction::Delete),
                 "verify": plan.count(ZoneAction::Verify),
+                "operations_new": plan.count_operations(OperationState::New),
+                "operations_active": plan.count_operations(OperationState::Active),
                 "changes": plan.has_changes(),
             }),
         );
     }
     v
+}
+
+/// Zone names as people read them: the first few, then how many more.
+fn zone_list(zones: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = zones
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if zones.len() > SHOWN {
+        out.push_str(&format!(" and {} more", zones.len() - SHOWN));
+    }
+    out
+}
+
+/// What an action does, in a few words.
+pub fn action_text(action: &Action) -> String {
+    match action {
+        Action::RenderPrimary => {
+            "render the primary's configuration (also-notify) and notify the catalog".into()
+        }
+        Action::PublishZones => "give the zones their desired content (signed UPDATEs)".into(),
+        Action::CatalogAdd => "add the zones to the group's catalog".into(),
+        Action::LeaveCatalog => "remove the zones from the server's own catalog".into(),
+        Action::CatalogRemove { group } => {
+            format!("remove the zones from group {group}'s catalogs")
+        }
+        Action::PublishParents { zones } => {
+            format!("publish the delegation in {}", zones.join(", "))
+        }
+        Action::SetRrset {
+            owner,
+            rtype,
+            ttl,
+            values,
+        } => format!(
+            "{owner} {rtype} becomes {} with TTL {ttl}",
+            values.join(", ")
+        ),
+        Action::Nothing => "nothing".into(),
+        Action::RaiseExpire { seconds } => {
+            format!("raise every SOA expire to at least {seconds} s")
+        }
+        Action::LoadCopy { to, from } => format!(
+            "load every zone on {} ({}), catalogs copied from {from}",
+            to.name, to.addr
+        ),
+        Action::CatalogPrimaries { primaries, .. } => format!(
+            "the catalogs name the primaries {}",
+            primaries
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Action::BumpSerials { on } => format!("bump every serial on {} alone", on.name),
+        Action::TakeCatalogs { to, .. } => format!("{} takes the catalogs over", to.name),
+        Action::PublishZonesOn { on } => {
+            format!("give the zones their desired content on {}", on.name)
+        }
+        Action::Retire { old } => format!("{} stops serving the zones and catalogs", old.name),
+    }
+}
+
+/// What proves a step, in a few words.
+pub fn gate_text(gate: &Gate) -> String {
+    match gate {
+        Gate::Serves { server } => {
+            format!("{server} serves every zone with AA at the recorded serial (UDP and TCP)")
+        }
+        Gate::AllServe => "every server of the group serves the recorded serial".into(),
+        Gate::GroupServes { group } => format!("every secondary of {group} serves the zones"),
+        Gate::GroupStopped { group, except } => {
+            format!("the secondaries of {group} not in {except} stop serving the zones")
+        }
+        Gate::Wait { .. } => "time".into(),
+        Gate::StoppedServing { server, .. } => {
+            format!("{server} no longer answers authoritatively for the zones")
+        }
+        Gate::Delegation { .. } => "the parents delegate with the desired NS set".into(),
+        Gate::Propagated { primary, .. } => {
+            format!("{primary} and every secondary serve the recorded serial")
+        }
+        Gate::SameData { new, old } => format!("{new} serves the same RRsets as {old}"),
+        Gate::CatalogsServed { primary, .. } => {
+            format!("every secondary serves the catalogs at the serial of {primary}")
+        }
+        Gate::Retired { server, .. } => {
+            format!("{server} no longer answers for the zones or catalogs")
+        }
+        Gate::Manual { .. } => "an operator confirms".into(),
+    }
+}
+
+/// One wait, as a line under its step (`step` counts from 1). The plan never prints a
+/// `zonekeeper confirm` command: a step is confirmed once it is reached, as its message
+/// then says.
+fn wait_text(wait: &Wait, step: usize) -> String {
+    match wait {
+        Wait::Time { seconds, why } => format!("waits {seconds} s: {why}"),
+        Wait::Confirmation { what } => {
+            format!("waits for an operator to confirm step {step} once {what}")
+        }
+        Wait::Delegation {
+            managed_parents,
+            asked,
+            by_hand,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if !managed_parents.is_empty() {
+                parts.push(format!("published in {}", managed_parents.join(", ")));
+            }
+            if !asked.is_empty() {
+                parts.push(format!(
+                    "asked of the parent servers of {}",
+                    zone_list(asked)
+                ));
+            }
+            if !by_hand.is_empty() {
+                parts.push(format!("confirmed by hand for {}", zone_list(by_hand)));
+            }
+            format!("waits for the parents' delegation: {}", parts.join("; "))
+        }
+        // What they change is long and only right once the step is reached: the step's
+        // message says it then (JSON carries it now).
+        Wait::Operator { .. } => {
+            "waits for the secondaries' operators to change their configuration (the step says how when it is reached)".into()
+        }
+    }
+}
+
+/// The staged operations, one block each: head line, then its steps with their gates and
+/// waits.
+pub fn operations_text(ops: &[PlannedOperation]) -> String {
+    let mut out = String::new();
+    for o in ops {
+        let label = match (o.state, o.id) {
+            (OperationState::Active, Some(id)) => format!("op {id} (under way)"),
+            _ => "new".to_string(),
+        };
+        let mut what = o.kind.clone();
+        if !o.server.is_empty() {
+            what.push_str(&format!(" {}", o.server));
+        }
+        if !o.group.is_empty() {
+            what.push_str(&format!(" in group {}", o.group));
+        }
+        out.push_str(&format!(
+            "\n{label}: {what}, {} zone(s): {}\n",
+            o.zones.len(),
+            zone_list(&o.zones)
+        ));
+        for (i, s) in o.steps.iter().enumerate() {
+            let state = s
+                .state
+                .as_ref()
+                .map(|st| format!(" [{st}]"))
+                .unwrap_or_default();
+            let body = match (&s.action, &s.gate) {
+                (Some(a), Some(g)) => format!(": {}; gate: {}", action_text(a), gate_text(g)),
+                _ => ": (a step this version cannot read)".into(),
+            };
+            out.push_str(&format!("  {}. {}{state}{body}\n", i + 1, s.name));
+            for w in &s.waits {
+                out.push_str(&format!("       {}\n", wait_text(w, i + 1)));
+            }
+            if let Some(m) = s
+                .message
+                .as_ref()
+                .filter(|_| s.state.as_deref() != Some("done"))
+            {
+                out.push_str(&format!("       last: {m}\n"));
+            }
+        }
+    }
+    out
 }

@@ -150,3 +150,149 @@ fn unverified_zones_are_verified_again() {
     assert_eq!(plan.zones[0].action, ZoneAction::Verify);
     assert_eq!(plan.zones[0].new_serial, Some(3));
 }
+
+/// A remove-secondary whose parent is unmanaged and unknown: a delegation step confirmed by
+/// hand, then a TTL wait.
+fn removal() -> crate::procedures::NewOperation {
+    use crate::procedures::{decide::GroupZones, delegation::ZoneDelegation, remove_secondary};
+    let gz = GroupZones {
+        zones: vec!["a.test.".into()],
+        max_ns_ttl: 600,
+        parent_ttl_unknown: true,
+        delegations: vec![ZoneDelegation {
+            zone: "a.test.".into(),
+            ns: vec!["ns1.example.net.".into()],
+            glue: vec![],
+            parent: None,
+            parent_servers: vec![],
+        }],
+        ..GroupZones::default()
+    };
+    remove_secondary::operation("default", "ns2", Some("ns2.example.net."), &gz)
+}
+
+#[test]
+fn a_plan_of_operations_only_has_changes_and_shows_their_waits() {
+    use operations::{OperationState, Wait};
+    let d = desired(&[("a.test", A)]);
+    let mut rec = recorded_from(&d, 3);
+    rec.groups = vec![crate::store::GroupRow::of(&d.config.groups["default"])];
+    let mut plan = compute(&d, &rec, 20261121);
+    assert!(!plan.has_changes(), "{plan:?}");
+    plan.operations = vec![operations::new_operation(&removal())];
+    assert!(
+        plan.has_changes(),
+        "an operation to start is something to do"
+    );
+    assert!(plan.needs_approval());
+
+    let steps = &plan.operations[0].steps;
+    assert_eq!(steps[0].name, "delegation");
+    assert!(
+        matches!(&steps[0].waits[..], [Wait::Delegation { by_hand, .. }, Wait::Confirmation { what }]
+            if by_hand == &["a.test."] && what.contains("a.test.: NS ns1.example.net.")),
+        "{:?}",
+        steps[0].waits
+    );
+    assert!(
+        matches!(&steps[2].waits[..], [Wait::Time { seconds: 600, why }] if why.contains("unknown")),
+        "{:?}",
+        steps[2].waits
+    );
+
+    let text = render::text(&plan, false);
+    for line in [
+        "new: remove-secondary ns2 in group default, 1 zone(s): a.test.",
+        "  1. delegation: nothing; gate: the parents delegate with the desired NS set",
+        "waits for the parents' delegation: confirmed by hand for a.test.",
+        "waits for an operator to confirm step 1 once the registrar publishes a.test.: NS ns1.example.net.",
+        "  3. ttl-wait: render the primary's configuration (also-notify) and notify the catalog; gate: time",
+        "waits 600 s: resolvers may hold NS and address records naming ns2 for 600 s",
+        "0 to create, 0 to update, 0 to delete, 0 to verify; 1 operation(s) to start, 0 under way.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(!text.contains("No changes"), "{text}");
+
+    let json = render::json(&plan);
+    assert_eq!(json["summary"]["changes"], true);
+    assert_eq!(json["summary"]["operations_new"], 1);
+    let op = &json["operations"][0];
+    assert_eq!(op["state"], "new");
+    assert_eq!(op["id"], serde_json::Value::Null);
+    assert_eq!(op["kind"], "remove-secondary");
+    assert_eq!(op["steps"][2]["gate"]["gate"], "wait");
+    assert_eq!(op["steps"][2]["waits"][0]["wait"], "time");
+    assert_eq!(op["steps"][2]["waits"][0]["seconds"], 600);
+    assert_eq!(op["steps"][0]["waits"][1]["wait"], "confirmation");
+    // A saved plan reads back the same, operations included.
+    let back: Plan = serde_json::from_value(json).unwrap();
+    assert_eq!(back.operations, plan.operations);
+    assert_eq!(back.count_operations(OperationState::New), 1);
+}
+
+#[test]
+fn operations_under_way_show_their_state_and_count_as_something_to_do() {
+    let op = removal();
+    let row = crate::store::OperationRow {
+        id: 4,
+        kind: op.kind.as_str().into(),
+        group: op.group.clone(),
+        server: op.server.clone(),
+        zones: op.zones.clone(),
+        revision: "c1".into(),
+        state: "active".into(),
+        version: 0,
+        steps: op
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| crate::store::StepRow {
+                idx: i as i64 + 1,
+                name: s.name.clone(),
+                spec: serde_json::to_string(s).unwrap(),
+                state: if i == 0 { "waiting" } else { "pending" }.into(),
+                attempts: 1,
+                not_before: None,
+                confirmed: false,
+                message: if i == 0 {
+                    "the registrar must publish it".into()
+                } else {
+                    String::new()
+                },
+                updated_at: 0,
+                finished_at: None,
+                next_check_at: None,
+                checked_revision: None,
+            })
+            .collect(),
+    };
+    let d = desired(&[("a.test", A)]);
+    let mut plan = compute(&d, &recorded_from(&d, 3), 20261121);
+    plan.groups.clear();
+    plan.operations = vec![operations::active_operation(&row)];
+    assert!(plan.has_changes());
+    assert!(!plan.needs_approval(), "approved when it was created");
+    let text = render::text(&plan, false);
+    for line in [
+        "op 4 (under way): remove-secondary ns2 in group default",
+        "  1. delegation [waiting]: nothing;",
+        "waits for an operator to confirm step 1 once the registrar publishes",
+        "last: the registrar must publish it",
+        "  2. unpublish-ns [pending]:",
+        "0 operation(s) to start, 1 under way.",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("zonekeeper confirm"),
+        "confirmed once reached: {text}"
+    );
+    // Before asking, apply shows what is to approve: the operation under way is counted.
+    let short = render::text_to_approve(&plan, false);
+    assert!(!short.contains("op 4"), "{short}");
+    assert!(
+        short.contains("0 operation(s) to start, 1 under way."),
+        "{short}"
+    );
+}

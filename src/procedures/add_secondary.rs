@@ -26,7 +26,8 @@
 //! the TSIG key; zonekeeper does not write secondaries' configuration.
 //!
 
-use super::{Action, Gate, GroupZones, Kind, NewOperation, StepSpec, delegation};
+use super::decide::GroupZones;
+use super::{Action, Gate, Kind, NewOperation, StepSpec, delegation};
 
 /// The operation that adds `server` (published as `ns_name`, if at all) to `group`.
 pub fn operation(

@@ -6,10 +6,12 @@
 //! what it waits for. The executor (`apply::operations`) stores the steps and drives them,
 //! writing each step's state before and after it acts.
 //!
-//! Server changes found in one revision are sequenced: every added secondary first (one
-//! operation each), then every removed one, so a replacement is an add then a remove.
+//! Which operations exist is decided in `decide.rs` (pure too); this file holds only the
+//! types every procedure and the executor share: [`Kind`], [`Action`], [`Gate`],
+//! [`StepSpec`] and [`NewOperation`].
 
 pub mod add_secondary;
+pub mod decide;
 pub mod delegation;
 pub mod gates;
 pub mod move_primary;
@@ -17,13 +19,10 @@ pub mod move_zone;
 pub mod remove_secondary;
 pub mod renumber;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Config;
-use crate::store::GroupRow;
 pub use gates::{Verdict, holds};
 
 /// The kinds of operation.
@@ -281,92 +280,3 @@ pub struct NewOperation {
     /// Its steps, in order.
     pub steps: Vec<StepSpec>,
 }
-
-/// What the procedures need to know about the recorded zones of a group.
-#[derive(Debug, Clone, Default)]
-pub struct GroupZones {
-    /// Zone names.
-    pub zones: Vec<String>,
-    /// The longest TTL of the apex NS RRsets and of the address records of each NS name
-    /// (by lower-case name), as recorded.
-    pub max_ttl_by_server_name: BTreeMap<String, u32>,
-    /// The longest apex NS TTL recorded.
-    pub max_ns_ttl: u32,
-    /// The longest TTL of the parents' delegations (NS and glue) of these zones, where
-    /// known: a managed parent's as recorded, an unmanaged one's as its servers answer.
-    pub max_parent_ns_ttl: u32,
-    /// Some zone's parent TTL could not be learnt (no managed parent, no parent servers
-    /// to ask, or they did not answer): the child's NS TTL stands in for it.
-    pub parent_ttl_unknown: bool,
-    /// Each zone's delegation as desired, and how to check it.
-    pub delegations: Vec<delegation::ZoneDelegation>,
-}
-
-/// A zone whose group changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Move {
-    /// The zone.
-    pub zone: String,
-    /// Its recorded group.
-    pub from: String,
-    /// Its desired group.
-    pub to: String,
-    /// Its recorded apex NS TTL.
-    pub ns_ttl: u32,
-    /// Its delegation as desired.
-    pub delegation: Option<delegation::ZoneDelegation>,
-}
-
-/// The operations moving zones between groups call for.
-pub fn moves_for(moves: &[Move]) -> Vec<NewOperation> {
-    moves
-        .iter()
-        .map(|m| move_zone::operation(&m.zone, &m.from, &m.to, m.ns_ttl, m.delegation.as_ref()))
-        .collect()
-}
-
-/// The operations a change of group membership calls for: adds first, then removes, one
-/// operation per server and group.
-pub fn operations_for(
-    desired: &Config,
-    recorded: &[GroupRow],
-    zones: &BTreeMap<String, GroupZones>,
-) -> Vec<NewOperation> {
-    let mut adds = Vec::new();
-    let mut removes = Vec::new();
-    for r in recorded {
-        let Some(g) = desired.groups.get(&r.name) else {
-            continue;
-        };
-        let gz = zones.get(&r.name).cloned().unwrap_or_default();
-        let ns_name = |s: &str| {
-            desired
-                .secondaries
-                .get(s)
-                .and_then(|x| x.nameserver.as_ref())
-                .map(crate::model::ascii)
-        };
-        for s in g.secondaries.iter().filter(|s| !r.secondaries.contains(s)) {
-            adds.push(add_secondary::operation(
-                &g.name,
-                s,
-                ns_name(s).as_deref(),
-                &gz,
-            ));
-        }
-        for s in r.secondaries.iter().filter(|s| !g.secondaries.contains(s)) {
-            let ns_name = ns_name(s);
-            removes.push(remove_secondary::operation(
-                &g.name,
-                s,
-                ns_name.as_deref(),
-                &gz,
-            ));
-        }
-    }
-    adds.extend(removes);
-    adds
-}
-
-#[cfg(test)]
-mod tests;

@@ -1,5 +1,10 @@
-//! Procedure tests: which operations a membership change calls for, in which order.
+//! Decision tests: which operations a change calls for, in which order, with which waits.
+//! The membership rules on hand-built configurations; the whole decision on desired states
+//! written to a temporary folder.
 
+use std::collections::BTreeMap;
+
+use super::super::{Action, Gate, Kind, StepSpec, delegation, move_primary};
 use super::*;
 use crate::model::config::{
     Group, Primary, Secondary, SecretSource, SoaDefaults, Software, TsigKeyRef,
@@ -84,7 +89,7 @@ fn zones() -> BTreeMap<String, GroupZones> {
 #[test]
 fn unchanged_membership_needs_no_operation() {
     assert!(
-        operations_for(
+        membership(
             &config(&["ns1", "ns2"]),
             &recorded(&["ns1", "ns2"]),
             &zones()
@@ -95,12 +100,12 @@ fn unchanged_membership_needs_no_operation() {
 
 #[test]
 fn new_groups_need_no_operation() {
-    assert!(operations_for(&config(&["ns1", "ns2"]), &[], &zones()).is_empty());
+    assert!(membership(&config(&["ns1", "ns2"]), &[], &zones()).is_empty());
 }
 
 #[test]
 fn replacement_is_add_then_remove_one_server_at_a_time() {
-    let ops = operations_for(
+    let ops = membership(
         &config(&["ns1", "ns3"]),
         &recorded(&["ns1", "ns2"]),
         &zones(),
@@ -114,7 +119,7 @@ fn replacement_is_add_then_remove_one_server_at_a_time() {
 
 #[test]
 fn adding_checks_the_server_before_publishing_its_ns() {
-    let ops = operations_for(
+    let ops = membership(
         &config(&["ns1", "ns2", "ns3"]),
         &recorded(&["ns1", "ns2"]),
         &zones(),
@@ -141,7 +146,7 @@ fn adding_checks_the_server_before_publishing_its_ns() {
 
 #[test]
 fn removal_waits_the_longest_ttl_before_the_server_stops() {
-    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
+    let ops = membership(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
     let steps = &ops[0].steps;
     assert_eq!(steps[0].action, Action::PublishZones, "NS removed first");
     match &steps[1].gate {
@@ -159,7 +164,7 @@ fn removal_waits_out_the_parents_delegation_too() {
     if let Some(gz) = z.get_mut("g") {
         gz.max_parent_ns_ttl = 86400;
     }
-    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
+    let ops = membership(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
     let Gate::Wait { seconds, why } = &ops[0].steps[1].gate else {
         panic!("{:?}", ops[0].steps[1])
     };
@@ -170,7 +175,7 @@ fn removal_waits_out_the_parents_delegation_too() {
         gz.max_parent_ns_ttl = 0;
         gz.parent_ttl_unknown = true;
     }
-    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
+    let ops = membership(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &z);
     let Gate::Wait { seconds, why } = &ops[0].steps[1].gate else {
         panic!("{:?}", ops[0].steps[1])
     };
@@ -180,7 +185,7 @@ fn removal_waits_out_the_parents_delegation_too() {
 
 #[test]
 fn steps_round_trip_through_json() {
-    let ops = operations_for(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
+    let ops = membership(&config(&["ns1"]), &recorded(&["ns1", "ns2"]), &zones());
     for s in &ops[0].steps {
         let json = serde_json::to_string(s).unwrap();
         assert_eq!(&serde_json::from_str::<StepSpec>(&json).unwrap(), s);
@@ -203,14 +208,14 @@ fn zones_with_delegation() -> BTreeMap<String, GroupZones> {
 
 #[test]
 fn the_parent_learns_of_a_new_server_last_and_of_a_leaving_one_first() {
-    let add = &operations_for(
+    let add = &membership(
         &config(&["ns1", "ns2", "ns3"]),
         &recorded(&["ns1", "ns2"]),
         &zones_with_delegation(),
     )[0];
     let names: Vec<&str> = add.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["provision", "publish-ns", "delegation"]);
-    let remove = &operations_for(
+    let remove = &membership(
         &config(&["ns1"]),
         &recorded(&["ns1", "ns2"]),
         &zones_with_delegation(),
