@@ -4,7 +4,7 @@
 use similar::{ChangeTag, TextDiff};
 
 use super::operations::{OperationState, PlannedOperation, Wait};
-use super::{Plan, ZoneAction, ZoneChange};
+use super::{GroupChange, Plan, ZoneAction, ZoneChange};
 use crate::procedures::{Action, Gate};
 
 const RED: &str = "\x1b[31m";
@@ -97,98 +97,10 @@ fn text_with(plan: &Plan, color: bool, active: bool) -> String {
         ));
     }
     for g in &plan.groups {
-        let mut parts = Vec::new();
-        if g.created {
-            parts.push(format!(
-                "new group, catalog {}",
-                g.catalog.1.as_deref().unwrap_or("")
-            ));
-        } else if g.removed {
-            parts.push("group removed".to_string());
-        } else if g.catalog.0 != g.catalog.1 {
-            parts.push(format!(
-                "catalog {} → {}",
-                g.catalog.0.as_deref().unwrap_or("-"),
-                g.catalog.1.as_deref().unwrap_or("-")
-            ));
-        }
-        let staged = !g.created && !g.removed;
-        for s in &g.added {
-            parts.push(format!(
-                "+ secondary {s}{}",
-                if staged {
-                    " (staged: add-secondary; its NS is published once it serves)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        for s in &g.removed_secondaries {
-            parts.push(format!(
-                "- secondary {s}{}",
-                if staged {
-                    " (staged: remove-secondary; NS first, TTL wait, then it stops)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        out.push_str(&format!(
-            "\n{} {}: {}\n",
-            paint(color, BOLD, "group"),
-            g.group,
-            parts.join(", ")
-        ));
+        out.push_str(&group_text(g, color));
     }
     for z in &plan.zones {
-        let serial = |s: Option<u32>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
-        let head = match z.action {
-            ZoneAction::Create => paint(
-                color,
-                GREEN,
-                &format!(
-                    "+ create {} (group {}, serial {})",
-                    z.zone,
-                    z.group,
-                    serial(z.new_serial)
-                ),
-            ),
-            ZoneAction::Update => {
-                let moved = z
-                    .old_group
-                    .as_ref()
-                    .map(|g| format!(", group {g} → {}; staged: served by both, NS switched, {g} drops it after the TTL", z.group))
-                    .unwrap_or_default();
-                paint(
-                    color,
-                    YELLOW,
-                    &format!(
-                        "~ update {} (serial {} → {}{moved})",
-                        z.zone,
-                        serial(z.expected_serial),
-                        serial(z.new_serial)
-                    ),
-                )
-            }
-            ZoneAction::Delete => paint(
-                color,
-                RED,
-                &format!(
-                    "- delete {} (group {}; applied only with --allow-delete)",
-                    z.zone, z.group
-                ),
-            ),
-            ZoneAction::Verify => format!(
-                "? verify {} (serial {} not yet seen on every server of group {})",
-                z.zone,
-                serial(z.expected_serial),
-                z.group
-            ),
-        };
-        out.push_str(&format!("\n{head}\n"));
-        if z.action != ZoneAction::Verify {
-            out.push_str(&zone_diff(z, color));
-        }
+        out.push_str(&zone_text(z, color));
     }
     let shown: Vec<PlannedOperation> = plan
         .operations
@@ -212,6 +124,105 @@ fn text_with(plan: &Plan, color: bool, active: bool) -> String {
         plan.count_operations(OperationState::New),
         plan.count_operations(OperationState::Active)
     ));
+    out
+}
+
+/// One group's change, as the text plan shows it.
+fn group_text(g: &GroupChange, color: bool) -> String {
+    let mut parts = Vec::new();
+    if g.created {
+        parts.push(format!(
+            "new group, catalog {}",
+            g.catalog.1.as_deref().unwrap_or("")
+        ));
+    } else if g.removed {
+        parts.push("group removed".to_string());
+    } else if g.catalog.0 != g.catalog.1 {
+        parts.push(format!(
+            "catalog {} → {}",
+            g.catalog.0.as_deref().unwrap_or("-"),
+            g.catalog.1.as_deref().unwrap_or("-")
+        ));
+    }
+    let staged = !g.created && !g.removed;
+    for s in &g.added {
+        parts.push(format!(
+            "+ secondary {s}{}",
+            if staged {
+                " (staged: add-secondary; its NS is published once it serves)"
+            } else {
+                ""
+            }
+        ));
+    }
+    for s in &g.removed_secondaries {
+        parts.push(format!(
+            "- secondary {s}{}",
+            if staged {
+                " (staged: remove-secondary; NS first, TTL wait, then it stops)"
+            } else {
+                ""
+            }
+        ));
+    }
+    format!(
+        "\n{} {}: {}\n",
+        paint(color, BOLD, "group"),
+        g.group,
+        parts.join(", ")
+    )
+}
+
+/// One zone's change (and its diff), as the text plan shows it.
+fn zone_text(z: &ZoneChange, color: bool) -> String {
+    let serial = |s: Option<u32>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+    let head = match z.action {
+        ZoneAction::Create => paint(
+            color,
+            GREEN,
+            &format!(
+                "+ create {} (group {}, serial {})",
+                z.zone,
+                z.group,
+                serial(z.new_serial)
+            ),
+        ),
+        ZoneAction::Update => {
+            let moved = z
+                .old_group
+                .as_ref()
+                .map(|g| format!(", group {g} → {}; staged: served by both, NS switched, {g} drops it after the TTL", z.group))
+                .unwrap_or_default();
+            paint(
+                color,
+                YELLOW,
+                &format!(
+                    "~ update {} (serial {} → {}{moved})",
+                    z.zone,
+                    serial(z.expected_serial),
+                    serial(z.new_serial)
+                ),
+            )
+        }
+        ZoneAction::Delete => paint(
+            color,
+            RED,
+            &format!(
+                "- delete {} (group {}; applied only with --allow-delete)",
+                z.zone, z.group
+            ),
+        ),
+        ZoneAction::Verify => format!(
+            "? verify {} (serial {} not yet seen on every server of group {})",
+            z.zone,
+            serial(z.expected_serial),
+            z.group
+        ),
+    };
+    let mut out = format!("\n{head}\n");
+    if z.action != ZoneAction::Verify {
+        out.push_str(&zone_diff(z, color));
+    }
     out
 }
 
