@@ -8,6 +8,7 @@ use super::plan::open_store;
 use super::{Format, Global};
 use crate::outln;
 use crate::store::lock::{LockInfo, LockState, utc};
+use crate::store::{AppliedRevision, AuditEntry, GroupRow, OperationRow, RecordedZone, ServerRow};
 
 fn when(t: Option<i64>) -> String {
     t.map(utc).unwrap_or_else(|| "never".into())
@@ -51,90 +52,143 @@ fn lock_json(state: &LockState) -> serde_json::Value {
 /// Runs `status`.
 pub async fn run(g: &Global) -> miette::Result<u8> {
     let store = open_store(g).await?;
-    let applied = store.applied_revision().await.into_diagnostic()?;
-    let zones = store.zone_index().await.into_diagnostic()?;
-    let groups = store.groups().await.into_diagnostic()?;
-    let servers = store.servers().await.into_diagnostic()?;
-    let audit = store.audit_tail(10).await.into_diagnostic()?;
-    let ops = store.operations(false).await.into_diagnostic()?;
-    let lock = store.lock_state().await.into_diagnostic()?;
+    let st = Status {
+        applied: store.applied_revision().await.into_diagnostic()?,
+        zones: store.zone_index().await.into_diagnostic()?,
+        groups: store.groups().await.into_diagnostic()?,
+        servers: store.servers().await.into_diagnostic()?,
+        audit: store.audit_tail(10).await.into_diagnostic()?,
+        ops: store.operations(false).await.into_diagnostic()?,
+        lock: store.lock_state().await.into_diagnostic()?,
+    };
     store.close().await;
-    let count = |group: &str| zones.iter().filter(|z| z.group == group).count();
-    let server_zones = |groups_of: &str| groups_of.split_whitespace().map(count).sum::<usize>();
     if g.format == Format::Json {
-        outln!(
-            "{}",
-            serde_json::json!({
-                "lock": lock_json(&lock),
-                "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
-                "zones": zones.len(),
-                "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
-                "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
-                "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-                "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
-            })
-        )?;
+        outln!("{}", st.json())?;
         return Ok(0);
     }
-    match &applied {
-        Some(a) => outln!(
-            "Applied revision {} \"{}\" by {} at {}",
-            &a.commit_id[..a.commit_id.len().min(12)],
-            a.summary,
-            a.author,
-            when(Some(a.applied_at))
-        )?,
-        None => outln!("Nothing applied yet.")?,
+    st.print_summary()?;
+    st.print_fleet()?;
+    print_operations(&st.ops)?;
+    print_audit(&st.audit)?;
+    Ok(0)
+}
+
+/// What the store says, as `status` shows it.
+struct Status {
+    applied: Option<AppliedRevision>,
+    zones: Vec<RecordedZone>,
+    groups: Vec<GroupRow>,
+    servers: Vec<ServerRow>,
+    audit: Vec<AuditEntry>,
+    ops: Vec<OperationRow>,
+    lock: LockState,
+}
+
+impl Status {
+    /// How many recorded zones `group` has.
+    fn count(&self, group: &str) -> usize {
+        self.zones.iter().filter(|z| z.group == group).count()
     }
-    outln!("{}", lock_line(&lock))?;
-    let unverified = zones.iter().filter(|z| !z.verified).count();
-    outln!(
-        "Zones: {} recorded, {} not yet verified on every server",
-        zones.len(),
-        unverified
-    )?;
-    for s in servers.iter().filter(|s| s.role == "primary") {
+
+    /// How many zones a secondary of these groups (space-separated) serves.
+    fn server_zones(&self, groups_of: &str) -> usize {
+        groups_of.split_whitespace().map(|g| self.count(g)).sum()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let (applied, zones, groups, servers, ops, lock) = (
+            &self.applied,
+            &self.zones,
+            &self.groups,
+            &self.servers,
+            &self.ops,
+            &self.lock,
+        );
+        let count = |group: &str| self.count(group);
+        let server_zones = |groups_of: &str| self.server_zones(groups_of);
+        serde_json::json!({
+            "lock": lock_json(lock),
+            "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
+            "zones": zones.len(),
+            "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
+            "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
+            "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
+        })
+    }
+
+    fn print_summary(&self) -> miette::Result<()> {
+        let (applied, zones, lock) = (&self.applied, &self.zones, &self.lock);
+        match &applied {
+            Some(a) => outln!(
+                "Applied revision {} \"{}\" by {} at {}",
+                &a.commit_id[..a.commit_id.len().min(12)],
+                a.summary,
+                a.author,
+                when(Some(a.applied_at))
+            )?,
+            None => outln!("Nothing applied yet.")?,
+        }
+        outln!("{}", lock_line(lock))?;
+        let unverified = zones.iter().filter(|z| !z.verified).count();
         outln!(
-            "\nPrimary {} {} ({} zones): {} {}",
-            s.name,
-            s.address,
+            "Zones: {} recorded, {} not yet verified on every server",
             zones.len(),
-            s.last_state.as_deref().unwrap_or("UNCHECKED"),
-            s.last_message
-                .as_deref()
-                .map(|m| format!("— {m}, {}", when(s.last_check_at)))
-                .unwrap_or_default()
+            unverified
         )?;
+        Ok(())
     }
-    for gr in &groups {
-        outln!(
-            "\nGroup {} (catalogs <secondary>.{}): {} zones, NS {}",
-            gr.name,
-            gr.catalog,
-            count(&gr.name),
-            gr.nameservers.join(" ")
-        )?;
-        for s in servers
-            .iter()
-            .filter(|s| s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name))
-        {
+
+    fn print_fleet(&self) -> miette::Result<()> {
+        let (zones, groups, servers) = (&self.zones, &self.groups, &self.servers);
+        let count = |group: &str| self.count(group);
+        let server_zones = |groups_of: &str| self.server_zones(groups_of);
+        for s in servers.iter().filter(|s| s.role == "primary") {
             outln!(
-                "  {:<10} {:<22} {:<5} {:>6} zones  {:<9} {}",
+                "\nPrimary {} {} ({} zones): {} {}",
                 s.name,
                 s.address,
-                s.software,
-                server_zones(&s.groups),
+                zones.len(),
                 s.last_state.as_deref().unwrap_or("UNCHECKED"),
                 s.last_message
                     .as_deref()
-                    .map(|m| format!("{m} ({})", when(s.last_check_at)))
+                    .map(|m| format!("— {m}, {}", when(s.last_check_at)))
                     .unwrap_or_default()
             )?;
         }
+        for gr in groups {
+            outln!(
+                "\nGroup {} (catalogs <secondary>.{}): {} zones, NS {}",
+                gr.name,
+                gr.catalog,
+                count(&gr.name),
+                gr.nameservers.join(" ")
+            )?;
+            for s in servers.iter().filter(|s| {
+                s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name)
+            }) {
+                outln!(
+                    "  {:<10} {:<22} {:<5} {:>6} zones  {:<9} {}",
+                    s.name,
+                    s.address,
+                    s.software,
+                    server_zones(&s.groups),
+                    s.last_state.as_deref().unwrap_or("UNCHECKED"),
+                    s.last_message
+                        .as_deref()
+                        .map(|m| format!("{m} ({})", when(s.last_check_at)))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        Ok(())
     }
+}
+
+fn print_operations(ops: &[OperationRow]) -> miette::Result<()> {
     if !ops.is_empty() {
         outln!("\nOperations:")?;
-        for o in &ops {
+        for o in ops {
             outln!(
                 "  op {} {} {} in group {} ({} zones, from {})",
                 o.id,
@@ -160,9 +214,13 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
             }
         }
     }
+    Ok(())
+}
+
+fn print_audit(audit: &[AuditEntry]) -> miette::Result<()> {
     if !audit.is_empty() {
         outln!("\nRecent changes:")?;
-        for e in &audit {
+        for e in audit {
             outln!(
                 "  {}  {:<8} {:<32} {} ({}, {})",
                 when(Some(e.at)),
@@ -174,5 +232,5 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
             )?;
         }
     }
-    Ok(0)
+    Ok(())
 }
