@@ -38,6 +38,8 @@ pub struct Sender<'a> {
     pub now: i64,
     /// Today as YYYYMMDD.
     pub today: u32,
+    /// The effects (for the crash-test boundary after each store write).
+    pub effects: &'a super::effects::Effects,
 }
 
 /// A zone sent, waiting for its content check.
@@ -91,14 +93,17 @@ impl Sender<'_> {
                 zone: zone.name.to_string(),
                 rcode: format!("not sent: the store failed writing its intent ({e})"),
             })?;
+        self.effects.boundary("zone intent written").await;
         let last = planned.updates.len().saturating_sub(1);
         for (i, (u, required)) in planned.updates.iter().enumerate() {
             self.updater.send(&zone.name, u, *required).await?;
             if i < last {
-                super::ctx::boundary("zone UPDATE message sent, more to follow");
+                self.effects
+                    .boundary("zone UPDATE message sent, more to follow")
+                    .await;
             }
         }
-        super::ctx::boundary("zone UPDATE sent");
+        self.effects.boundary("zone UPDATE sent").await;
         Ok(planned.final_serial)
     }
 
@@ -185,7 +190,9 @@ impl Sender<'_> {
         self.store
             .record_zones(&[(row, audit)])
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.effects.boundary("landed change recorded").await;
+        Ok(())
     }
 
     fn sent(
@@ -242,8 +249,10 @@ impl Sender<'_> {
             }
         }
         self.store.record_zones(&rows).await?;
+        self.effects.boundary("zones recorded").await;
         let names: Vec<String> = rows.into_iter().map(|(r, _)| r.name).collect();
         self.store.clear_intents(&names).await?;
+        self.effects.boundary("intents cleared").await;
         Ok((names, failures))
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use tracing::info;
 
-use super::ctx::{Ctx, Options, boundary, connect, name};
+use super::ctx::{Ctx, Options, connect, name};
 use super::error::ApplyError;
 use crate::desired::DesiredState;
 use crate::model::Primary;
@@ -173,6 +173,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
             .map(GroupRow::of)
             .collect();
         store.set_groups(&groups).await?;
+        ctx.boundary("groups recorded").await;
     }
     // Held: the operations' zones, and the managed parents whose delegation they publish.
     let mut held = Vec::new();
@@ -252,7 +253,7 @@ pub(super) async fn insert(
             .collect(),
     };
     let id = store.create_operation(&row, ctx.opts.now).await?;
-    boundary("operation created");
+    ctx.boundary("operation created").await;
     info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
     store
         .audit(&[AuditEntry {
@@ -268,6 +269,7 @@ pub(super) async fn insert(
             ),
         }])
         .await?;
+    ctx.boundary("operation audited").await;
     Ok(id)
 }
 
@@ -385,6 +387,7 @@ pub(super) async fn move_primary(
         }
     }
     store.set_primary(&want, opts.now).await?;
+    opts.effects.boundary("moved primary recorded").await;
     info!(primary = %want.addr, "the primary moved");
     Ok(None)
 }

@@ -297,6 +297,7 @@ pub(super) async fn check_gate(
         None => {
             let verified: Vec<String> = op.zones.clone();
             ctx.store.set_verified(&verified, true).await?;
+            ctx.boundary("zones verified").await;
             Ok(format!("{total} check(s) passed"))
         }
         Some(o) => Err(format!(

@@ -31,7 +31,7 @@ use tracing::{info, warn};
 
 use super::gates::check_gate;
 use crate::apply::catalogs;
-use crate::apply::ctx::{Ctx, boundary, name};
+use crate::apply::ctx::{Ctx, name};
 use crate::apply::error::ApplyError;
 use crate::apply::primary_move;
 use crate::apply::publish::{Change, publish_zones, send_and_record, stanzas};
@@ -127,6 +127,7 @@ async fn drive_one(ctx: &Ctx<'_>, mut op: OperationRow) -> Result<Option<String>
                     .finish_operation(op.id, op.version, ctx.now())
                     .await?
                 {
+                    ctx.boundary("operation finished").await;
                     info!(op = op.id, "operation done");
                     if op.kind == procedures::Kind::RemoveSecondary.as_str() {
                         retire_catalog(ctx, &op).await;
@@ -190,6 +191,8 @@ async fn write(
     then: Progress,
 ) -> Result<Progress, ApplyError> {
     Ok(if ctx.store.write_step(op.id, op.version, step).await? {
+        ctx.boundary(&format!("step {} {}", step.name, step.state))
+            .await;
         then
     } else {
         Progress::Changed
@@ -275,7 +278,6 @@ async fn run_step(
     if let Progress::Changed = write(ctx, op, &step, Progress::Done).await? {
         return Ok(Progress::Changed);
     }
-    boundary("step running");
 
     let proof = match act(ctx, op, &spec.action).await {
         Ok(()) => check_gate(ctx, op, &spec.gate, step.confirmed).await?,
@@ -293,7 +295,6 @@ async fn run_step(
             step.next_check_at = None;
             let progress = write(ctx, op, &step, Progress::Done).await?;
             if let Progress::Done = progress {
-                boundary("step done");
                 info!(op = op.id, step = %step.name, "step done");
             }
             Ok(progress)
@@ -398,6 +399,7 @@ async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
                 warn!(catalog = %c, "cannot record the catalog's last serial: {e}");
                 return;
             }
+            ctx.boundary("catalog serial recorded").await;
         }
     }
     match render_primary(ctx, &op.group).await {
