@@ -15,5 +15,8 @@ mod lab;
 mod procedures;
 /// One test per reported defect, named after it.
 mod regression;
+/// The simulated fleet: every procedure, a crash after every store write, and random fault
+/// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
+mod sim;
 /// `validate`: the example repository, and bad input.
 mod validate;
