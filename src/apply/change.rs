@@ -118,6 +118,19 @@ impl Sender<'_> {
     ) -> Result<SentZone, String> {
         let key = crate::model::ascii(&zone.name);
         let earlier = self.store.intent(&key).await.map_err(|e| e.to_string())?;
+        // Already the desired content (a zone an interrupted apply loaded from its new file
+        // and never recorded, adopted now): nothing to send. A serial bump alone would be
+        // a second change, and every secondary would transfer the zone again.
+        if let Some(s) = expected {
+            let old = Served {
+                text: old_text.to_string(),
+                serial: Some(s),
+            };
+            if content::same_content(&zone.canonical_text(s), &old) {
+                let detail = format!("serial {s}: the primary already serves the desired content");
+                return Ok(self.sent(zone, zone.canonical_text(s), s, action, detail));
+            }
+        }
         let new_serial = next_serial(expected, self.today);
         let changes = crate::plan::rrset_changes(old_text, &zone.canonical_text(new_serial));
         let planned = zone_update(zone, old_text, &changes, expected, new_serial)

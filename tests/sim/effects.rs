@@ -77,6 +77,7 @@ impl Boundary for Fleet {
         let stop = {
             let mut w = self.world();
             w.boundaries += 1;
+            w.trail.push(what.to_string());
             let stop = w.crash_at == Some(w.boundaries);
             if stop {
                 w.crashed = true;

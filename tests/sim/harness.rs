@@ -240,7 +240,7 @@ impl<'r> Sim<'r> {
         let opts = Options {
             allow_delete,
             adopt: false,
-            verify_timeout: Duration::from_secs(5),
+            verify_timeout: Duration::from_secs(2),
             now,
             today,
             effects: self.fleet.effects(),
@@ -290,12 +290,30 @@ impl<'r> Sim<'r> {
                 Run::Crashed => return Err("crashed".into()),
                 Run::NotYet(message) => {
                     self.operators(&message);
+                    self.wait_as_asked(&message);
                     last = message;
                 }
             }
-            self.fleet.world().advance(Duration::from_secs(1));
         }
         Err(format!("not converged after {max} applies: {last}"))
+    }
+
+    /// Waits as a daemon would before the next apply: until the earliest time the
+    /// message names (`HH:MM:SS UTC` of the run's day, when a wait or a back-off ends),
+    /// else a second.
+    pub fn wait_as_asked(&self, message: &str) {
+        let mut w = self.fleet.world();
+        let now = w.now.as_secs();
+        let times = message.match_indices(" UTC").filter_map(|(i, _)| {
+            let hms = message.get(i.checked_sub(8)?..i)?;
+            let f: Vec<u64> = hms
+                .split(':')
+                .map(|x| x.parse().ok())
+                .collect::<Option<_>>()?;
+            (f.len() == 3).then(|| EPOCH + f[0] * 3600 + f[1] * 60 + f[2])
+        });
+        let next = times.filter(|t| *t > now).min().unwrap_or(now + 1);
+        w.advance(Duration::from_secs(next.saturating_sub(now).clamp(1, 600)));
     }
 
     /// The operators read the apply's message and do what it asks.

@@ -31,7 +31,7 @@ use harness::{Repo, Run, Sim};
 use scenario::{Procedure, Summary};
 
 /// How many applies a revision gets to converge.
-const MAX_APPLIES: usize = 200;
+const MAX_APPLIES: usize = 80;
 
 /// What one run of a procedure did.
 pub struct Ran {
@@ -39,6 +39,8 @@ pub struct Ran {
     pub summary: Summary,
     /// The boundaries the driver reached while applying revision 1.
     pub boundaries: usize,
+    /// What each was.
+    pub trail: Vec<String>,
     /// Whether the crash hook stopped it.
     pub crashed: bool,
     /// How many times the invariants were checked.
@@ -71,6 +73,7 @@ pub async fn run(
     {
         let mut w = sim.fleet.world();
         w.boundaries = 0;
+        w.trail.clear();
         w.crash_at = crash_at;
         w.chaos = chaos.map(|(per_mille, events)| (per_mille, w.events + events));
     }
@@ -92,14 +95,21 @@ pub async fn run(
             }
             Run::NotYet(message) => {
                 sim.operators(&message);
+                sim.wait_as_asked(&message);
                 last = message;
+                continue;
             }
         }
         sim.fleet.world().advance(Duration::from_secs(1));
     }
-    let (boundaries, checks, violations) = {
+    let (boundaries, trail, checks, violations) = {
         let w = sim.fleet.world();
-        (w.boundaries, w.inv.checks, w.inv.violations.clone())
+        (
+            w.boundaries,
+            w.trail.clone(),
+            w.inv.checks,
+            w.inv.violations.clone(),
+        )
     };
     if !violations.is_empty() {
         return Err(format!("invariants broken:\n{}", violations.join("\n")));
@@ -112,6 +122,7 @@ pub async fn run(
     Ok(Ran {
         summary: scenario::summary(&sim).await,
         boundaries,
+        trail,
         crashed,
         checks,
         applies: sim.applies - start,

@@ -92,16 +92,3 @@ fn move_primary_converges() {
     assert!(zones_of(&served, "p0").is_empty());
     assert_eq!(zones_of(&served, "ns1"), ["a.test.", "b.test."]);
 }
-
-#[test]
-#[ignore]
-fn debug_dump() {
-    for p in Procedure::ALL {
-        let repo = p.repo();
-        let ran = block_on(run(p, &repo, 1, None, None)).unwrap();
-        eprintln!(
-            "{p:?}: applies {} boundaries {} checks {}\n{:#?}",
-            ran.applies, ran.boundaries, ran.checks, ran.summary
-        );
-    }
-}

@@ -81,16 +81,6 @@ const CATALOG: &str = "catalog.test.";
 const OTHER: &str = "other.test.";
 
 impl Procedure {
-    /// Every one.
-    pub const ALL: [Procedure; 6] = [
-        Procedure::Zones,
-        Procedure::AddSecondary,
-        Procedure::RemoveSecondary,
-        Procedure::MoveZone,
-        Procedure::Renumber,
-        Procedure::MovePrimary,
-    ];
-
     /// The secondaries of the default group before the change.
     pub fn before(self) -> &'static [&'static str] {
         match self {
