@@ -17,5 +17,8 @@ mod procedures;
 mod regression;
 /// Stores made by released code open under this code (one migrations tree).
 mod store;
+/// The simulated fleet: every procedure, a crash after every store write, and random fault
+/// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
+mod sim;
 /// `validate`: the example repository, and bad input.
 mod validate;

@@ -38,6 +38,8 @@ pub struct Sender<'a> {
     pub now: i64,
     /// Today as YYYYMMDD.
     pub today: u32,
+    /// The effects (for the crash-test boundary after each store write).
+    pub effects: &'a super::effects::Effects,
 }
 
 /// A zone sent, waiting for its content check.
@@ -91,14 +93,17 @@ impl Sender<'_> {
                 zone: zone.name.to_string(),
                 rcode: format!("not sent: the store failed writing its intent ({e})"),
             })?;
+        self.effects.boundary("zone intent written").await;
         let last = planned.updates.len().saturating_sub(1);
         for (i, (u, required)) in planned.updates.iter().enumerate() {
             self.updater.send(&zone.name, u, *required).await?;
             if i < last {
-                super::ctx::boundary("zone UPDATE message sent, more to follow");
+                self.effects
+                    .boundary("zone UPDATE message sent, more to follow")
+                    .await;
             }
         }
-        super::ctx::boundary("zone UPDATE sent");
+        self.effects.boundary("zone UPDATE sent").await;
         Ok(planned.final_serial)
     }
 
@@ -113,6 +118,19 @@ impl Sender<'_> {
     ) -> Result<SentZone, String> {
         let key = crate::model::ascii(&zone.name);
         let earlier = self.store.intent(&key).await.map_err(|e| e.to_string())?;
+        // Already the desired content (a zone an interrupted apply loaded from its new file
+        // and never recorded, adopted now): nothing to send. A serial bump alone would be
+        // a second change, and every secondary would transfer the zone again.
+        if let Some(s) = expected {
+            let old = Served {
+                text: old_text.to_string(),
+                serial: Some(s),
+            };
+            if content::same_content(&zone.canonical_text(s), &old) {
+                let detail = format!("serial {s}: the primary already serves the desired content");
+                return Ok(self.sent(zone, zone.canonical_text(s), s, action, detail));
+            }
+        }
         let new_serial = next_serial(expected, self.today);
         let changes = crate::plan::rrset_changes(old_text, &zone.canonical_text(new_serial));
         let planned = zone_update(zone, old_text, &changes, expected, new_serial)
@@ -185,7 +203,9 @@ impl Sender<'_> {
         self.store
             .record_zones(&[(row, audit)])
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.effects.boundary("landed change recorded").await;
+        Ok(())
     }
 
     fn sent(
@@ -242,8 +262,10 @@ impl Sender<'_> {
             }
         }
         self.store.record_zones(&rows).await?;
+        self.effects.boundary("zones recorded").await;
         let names: Vec<String> = rows.into_iter().map(|(r, _)| r.name).collect();
         self.store.clear_intents(&names).await?;
+        self.effects.boundary("intents cleared").await;
         Ok((names, failures))
     }
 }

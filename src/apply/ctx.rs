@@ -1,7 +1,7 @@
 //! What every part of the executor shares and depends on nothing else of it: the apply's
 //! options and report, the context an operation's steps act in ([`Ctx`]), the stages'
 //! view of a run ([`Stage`]), the connection to a primary, where servers answer, and the
-//! crash-test boundary hook.
+//! crash-test boundary hook (`Ctx::boundary`, and the real one, `kill_hook`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -158,16 +158,24 @@ impl Ctx<'_> {
     }
 }
 
-/// Test hook for crash tests: with `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills
-/// itself with SIGKILL at the N-th step boundary (a state written, an UPDATE sent), exactly
-/// as an operator's `kill -9` would. Boundaries are counted in the file named by
-/// `ZONEKEEPER_TEST_KILL_COUNTER` across runs (or per process without it). Unset in normal
-/// runs: then this does nothing.
+impl Ctx<'_> {
+    /// The crash-test boundary `what`: called right after a store write (see
+    /// [`super::effects::Boundary`]).
+    pub async fn boundary(&self, what: &str) {
+        self.opts.effects.boundary(what).await;
+    }
+}
+
+/// The real crash-test hook ([`super::effects::KillHook`]): with
+/// `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills itself with SIGKILL at the N-th step
+/// boundary (a state written, an UPDATE sent), exactly as an operator's `kill -9` would.
+/// Boundaries are counted in the file named by `ZONEKEEPER_TEST_KILL_COUNTER` across runs
+/// (or per process without it). Unset in normal runs: then this does nothing.
 ///
 /// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
 /// integration tests run has): in a release build the body is compiled out, so no
 /// environment variable can make a production `zonekeeper` kill itself.
-pub(crate) fn boundary(what: &str) {
+pub(crate) fn kill_hook(what: &str) {
     #[cfg(not(debug_assertions))]
     let _ = what;
     #[cfg(debug_assertions)]

@@ -154,6 +154,7 @@ async fn leave_primary(
         })
         .collect();
     stage.ctx.store.delete_zones(&entries).await?;
+    stage.ctx.boundary("zones deleted").await;
     report.deleted = gone.into_iter().collect();
     Ok(())
 }

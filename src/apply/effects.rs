@@ -1,7 +1,8 @@
 //! Every effect the executor may have, behind small traits, bundled as [`Effects`]: the
 //! primary's control channel and signed connection ([`Control`], [`Sender`], opened by a
 //! [`Connector`] for any primary, old or new), the prober ([`Prober`]) and the clock
-//! ([`Clock`]). The store is the other one, passed beside it.
+//! ([`Clock`]), and the crash-test hook the driver calls after every store write
+//! ([`Boundary`]). The store is the other one, passed beside it.
 //!
 //! [`Effects::real`] is BIND, the network and the system clock; the simulated fleet of the
 //! tests (`tests/sim`) provides in-memory ones, so the same driver runs against both.
@@ -88,6 +89,29 @@ impl Connector for Bind {
     }
 }
 
+/// Where a crash test may stop the driver: it calls [`Boundary::reached`] right after
+/// every store write (and after every UPDATE it sends), so that everything before is
+/// durable and nothing after has happened. A hook that never returns stops the apply
+/// there, exactly as a `kill -9` would (the simulated fleet's crash test drops the apply's
+/// future at that point, then resumes with a new apply).
+#[async_trait]
+pub trait Boundary: Send + Sync {
+    /// The driver reached the boundary `what` (a short description).
+    async fn reached(&self, what: &str);
+}
+
+/// The real hook: in debug builds, `ZONEKEEPER_TEST_KILL_AT` makes the process kill itself
+/// at the N-th boundary (see [`super::ctx::kill_hook`]); in release builds, nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KillHook;
+
+#[async_trait]
+impl Boundary for KillHook {
+    async fn reached(&self, what: &str) {
+        super::ctx::kill_hook(what);
+    }
+}
+
 /// The effects an apply has.
 #[derive(Clone)]
 pub struct Effects {
@@ -97,16 +121,24 @@ pub struct Effects {
     pub prober: Arc<dyn Prober>,
     /// Tells the time and waits.
     pub clock: Arc<dyn Clock>,
+    /// Called after every store write: where a crash test stops the driver.
+    pub boundary: Arc<dyn Boundary>,
 }
 
 impl Effects {
-    /// BIND, the network and the system clock.
+    /// BIND, the network, the system clock, and the debug-only kill hook.
     pub fn real() -> Effects {
         Effects {
             connector: Arc::new(Bind),
             prober: Arc::new(Network),
             clock: Arc::new(SystemClock),
+            boundary: Arc::new(KillHook),
         }
+    }
+
+    /// The driver reached the crash-test boundary `what` (see [`Boundary`]).
+    pub async fn boundary(&self, what: &str) {
+        self.boundary.reached(what).await;
     }
 }
 

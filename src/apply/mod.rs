@@ -104,6 +104,7 @@ async fn run(
     let (control, updater) = connect(opts, primary).await?;
     // Changes go to this primary from now on: a later move starts from here.
     store.set_primary(&primary.recorded(), opts.now).await?;
+    opts.effects.boundary("primary recorded").await;
     info!(revision = %desired.revision.id, primary = %primary.addr, zones = plan.zones.len(), "applying");
     let mut report = Report::default();
     let index: BTreeMap<String, RecordedZone> = store.zone_map().await?;
@@ -164,7 +165,7 @@ async fn run(
     }
 
     // 7. Server health, then the revision when everything held.
-    record::health(store, config, &health, opts.now).await?;
+    record::health(store, config, &health, opts.now, &opts.effects).await?;
     if report.complete() {
         record::revision(&stage).await?;
         report.revision_recorded = true;

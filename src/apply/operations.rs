@@ -11,7 +11,7 @@
 
 use tracing::info;
 
-use super::ctx::{Ctx, Options, boundary, connect};
+use super::ctx::{Ctx, Options, connect};
 use super::error::ApplyError;
 use crate::desired::DesiredState;
 use crate::model::Primary;
@@ -44,6 +44,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
             .map(GroupRow::of)
             .collect();
         ctx.store.set_groups(&groups).await?;
+        ctx.boundary("groups recorded").await;
     }
     Ok(decide::held(&recorded.active, &create))
 }
@@ -67,7 +68,7 @@ pub(super) async fn insert(
             .collect(),
     };
     let id = store.create_operation(&row, ctx.opts.now).await?;
-    boundary("operation created");
+    ctx.boundary("operation created").await;
     info!(op = id, kind = op.kind.as_str(), server = %op.server, group = %op.group, "operation created");
     store
         .audit(&[AuditEntry {
@@ -83,6 +84,7 @@ pub(super) async fn insert(
             ),
         }])
         .await?;
+    ctx.boundary("operation audited").await;
     Ok(id)
 }
 
@@ -130,6 +132,7 @@ pub(super) async fn move_primary(
         }
     }
     store.set_primary(&want, opts.now).await?;
+    opts.effects.boundary("moved primary recorded").await;
     info!(primary = %want.addr, "the primary moved");
     Ok(None)
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use hickory_proto::rr::Name;
 
-use super::ctx::{Ctx, boundary, group_sockets, name};
+use super::ctx::{Ctx, group_sockets, name};
 use super::step_error::StepError;
 use super::{catalogs, content};
 use crate::backend::bind::Stanza;
@@ -111,6 +111,7 @@ pub(super) async fn send_and_record(
         commit_id: ctx.desired.revision.id.clone(),
     };
     store.set_intent(&intent, ctx.opts.now).await?;
+    ctx.boundary("zone intent written").await;
     match ctx.updater.send(zone, update, Some(recorded_serial)).await {
         Ok(()) => {}
         Err(e @ UpdateError::Drift { .. }) => {
@@ -140,12 +141,13 @@ pub(super) async fn send_and_record(
                     detail: format!("{detail}: an interrupted apply's change landed; recorded now"),
                 };
                 store.record_zones(&[(row, audit)]).await?;
+                ctx.boundary("landed change recorded").await;
                 return Err(StepError::Landed { zone: name });
             }
         }
         Err(e) => return Err(e.into()),
     }
-    boundary("UPDATE sent");
+    ctx.boundary("UPDATE sent").await;
     let served = content::transfer(ctx.updater, zone)
         .await
         .map_err(|source| StepError::Untransferable {
@@ -175,8 +177,9 @@ pub(super) async fn send_and_record(
         detail: format!("{detail}: serial {recorded_serial} → {serial}"),
     };
     store.record_zones(&[(row, audit)]).await?;
+    ctx.boundary("zone recorded").await;
     store.clear_intents(&[name]).await?;
-    boundary("zone recorded");
+    ctx.boundary("intent cleared").await;
     Ok(())
 }
 
@@ -193,6 +196,7 @@ pub(super) async fn publish_zones(
         desired: ctx.desired,
         now: ctx.opts.now,
         today: ctx.opts.today,
+        effects: &ctx.opts.effects,
     };
     for zone in zones {
         let Some(desired) = ctx.desired.zones.get(zone) else {
@@ -213,7 +217,6 @@ pub(super) async fn publish_zones(
         if let Some(f) = failures.into_iter().next() {
             return Err(StepError::Zone(f));
         }
-        boundary("zone recorded");
     }
     Ok(())
 }

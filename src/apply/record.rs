@@ -20,6 +20,7 @@ pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
     };
     let (groups, servers) = fleet_rows(&desired.config);
     store.set_applied(&rev, &groups, &servers).await?;
+    stage.ctx.boundary("revision recorded").await;
     if !stage.plan.groups.is_empty() {
         let entries: Vec<AuditEntry> = stage
             .plan
@@ -36,6 +37,7 @@ pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
             })
             .collect();
         store.audit(&entries).await?;
+        stage.ctx.boundary("group changes audited").await;
     }
     Ok(())
 }
@@ -98,6 +100,7 @@ pub(super) async fn health(
     config: &Config,
     health: &Health,
     now: i64,
+    effects: &super::effects::Effects,
 ) -> Result<(), StoreError> {
     let (_, servers) = fleet_rows(config);
     for mut s in servers {
@@ -113,6 +116,7 @@ pub(super) async fn health(
             s.last_message = Some(failures[0].clone());
         }
         store.set_server_health(&s).await?;
+        effects.boundary("server health recorded").await;
     }
     Ok(())
 }

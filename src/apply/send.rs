@@ -30,6 +30,7 @@ pub(super) async fn changed_zones(
         desired,
         now: opts.now,
         today: opts.today,
+        effects: &opts.effects,
     };
     let mut sent = created.loaded;
     let adopted: Vec<Name> = created.adopted.iter().map(|z| name(&z.zone)).collect();

@@ -78,6 +78,7 @@ pub(super) async fn servers(
         .filter(|z| !failed_zones.contains(z))
         .collect();
     stage.ctx.store.set_verified(&verified, true).await?;
+    stage.ctx.boundary("zones verified").await;
     report.verified = verified;
     Ok(health)
 }

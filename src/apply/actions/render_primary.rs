@@ -73,6 +73,7 @@ pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
                 warn!(catalog = %c, "cannot record the catalog's last serial: {e}");
                 return;
             }
+            ctx.boundary("catalog serial recorded").await;
         }
     }
     match render_primary(ctx, &op.group).await {

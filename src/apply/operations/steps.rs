@@ -50,7 +50,7 @@ use tracing::{info, warn};
 
 use super::gates::observe;
 use crate::apply::actions::{act, retire_catalog};
-use crate::apply::ctx::{Ctx, boundary};
+use crate::apply::ctx::Ctx;
 use crate::apply::error::ApplyError;
 use crate::procedures::gates::{self, Proof, StepRecord, Verdict, Waiting, utc};
 use crate::procedures::{self, Gate, StepSpec};
@@ -231,15 +231,19 @@ async fn drive_one(
     for _ in 0..MAX_REREADS {
         match run_steps(ctx, &op, passes).await? {
             Progress::Done => {
+                // The left secondary's emptied catalog leaves the primary before the
+                // operation is recorded done: a crash in between retires it again (it is
+                // safe to repeat), never leaves it behind with no operation to retire it.
+                if op.kind == procedures::Kind::RemoveSecondary.as_str() {
+                    retire_catalog(ctx, &op).await;
+                }
                 if ctx
                     .store
                     .finish_operation(op.id, op.version, ctx.now())
                     .await?
                 {
+                    ctx.boundary("operation finished").await;
                     info!(op = op.id, "operation done");
-                    if op.kind == procedures::Kind::RemoveSecondary.as_str() {
-                        retire_catalog(ctx, &op).await;
-                    }
                     return Ok(Progress::Done);
                 }
             }
@@ -303,11 +307,11 @@ async fn write(
     step: &StepRow,
     then: Progress,
 ) -> Result<Progress, ApplyError> {
-    Ok(if ctx.store.write_step(op.id, op.version, step).await? {
-        then
-    } else {
-        Progress::Changed
-    })
+    let written = ctx.store.write_step(op.id, op.version, step).await?;
+    // Every step write is a crash-test boundary, whatever the step's state.
+    ctx.boundary(&format!("step {} {}", step.name, step.state))
+        .await;
+    Ok(if written { then } else { Progress::Changed })
 }
 
 /// What the gates read of `step`'s record; `previous` is when the step before it finished.
@@ -451,7 +455,6 @@ async fn start(
     if let Progress::Changed = write(ctx, op, step, Progress::Done).await? {
         return Ok(Start::Stopped(Progress::Changed));
     }
-    boundary("step running");
     if let Err(e) = act(ctx, op, &spec.action).await {
         return Ok(Start::Stopped(failed(ctx, op, step, started, &e).await?));
     }
@@ -474,6 +477,7 @@ async fn done(
 ) -> Result<Progress, ApplyError> {
     if gates::verifies_zones(gate) {
         ctx.store.set_verified(&op.zones, true).await?;
+        ctx.boundary("zones verified").await;
     }
     let end = ctx.now();
     step.updated_at = end;
@@ -483,7 +487,6 @@ async fn done(
     step.next_check_at = None;
     let progress = write(ctx, op, &step, Progress::Done).await?;
     if let Progress::Done = progress {
-        boundary("step done");
         info!(op = op.id, step = %step.name, "step done");
     }
     Ok(progress)
