@@ -1,12 +1,11 @@
 //! `load-copy` (move-primary step 2): every zone loaded on the new primary from the recorded
 //! content, and copies of the catalogs transferred from the old one.
 
-use super::primaries::{control_of, member_catalogs};
+use super::primaries::{control_of, render_on};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::apply::ctx::{Ctx, name};
-use crate::apply::publish::stanzas;
 use crate::apply::step_error::StepError;
 use crate::model::config::PrimaryRef;
 use crate::store::RecordedZone;
@@ -31,22 +30,6 @@ pub(super) async fn load_copy(
         };
         control.write_zone_file(&zname, &full.content)?;
     }
-    let cats = member_catalogs(ctx).await?;
-    let mut all = stanzas(
-        &ctx.desired.config,
-        &index,
-        &Default::default(),
-        &Default::default(),
-        &cats,
-    );
-    for s in all
-        .iter_mut()
-        .filter(|s| cats.iter().any(|c| c.name == s.zone))
-    {
-        s.copy_of = Some(from);
-    }
-    if control.write_conf(&all)? {
-        control.reconfig().await?;
-    }
+    render_on(ctx, control.as_ref(), &index, Some(from)).await?;
     Ok(())
 }

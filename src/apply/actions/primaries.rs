@@ -1,12 +1,15 @@
 //! What the primary move's actions share: the other primary of the move as the executor
 //! knows primaries, connected so changes can go to it, and the catalogs it serves.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
 use hickory_proto::rr::Name;
 
 use crate::apply::catalogs::{self, MemberCatalog};
 use crate::apply::ctx::{Ctx, connect, name};
 use crate::apply::error::ApplyError;
-use crate::apply::publish::{self, Change};
+use crate::apply::publish::{self, Change, stanzas};
 use crate::apply::step_error::StepError;
 use crate::backend::seam::{Control, Sender};
 use crate::backend::update::Update;
@@ -104,6 +107,36 @@ pub(super) async fn soa_only(
         new_serial,
     };
     publish::send_and_record(ctx, &change, detail).await
+}
+
+/// Renders the configuration of the move's other primary (`control`): every recorded zone
+/// as a primary zone, and every member catalog as a copy transferred from `copies_from`
+/// or, without it, as a primary zone too; reconfigures it when that changed. Returns the
+/// member catalogs.
+pub(super) async fn render_on(
+    ctx: &Ctx<'_>,
+    control: &dyn Control,
+    index: &BTreeMap<String, RecordedZone>,
+    copies_from: Option<SocketAddr>,
+) -> Result<Vec<MemberCatalog>, StepError> {
+    let cats = member_catalogs(ctx).await?;
+    let mut all = stanzas(
+        &ctx.desired.config,
+        index,
+        &Default::default(),
+        &Default::default(),
+        &cats,
+    );
+    for s in all
+        .iter_mut()
+        .filter(|s| cats.iter().any(|c| c.name == s.zone))
+    {
+        s.copy_of = copies_from;
+    }
+    if control.write_conf(&all)? {
+        control.reconfig().await?;
+    }
+    Ok(cats)
 }
 
 /// AXFR lines as canonical text: the SOA first.

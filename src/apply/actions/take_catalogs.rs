@@ -1,13 +1,12 @@
 //! `take-catalogs` (move-primary step 6): the catalog copies on the new primary become
 //! primary zones, each bumped once there.
 
-use super::primaries::{Connected, control_of, member_catalogs, soa_first};
+use super::primaries::{Connected, control_of, render_on, soa_first};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::apply::ctx::Ctx;
-use crate::apply::publish::stanzas;
 use crate::apply::step_error::StepError;
 use crate::backend::update::Update;
 use crate::live::{SoaAnswer, Transport};
@@ -24,17 +23,7 @@ pub(super) async fn take_catalogs(
 ) -> Result<(), StepError> {
     let control = control_of(ctx, to);
     let index: BTreeMap<String, RecordedZone> = ctx.store.zone_map().await?;
-    let cats = member_catalogs(ctx).await?;
-    let all = stanzas(
-        &ctx.desired.config,
-        &index,
-        &Default::default(),
-        &Default::default(),
-        &cats,
-    );
-    if control.write_conf(&all)? {
-        control.reconfig().await?;
-    }
+    let cats = render_on(ctx, control.as_ref(), &index, None).await?;
     let updater = Connected::to(ctx, to).await?.updater;
     for cat in cats.into_iter().map(|c| c.name) {
         let serial = |addr| {
