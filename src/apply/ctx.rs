@@ -168,7 +168,9 @@ impl Ctx<'_> {
 
 /// The real crash-test hook ([`super::effects::KillHook`]): with
 /// `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills itself with SIGKILL at the N-th step
-/// boundary (a state written, an UPDATE sent), exactly as an operator's `kill -9` would.
+/// boundary (a state written, an UPDATE sent), exactly as an operator's `kill -9` would;
+/// with `ZONEKEEPER_TEST_KILL_AT=NAME` (not a number), at the first boundary whose
+/// description contains NAME (e.g. `zone UPDATE sent`).
 /// Boundaries are counted in the file named by `ZONEKEEPER_TEST_KILL_COUNTER` across runs
 /// (or per process without it). Unset in normal runs: then this does nothing.
 ///
@@ -182,10 +184,18 @@ pub(crate) fn kill_hook(what: &str) {
     {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static SEEN: AtomicUsize = AtomicUsize::new(0);
-        let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-        else {
+        let Ok(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT") else {
+            return;
+        };
+        let Ok(at) = at.parse::<usize>() else {
+            // A name: the first boundary whose description contains it.
+            if what.contains(at.as_str()) {
+                eprintln!("test hook: SIGKILL at boundary \"{what}\"");
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &std::process::id().to_string()])
+                    .status();
+                std::thread::sleep(Duration::from_secs(5));
+            }
             return;
         };
         let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use hickory_proto::rr::Name;
+use tracing::info;
 
 use crate::apply::catalogs::{self};
 use crate::apply::ctx::{Ctx, name};
@@ -19,6 +20,11 @@ use crate::store::OperationRow;
 /// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
 /// catalog (and so every member zone) now rather than at its next retry.
 pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
+    render(ctx, group, None).await
+}
+
+/// [`render_primary`], without the catalog `retired` (one that leaves the primary).
+async fn render(ctx: &Ctx<'_>, group: &str, retired: Option<&Name>) -> Result<(), StepError> {
     let index = ctx.store.zone_map().await?;
     let desired_groups: BTreeMap<String, String> = ctx
         .desired
@@ -26,7 +32,8 @@ pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), Ste
         .iter()
         .map(|(n, z)| (n.clone(), z.group.clone()))
         .collect();
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    let mut cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    cats.retain(|c| Some(&c.name) != retired);
     let last = ctx.store.catalog_serials().await?;
     let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())?;
     let all = stanzas(
@@ -45,21 +52,19 @@ pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), Ste
     Ok(())
 }
 
-/// After a secondary left a group: its emptied catalog leaves the primary (configuration,
-/// then files), its last serial recorded first, so that a catalog of the same name created
-/// later starts above it (the secondary may still hold this one). A failure is only logged:
-/// the next apply renders the configuration again.
-pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
-    let catalog = match ctx.store.groups().await {
-        Ok(groups) => groups
-            .into_iter()
-            .find(|g| g.name == op.group)
-            .map(|g| crate::model::config::member_catalog(&name(&g.catalog), &op.server)),
-        Err(e) => {
-            warn!(op = op.id, "cannot read the groups: {e}");
-            return;
-        }
-    };
+/// After a secondary left a group, before its operation is recorded done: its emptied
+/// catalog leaves the primary (configuration, then files), its last serial recorded
+/// first, so that a catalog of the same name created later starts above it (the secondary
+/// may still hold this one). Safe to repeat: a crash before the operation is recorded
+/// done retires it again; a failure leaves the operation to the next apply.
+pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), StepError> {
+    let catalog = ctx
+        .store
+        .groups()
+        .await?
+        .into_iter()
+        .find(|g| g.name == op.group)
+        .map(|g| crate::model::config::member_catalog(&name(&g.catalog), &op.server));
     if let Some(c) = &catalog {
         let answer = ctx
             .opts
@@ -69,20 +74,16 @@ pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
             .await;
         if let SoaAnswer::Serves { serial } = answer {
             let key = crate::model::ascii(c);
-            if let Err(e) = ctx.store.set_catalog_serial(&key, serial, ctx.now()).await {
-                warn!(catalog = %c, "cannot record the catalog's last serial: {e}");
-                return;
-            }
+            ctx.store
+                .set_catalog_serial(&key, serial, ctx.now())
+                .await?;
             ctx.boundary("catalog serial recorded").await;
         }
     }
-    match render_primary(ctx, &op.group).await {
-        Ok(()) => {
-            if let Some(c) = catalog {
-                ctx.control.remove_zone_files(&c);
-                info!(catalog = %c, "catalog of {} removed from the primary", op.server);
-            }
-        }
-        Err(e) => warn!(op = op.id, "cannot render the primary's configuration: {e}"),
+    render(ctx, &op.group, catalog.as_ref()).await?;
+    if let Some(c) = catalog {
+        ctx.control.remove_zone_files(&c);
+        info!(catalog = %c, "catalog of {} removed from the primary", op.server);
     }
+    Ok(())
 }

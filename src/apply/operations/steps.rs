@@ -234,8 +234,17 @@ async fn drive_one(
                 // The left secondary's emptied catalog leaves the primary before the
                 // operation is recorded done: a crash in between retires it again (it is
                 // safe to repeat), never leaves it behind with no operation to retire it.
-                if op.kind == procedures::Kind::RemoveSecondary.as_str() {
-                    retire_catalog(ctx, &op).await;
+                if op.kind == procedures::Kind::RemoveSecondary.as_str()
+                    && let Err(e) = retire_catalog(ctx, &op).await
+                {
+                    warn!(op = op.id, "cannot retire the catalog: {e}");
+                    return Ok(Progress::Settled(Pending {
+                        line: format!(
+                            "op {} ({} {}) is done but its catalog could not leave the primary: {e}; apply again",
+                            op.id, op.kind, op.server
+                        ),
+                        at: None,
+                    }));
                 }
                 if ctx
                     .store
