@@ -31,6 +31,10 @@ use tokio::sync::{oneshot, watch};
 
 use super::{Backend, Store, StoreError};
 
+/// How often an advisory lock whose holder is not recorded (a session that is ending) is
+/// tried again, 200 ms apart, before the apply is refused.
+const ENDING_SESSION_TRIES: u32 = 10;
+
 /// How long a SQLite lease lasts without renewal: a crashed apply's lock is taken over
 /// at most this long after the crash. Long enough to survive several missed renewals
 /// (a busy store waits up to 10 s per query).
@@ -343,19 +347,29 @@ impl Store {
     async fn advisory(&self, mut info: LockInfo, every: Duration) -> Result<ApplyLock, StoreError> {
         // A connection of its own, out of the pool: the lock lives as long as it does.
         let mut conn = self.pool.acquire().await?.detach();
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(ADVISORY_KEY)
-            .fetch_one(&mut conn)
-            .await?;
-        if !got {
-            let _ = conn.close().await;
-            return Err(match self.lock_state().await? {
+        // A holder whose session is ending (a killed apply: PostgreSQL releases its lock a
+        // moment after the socket closes) shows as no holder at all: try again briefly.
+        for attempt in 1.. {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(ADVISORY_KEY)
+                .fetch_one(&mut conn)
+                .await?;
+            if got {
+                break;
+            }
+            let refusal = match self.lock_state().await? {
                 LockState::Held(row) => locked(Backend::Postgres, Some(&row), None),
                 LockState::HeldUnrecorded { session } => {
                     locked(Backend::Postgres, None, Some(session))
                 }
+                _ if attempt < ENDING_SESSION_TRIES => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
                 _ => locked(Backend::Postgres, None, None),
-            });
+            };
+            let _ = conn.close().await;
+            return Err(refusal);
         }
         let recorded = async {
             let session: i64 = sqlx::query_scalar("SELECT CAST(pg_backend_pid() AS BIGINT)")
@@ -478,39 +492,6 @@ impl Store {
     }
 }
 
-/// The lock state in words, for messages.
-pub fn describe(state: &LockState) -> String {
-    match state {
-        LockState::Free => "no lock is held".into(),
-        LockState::Held(i) => format!("the lock held now is {i}"),
-        LockState::HeldUnrecorded { session } => {
-            format!("PostgreSQL session {session} holds the lock and has not recorded its id yet")
-        }
-        LockState::Stale(i) => format!("the only lock recorded is {i}, no longer in force"),
-    }
-}
-
-/// The refusal when another apply holds the lock: who, and what to do.
-fn locked(backend: Backend, row: Option<&LockInfo>, session: Option<i64>) -> StoreError {
-    let holder = match (row, session) {
-        (Some(r), _) => r.to_string(),
-        (None, Some(s)) => format!("PostgreSQL session {s}, not yet recorded"),
-        (None, None) => "a holder that is not recorded".into(),
-    };
-    let id = row.map(|r| r.lock_id.as_str()).unwrap_or("LOCK-ID");
-    let advice = match backend {
-        Backend::Sqlite => format!(
-            "Wait for it to finish; if it died, its lease runs out within {LEASE_SECS} s and the next apply takes it over; \
-             if you know it is gone, `zonekeeper unlock {id}` removes it now"
-        ),
-        Backend::Postgres => format!(
-            "Wait for it to finish; PostgreSQL releases the lock when its session ends; \
-             if its host vanished and the session lingers, `zonekeeper unlock {id}` ends it"
-        ),
-    };
-    StoreError::Locked { holder, advice }
-}
-
 /// Renews a SQLite lease until stopped; says when it was lost.
 async fn renew_lease(
     store: Store,
@@ -595,6 +576,10 @@ async fn hold_session(
         .await;
     let _ = conn.close().await;
 }
+
+mod words;
+pub use words::describe;
+use words::locked;
 
 #[cfg(test)]
 mod tests;
