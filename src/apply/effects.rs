@@ -101,14 +101,68 @@ pub trait Boundary: Send + Sync {
 }
 
 /// The real hook: in debug builds, `ZONEKEEPER_TEST_KILL_AT` makes the process kill itself
-/// at the N-th boundary (see [`super::ctx::kill_hook`]); in release builds, nothing.
+/// at the N-th boundary (see `kill_hook`); in release builds, nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KillHook;
 
 #[async_trait]
 impl Boundary for KillHook {
     async fn reached(&self, what: &str) {
-        super::ctx::kill_hook(what);
+        kill_hook(what);
+    }
+}
+
+/// The real crash-test hook ([`KillHook`]): with
+/// `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills itself with SIGKILL at the N-th step
+/// boundary (a state written, an UPDATE sent), exactly as an operator's `kill -9` would;
+/// with `ZONEKEEPER_TEST_KILL_AT=NAME` (not a number), at the first boundary whose
+/// description contains NAME (e.g. `zone UPDATE sent`).
+/// Boundaries are counted in the file named by `ZONEKEEPER_TEST_KILL_COUNTER` across runs
+/// (or per process without it). Unset in normal runs: then this does nothing.
+///
+/// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
+/// integration tests run has): in a release build the body is compiled out, so no
+/// environment variable can make a production `zonekeeper` kill itself.
+pub(crate) fn kill_hook(what: &str) {
+    #[cfg(not(debug_assertions))]
+    let _ = what;
+    #[cfg(debug_assertions)]
+    {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        let Ok(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT") else {
+            return;
+        };
+        let Ok(at) = at.parse::<usize>() else {
+            // A name: the first boundary whose description contains it.
+            if what.contains(at.as_str()) {
+                eprintln!("test hook: SIGKILL at boundary \"{what}\"");
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &std::process::id().to_string()])
+                    .status();
+                std::thread::sleep(Duration::from_secs(5));
+            }
+            return;
+        };
+        let seen = match std::env::var_os("ZONEKEEPER_TEST_KILL_COUNTER") {
+            Some(file) => {
+                let n = std::fs::read_to_string(&file)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<usize>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                let _ = std::fs::write(&file, n.to_string());
+                n
+            }
+            None => SEEN.fetch_add(1, Ordering::SeqCst) + 1,
+        };
+        if seen == at {
+            eprintln!("test hook: SIGKILL at boundary {at} ({what})");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+        }
     }
 }
 

@@ -154,7 +154,7 @@ fn unverified_zones_are_verified_again() {
 /// A remove-secondary whose parent is unmanaged and unknown: a delegation step confirmed by
 /// hand, then a TTL wait.
 fn removal() -> crate::procedures::NewOperation {
-    use crate::procedures::{decide::GroupZones, delegation::ZoneDelegation, remove_secondary};
+    use crate::procedures::{GroupZones, delegation::ZoneDelegation, remove_secondary};
     let gz = GroupZones {
         zones: vec!["a.test.".into()],
         max_ns_ttl: 600,

@@ -26,7 +26,7 @@
 //! the TSIG key; zonekeeper does not write secondaries' configuration.
 //!
 
-use super::decide::GroupZones;
+use super::GroupZones;
 use super::{Action, Gate, Kind, NewOperation, StepSpec, delegation};
 
 /// The operation that adds `server` (published as `ns_name`, if at all) to `group`.

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hickory_proto::rr::{Name, RecordType};
 
 use super::delegation::ZoneDelegation;
-use super::{Action, Kind, NewOperation, StepSpec};
+use super::{Action, GroupZones, Kind, NewOperation, StepSpec};
 use super::{add_secondary, move_primary as move_primary_op, move_zone, remove_secondary};
 use super::{renumber, renumber::Renumber};
 use crate::desired::DesiredState;
@@ -62,26 +62,6 @@ pub struct Observations {
     /// unmanaged parent gave, by (zone, server as `address:port`); `None` when it did not
     /// answer. A pair not asked counts as not answered.
     pub parent_ns_ttl: BTreeMap<(String, String), Option<u32>>,
-}
-
-/// What the recorded zones of a group tell the membership procedures.
-#[derive(Debug, Clone, Default)]
-pub struct GroupZones {
-    /// Zone names.
-    pub zones: Vec<String>,
-    /// The longest TTL of the apex NS RRsets and of the address records of each NS name
-    /// (by lower-case name), as recorded.
-    pub max_ttl_by_server_name: BTreeMap<String, u32>,
-    /// The longest apex NS TTL recorded.
-    pub max_ns_ttl: u32,
-    /// The longest TTL of the parents' delegations (NS and glue) of these zones, where
-    /// known: a managed parent's as recorded, an unmanaged one's as its servers answer.
-    pub max_parent_ns_ttl: u32,
-    /// Some zone's parent TTL could not be learnt (no managed parent, no parent servers
-    /// to ask, or they did not answer): the child's NS TTL stands in for it.
-    pub parent_ttl_unknown: bool,
-    /// Each zone's delegation as desired, and how to check it.
-    pub delegations: Vec<ZoneDelegation>,
 }
 
 /// What happens about the primary.

@@ -19,6 +19,7 @@ pub mod move_zone;
 pub mod remove_secondary;
 pub mod renumber;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
@@ -279,4 +280,24 @@ pub struct NewOperation {
     pub zones: Vec<String>,
     /// Its steps, in order.
     pub steps: Vec<StepSpec>,
+}
+
+/// What the recorded zones of a group tell the membership procedures.
+#[derive(Debug, Clone, Default)]
+pub struct GroupZones {
+    /// Zone names.
+    pub zones: Vec<String>,
+    /// The longest TTL of the apex NS RRsets and of the address records of each NS name
+    /// (by lower-case name), as recorded.
+    pub max_ttl_by_server_name: BTreeMap<String, u32>,
+    /// The longest apex NS TTL recorded.
+    pub max_ns_ttl: u32,
+    /// The longest TTL of the parents' delegations (NS and glue) of these zones, where
+    /// known: a managed parent's as recorded, an unmanaged one's as its servers answer.
+    pub max_parent_ns_ttl: u32,
+    /// Some zone's parent TTL could not be learnt (no managed parent, no parent servers
+    /// to ask, or they did not answer): the child's NS TTL stands in for it.
+    pub parent_ttl_unknown: bool,
+    /// Each zone's delegation as desired, and how to check it.
+    pub delegations: Vec<delegation::ZoneDelegation>,
 }

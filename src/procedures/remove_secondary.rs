@@ -28,7 +28,7 @@
 //! (`parent_servers`); otherwise the child's stands in for it, and the wait says so.
 //!
 
-use super::decide::GroupZones;
+use super::GroupZones;
 use super::{Action, Gate, Kind, NewOperation, StepSpec, delegation};
 
 /// The operation that removes `server` (published as `ns_name`, if at all) from `group`.
