@@ -13,7 +13,8 @@
 //!   gets one add-secondary operation per joining server, then one remove-secondary per
 //!   leaving one (a replacement adds before it removes), and its membership is recorded
 //!   as desired.
-//! - **Move-zone**: a recorded zone whose desired group differs (and exists).
+//! - **Move-zone**: a recorded zone whose desired group differs (and exists); it waits its
+//!   parent's delegation TTL too, learnt as below.
 //! - **Renumber**: a recorded zone (group unchanged) with an RRset marked `cutover:` whose
 //!   data, not only its TTL, changes.
 //! - **Move-primary** ([`primary_move`]): the desired primary is not the recorded one.
@@ -22,7 +23,7 @@
 //!
 //! A parent's delegation TTL comes from the recorded parent when it is managed here, else
 //! from the answers of its `parent_servers`; when neither is known the child's NS TTL
-//! stands in for it and the remove-secondary wait says so.
+//! stands in for it and the remove-secondary and move-zone waits say so.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,7 +123,7 @@ pub fn operations(
     let record_groups = !membership.is_empty();
     let wanted: Vec<NewOperation> = membership
         .into_iter()
-        .chain(moves(desired, recorded))
+        .chain(moves(desired, recorded, obs))
         .chain(renumbers(desired, recorded).iter().map(renumber::operation))
         .collect();
     let create = wanted
@@ -242,12 +243,26 @@ pub fn contents_needed(
         {
             out.insert(r.name.clone());
         }
+        if moving(desired, r)
+            && let Some(p) = zone_delegation(desired, &managed, &r.name).and_then(|d| d.parent)
+        {
+            out.insert(p);
+        }
     }
     out.into_iter().collect()
 }
 
+/// Whether recorded zone `r` moves to another group (that exists): a move-zone.
+fn moving(desired: &DesiredState, r: &RecordedZone) -> bool {
+    desired
+        .zones
+        .get(&r.name)
+        .is_some_and(|z| z.group != r.group && desired.config.groups.contains_key(&z.group))
+}
+
 /// The (zone, parent server) pairs whose delegation TTL the decision needs: zones of
-/// groups whose membership changes, with an unmanaged parent and `parent_servers`.
+/// groups whose membership changes and zones that move, with an unmanaged parent and
+/// `parent_servers`.
 pub fn parent_probes(
     desired: &DesiredState,
     groups: &[GroupRow],
@@ -259,7 +274,10 @@ pub fn parent_probes(
         .collect();
     let managed = managed(desired, index);
     let mut out = Vec::new();
-    for r in index.iter().filter(|r| changed.contains(r.group.as_str())) {
+    for r in index
+        .iter()
+        .filter(|r| changed.contains(r.group.as_str()) || moving(desired, r))
+    {
         let Some(d) = zone_delegation(desired, &managed, &r.name) else {
             continue;
         };
@@ -384,16 +402,13 @@ pub fn membership(
 }
 
 /// Move-zone operations: recorded zones whose desired group differs and exists.
-fn moves(desired: &DesiredState, recorded: &Recorded) -> Vec<NewOperation> {
+fn moves(desired: &DesiredState, recorded: &Recorded, obs: &Observations) -> Vec<NewOperation> {
     let managed = managed(desired, &recorded.zones);
     let mut out = Vec::new();
-    for r in &recorded.zones {
+    for r in recorded.zones.iter().filter(|r| moving(desired, r)) {
         let Some(z) = desired.zones.get(&r.name) else {
             continue;
         };
-        if z.group == r.group || !desired.config.groups.contains_key(&z.group) {
-            continue;
-        }
         let ns_ttl = recorded
             .content
             .get(&r.name)
@@ -404,11 +419,13 @@ fn moves(desired: &DesiredState, recorded: &Recorded) -> Vec<NewOperation> {
             })
             .unwrap_or(0);
         let deleg = zone_delegation(desired, &managed, &r.name);
+        let parent_ttl = deleg.as_ref().and_then(|d| parent_ttl(recorded, obs, d));
         out.push(move_zone::operation(
             &r.name,
             &r.group,
             &z.group,
             ns_ttl,
+            parent_ttl,
             deleg.as_ref(),
         ));
     }

@@ -10,26 +10,42 @@
 //!    signed UPDATE, serial bumped). Gate: the primary and the new group serve the new serial.
 //! 3. **delegation**: managed parents publish the new delegation; other parents must
 //!    answer with the new NS set, or an operator confirms (see `delegation`).
-//! 4. **ttl-wait**: wait the zone's old apex NS TTL, so no resolver still holds the old set.
+//! 4. **ttl-wait**: wait the longest of the zone's old apex NS TTL and its parent's
+//!    delegation TTL (NS and glue), so no resolver still holds the old set from either.
 //! 5. **unprovision**: the zone leaves the old group's catalog. Gate: every secondary of the
 //!    old group that is not also in the new one stops answering authoritatively for it.
 //!
 //! # Guarantees
 //!
-//! At every moment each server named by the zone's published NS RRset serves it.
+//! At every moment each server named by the zone's published NS RRset serves it, and the
+//! old group's servers keep serving until every NS record naming them (the child's apex
+//! NS RRset and the parent's delegation) has expired from caches.
 //!
+//! # Caveats
+//!
+//! The parent's delegation TTL is learnt as for remove-secondary (`decide`): a managed
+//! parent's as recorded, an unmanaged one's as its `parent_servers` answer; otherwise the
+//! child's NS TTL stands in for it, and the wait says so.
 
 use super::{Action, Gate, Kind, NewOperation, StepSpec, delegation};
 
 /// The operation that moves `zone` from group `from` to group `to`; `ns_ttl` is the
-/// recorded TTL of its apex NS RRset, `deleg` its delegation as desired.
+/// recorded TTL of its apex NS RRset, `parent_ttl` its parent's delegation TTL when known,
+/// `deleg` its delegation as desired.
 pub fn operation(
     zone: &str,
     from: &str,
     to: &str,
     ns_ttl: u32,
+    parent_ttl: Option<u32>,
     deleg: Option<&delegation::ZoneDelegation>,
 ) -> NewOperation {
+    let wait = ns_ttl.max(parent_ttl.unwrap_or(0));
+    let unknown = if parent_ttl.is_none() {
+        " (its parent's NS TTL is unknown and taken to be the child's: give the zone `delegation: { parent_servers: [...] }` to have it asked)"
+    } else {
+        ""
+    };
     let mut steps = vec![
         StepSpec::new(
             "provision",
@@ -43,8 +59,8 @@ pub fn operation(
         "ttl-wait",
         Action::Nothing,
         Gate::Wait {
-            seconds: u64::from(ns_ttl),
-            why: format!("resolvers may hold {zone}'s old NS RRset for {ns_ttl} s"),
+            seconds: u64::from(wait),
+            why: format!("resolvers may hold {zone}'s old NS RRset for {wait} s{unknown}"),
         },
     ));
     steps.push(StepSpec::new(

@@ -91,9 +91,24 @@ impl Invariants {
                 && s.sw.answers()
                 && !s.zones.contains_key(zone)
             {
+                let by: Vec<String> = servers
+                    .values()
+                    .filter(|l| l.sw.answers())
+                    .filter(|l| {
+                        l.zones.values().any(|h| {
+                            h.data
+                                .ns_records()
+                                .iter()
+                                .any(|(o, t, _)| o == zone && t == ns)
+                        })
+                    })
+                    .map(|l| l.name.clone())
+                    .collect();
                 self.violations.push(format!(
-                    "lame NS at {:?} after {what}: {ns} is listed for {zone} but {} does not serve it",
-                    now, s.name
+                    "lame NS at {:?} after {what}: {ns} is listed for {zone} (by {}) but {} does not serve it",
+                    now,
+                    by.join(", "),
+                    s.name
                 ));
             }
         }

@@ -63,7 +63,7 @@ fn remove_secondary_under_random_faults() {
 
 /// Moving a zone under 500 fault schedules.
 #[test]
-#[ignore = "8 of 500 seeds break the TTL-wait invariant (e.g. SIM_SEED=3000153): not yet analysed"]
+#[ignore = "6 of 500 seeds break no-lame-NS (e.g. SIM_SEED=3000153): a lagging old-group secondary still serves the old NS set when its group-mate drops the zone (publish-ns gate checks only the new group)"]
 fn move_zone_under_random_faults() {
     schedules(Procedure::MoveZone);
 }
@@ -76,7 +76,7 @@ fn renumber_under_random_faults() {
 
 /// Moving the primary under 500 fault schedules.
 #[test]
-#[ignore = "14 of 500 seeds never converge (e.g. SIM_SEED=5000081: the new primary never loads its zones): not yet analysed"]
+
 fn move_primary_under_random_faults() {
     schedules(Procedure::MovePrimary);
 }

@@ -7,7 +7,8 @@
 //!
 //! - A **primary** holds the zone files and `zones.conf` the executor wrote; on reconfig it
 //!   loads every stanza: a primary zone from its file (a file it cannot parse is not
-//!   loaded), a `copy_of` zone by transfer from that primary; a copy turning into a
+//!   loaded), a `copy_of` zone by transfer from that primary (retried at every tick until
+//!   it has data, as BIND retries a secondary zone's first transfer); a copy turning into a
 //!   primary zone keeps its data; zones no longer listed are dropped.
 //! - A **secondary** consumes its configured member catalogs, each from a configured
 //!   primary (`default-primaries`, which its operator may re-point). On every tick of the
@@ -153,6 +154,9 @@ pub struct World {
     pub events: usize,
     /// Random fault flips: (probability per event in per mille, until this many events).
     pub chaos: Option<(u32, usize)>,
+    /// Copies a primary's last reconfig configured, by (primary, zone, source primary):
+    /// those without data yet are transferred again at every tick.
+    pub awaiting: BTreeSet<(SocketAddr, String, SocketAddr)>,
 }
 
 impl World {
@@ -170,6 +174,7 @@ impl World {
             crashed: false,
             events: 0,
             chaos: None,
+            awaiting: BTreeSet::new(),
         }
     }
 
@@ -383,8 +388,12 @@ impl World {
         }
     }
 
+    /// A primary's copies catch up: those it holds, and those its last reconfig loaded that
+    /// it never got (BIND retries the first transfer of a secondary zone without data, on
+    /// its retry timer, until one succeeds).
     fn sync_copies(&mut self, addr: SocketAddr) {
-        let copies: Vec<(String, SocketAddr)> = self.servers[&addr]
+        let s = &self.servers[&addr];
+        let mut copies: BTreeSet<(String, SocketAddr)> = s
             .zones
             .iter()
             .filter_map(|(z, h)| match h.source {
@@ -392,6 +401,12 @@ impl World {
                 _ => None,
             })
             .collect();
+        copies.extend(
+            self.awaiting
+                .iter()
+                .filter(|(a, z, _)| *a == addr && !s.zones.contains_key(z))
+                .map(|(_, z, from)| (z.clone(), *from)),
+        );
         for (zone, from) in copies {
             self.refresh_copy(addr, &zone, from);
         }
@@ -423,6 +438,11 @@ impl World {
             return;
         };
         let listed: BTreeSet<String> = conf.iter().map(|s| ascii_of(&s.zone)).collect();
+        self.awaiting.retain(|(a, _, _)| *a != addr);
+        self.awaiting.extend(
+            conf.iter()
+                .filter_map(|s| Some((addr, ascii_of(&s.zone), s.copy_of?))),
+        );
         if let Some(s) = self.servers.get_mut(&addr) {
             s.zones.retain(|z, _| listed.contains(z));
         }

@@ -203,6 +203,54 @@ fn a_zone_changing_group_moves_and_waits_its_old_ns_ttl() {
     assert!(!dec.record_groups, "no membership changed");
 }
 
+#[test]
+fn a_moving_zone_waits_its_parents_delegation_ttl_too() {
+    // Found by the simulated fleet (seed 3000153): the old group left while resolvers
+    // could still hold the parent's delegation to it.
+    let before = load(&config(&["ns1", "ns2"], "127.0.0.1"), &[("a.test", ASKED)]);
+    let moved = ASKED.replace("group: default", "group: other");
+    let after = load(&config(&["ns1", "ns2"], "127.0.0.1"), &[("a.test", &moved)]);
+    let rec = recorded(&before);
+    let asked = parent_probes(&after, &rec.groups, &rec.zones);
+    assert_eq!(
+        asked,
+        vec![("a.test.".to_string(), "192.0.2.53:53".to_string())]
+    );
+    let mut obs = Observations::default();
+    obs.parent_ns_ttl.insert(asked[0].clone(), Some(86400));
+    let (seconds, why) = wait_of(&decide(&after, &rec, &obs).create[0]);
+    assert_eq!(
+        seconds, 86400,
+        "the parent's delegation TTL is the longest: {why}"
+    );
+    assert!(!why.contains("unknown"), "{why}");
+
+    // Its server did not answer: the child's NS TTL (600) stands in, and says so.
+    obs.parent_ns_ttl.insert(asked[0].clone(), None);
+    let (seconds, why) = wait_of(&decide(&after, &rec, &obs).create[0]);
+    assert_eq!(seconds, 600, "{why}");
+    assert!(why.contains("parent's NS TTL is unknown"), "{why}");
+}
+
+#[test]
+fn a_moving_zones_managed_parent_is_read_for_its_delegation_ttl() {
+    let parent = "group: default\nrecords:\n  a:\n    NS:\n      ttl: 7200\n      values: [ns1.example.net., ns2.example.net.]\n";
+    let moved = PLAIN.replace("group: default", "group: other");
+    let before = load(
+        &config(&["ns1", "ns2"], "127.0.0.1"),
+        &[("test", parent), ("a.test", PLAIN)],
+    );
+    let after = load(
+        &config(&["ns1", "ns2"], "127.0.0.1"),
+        &[("test", parent), ("a.test", &moved)],
+    );
+    let rec = recorded(&before);
+    assert!(contents_needed(&after, &rec.groups, &rec.zones).contains(&"test.".to_string()));
+    let dec = decide(&after, &rec, &Observations::default());
+    assert_eq!(kinds(&dec.create), vec![(Kind::MoveZone, String::new())]);
+    assert_eq!(wait_of(&dec.create[0]).0, 7200);
+}
+
 fn mail(addr: &str, ttl: u32, cutover: bool) -> String {
     let cut = if cutover {
         "\n      cutover: {short_ttl: 60, soak: 300}"
