@@ -8,11 +8,14 @@
 //!    the new group answers SOA with AA and the recorded serial, over UDP and TCP.
 //! 2. **publish-ns**: the zone gets its desired content, with the new group's NS RRset (one
 //!    signed UPDATE, serial bumped). Gate: the primary and the new group serve the new serial.
-//! 3. **delegation**: managed parents publish the new delegation; other parents must
+//! 3. **old-group-follows**: nothing is done. Gate: every secondary of the old group serves
+//!    the new serial too, so none of them still hands out the old NS set once the wait
+//!    has started (a lagging one would, naming servers about to drop the zone).
+//! 4. **delegation**: managed parents publish the new delegation; other parents must
 //!    answer with the new NS set, or an operator confirms (see `delegation`).
-//! 4. **ttl-wait**: wait the longest of the zone's old apex NS TTL and its parent's
+//! 5. **ttl-wait**: wait the longest of the zone's old apex NS TTL and its parent's
 //!    delegation TTL (NS and glue), so no resolver still holds the old set from either.
-//! 5. **unprovision**: the zone leaves the old group's catalog. Gate: every secondary of the
+//! 6. **unprovision**: the zone leaves the old group's catalog. Gate: every secondary of the
 //!    old group that is not also in the new one stops answering authoritatively for it.
 //!
 //! # Guarantees
@@ -53,6 +56,11 @@ pub fn operation(
             Gate::GroupServes { group: to.into() },
         ),
         StepSpec::new("publish-ns", Action::PublishZones, Gate::AllServe),
+        StepSpec::new(
+            "old-group-follows",
+            Action::Nothing,
+            Gate::GroupServes { group: from.into() },
+        ),
     ];
     steps.extend(deleg.map(|d| delegation::step(std::slice::from_ref(d))));
     steps.push(StepSpec::new(
@@ -77,5 +85,36 @@ pub fn operation(
         server: String::new(),
         zones: vec![zone.into()],
         steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The old group must serve the new NS set before the wait starts: a lagging old
+    /// secondary would otherwise keep handing out the old set, naming servers that drop the
+    /// zone once the wait is over (found by the simulated fleet's fault schedules).
+    #[test]
+    fn old_group_serves_the_new_ns_set_before_the_wait() {
+        let op = operation("a.test.", "old", "new", 300, Some(600), None);
+        let names: Vec<&str> = op.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "provision",
+                "publish-ns",
+                "old-group-follows",
+                "ttl-wait",
+                "unprovision"
+            ]
+        );
+        assert_eq!(
+            op.steps[2].gate,
+            Gate::GroupServes {
+                group: "old".into()
+            }
+        );
+        assert!(matches!(op.steps[3].gate, Gate::Wait { seconds: 600, .. }));
     }
 }
