@@ -28,6 +28,22 @@ fn dig_ns(addr: std::net::SocketAddr, zone: &str) -> Vec<String> {
     dig_short(addr, zone, "NS")
 }
 
+/// What `addr` answers for `zone`'s SOA once it serves `since` or later. A server that
+/// answers authoritatively but is still transferring the version that listed it (NOTIFY
+/// and IXFR take a moment, longer on a loaded machine) gets up to 3 s; one that does not
+/// answer authoritatively is lame at once.
+fn caught_up(addr: std::net::SocketAddr, zone: &str, since: u32) -> crate::support::Soa {
+    let mut answer = dig_soa(addr, zone);
+    for _ in 0..30 {
+        match answer.serving() {
+            Some(s) if s < since => std::thread::sleep(Duration::from_millis(100)),
+            _ => break,
+        }
+        answer = dig_soa(addr, zone);
+    }
+    answer
+}
+
 impl Monitor {
     fn start(env: &Env, zones: &[&str]) -> Monitor {
         Monitor::start_from(env, zones, "ns0")
@@ -61,7 +77,7 @@ impl Monitor {
                         let Some(addr) = servers.get(&ns) else {
                             continue;
                         };
-                        let answer = dig_soa(*addr, zone);
+                        let answer = caught_up(*addr, zone, since);
                         match answer.serving() {
                             Some(s) if s >= since => {}
                             _ => violations.push(format!(
