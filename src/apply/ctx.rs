@@ -170,7 +170,9 @@ impl Ctx<'_> {
 /// `ZONEKEEPER_TEST_KILL_AT=N` set, the process kills itself with SIGKILL at the N-th step
 /// boundary (a state written, an UPDATE sent), exactly as an operator's `kill -9` would.
 /// Boundaries are counted in the file named by `ZONEKEEPER_TEST_KILL_COUNTER` across runs
-/// (or per process without it). Unset in normal runs: then this does nothing.
+/// (or per process without it). With `ZONEKEEPER_TEST_KILL_ON=WHAT` instead, it kills
+/// itself at the first boundary named `WHAT` (e.g. `operation finished`). Unset in normal
+/// runs: then this does nothing.
 ///
 /// Debug builds only (`cfg(debug_assertions)`, which the binary `cargo test` builds and the
 /// integration tests run has): in a release build the body is compiled out, so no
@@ -182,6 +184,13 @@ pub(crate) fn kill_hook(what: &str) {
     {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static SEEN: AtomicUsize = AtomicUsize::new(0);
+        if std::env::var("ZONEKEEPER_TEST_KILL_ON").is_ok_and(|on| on == what) {
+            eprintln!("test hook: SIGKILL at boundary ({what})");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
+            std::thread::sleep(Duration::from_secs(5));
+        }
         let Some(at) = std::env::var("ZONEKEEPER_TEST_KILL_AT")
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
