@@ -19,6 +19,16 @@ use crate::store::OperationRow;
 /// changed, and NOTIFYs the group's catalogs so a newly listed secondary fetches its
 /// catalog (and so every member zone) now rather than at its next retry.
 pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), StepError> {
+    render(ctx, group, None).await
+}
+
+/// [`render_primary`] without the catalog `retiring` (a left secondary's, which its
+/// remove-secondary operation, still active, would otherwise keep listed).
+async fn render(
+    ctx: &Ctx<'_>,
+    group: &str,
+    retiring: Option<&hickory_proto::rr::Name>,
+) -> Result<(), StepError> {
     let index = ctx.store.zone_map().await?;
     let desired_groups: BTreeMap<String, String> = ctx
         .desired
@@ -26,7 +36,8 @@ pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), Ste
         .iter()
         .map(|(n, z)| (n.clone(), z.group.clone()))
         .collect();
-    let cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    let mut cats = catalogs::serving(&ctx.desired.config, ctx.store).await?;
+    cats.retain(|c| Some(&c.name) != retiring);
     let last = ctx.store.catalog_serials().await?;
     let created = catalogs::create_missing(ctx.control, &cats, &index, &last, ctx.now())?;
     let all = stanzas(
@@ -50,6 +61,16 @@ pub(super) async fn render_primary(ctx: &Ctx<'_>, group: &str) -> Result<(), Ste
 /// later starts above it (the secondary may still hold this one). A failure is only logged:
 /// the next apply renders the configuration again.
 pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
+    // A secondary back in the group keeps its catalog: nothing to retire.
+    let member = ctx
+        .desired
+        .config
+        .groups
+        .get(&op.group)
+        .is_some_and(|g| g.secondaries.contains(&op.server));
+    if member {
+        return;
+    }
     let catalog = match ctx.store.groups().await {
         Ok(groups) => groups
             .into_iter()
@@ -76,7 +97,7 @@ pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) {
             ctx.boundary("catalog serial recorded").await;
         }
     }
-    match render_primary(ctx, &op.group).await {
+    match render(ctx, &op.group, catalog.as_ref()).await {
         Ok(()) => {
             if let Some(c) = catalog {
                 ctx.control.remove_zone_files(&c);
