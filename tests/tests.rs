@@ -15,10 +15,10 @@ mod lab;
 mod procedures;
 /// One test per reported defect, named after it.
 mod regression;
-/// Stores made by released code open under this code (one migrations tree).
-mod store;
 /// The simulated fleet: every procedure, a crash after every store write, and random fault
 /// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
 mod sim;
+/// Stores made by released code open under this code (one migrations tree).
+mod store;
 /// `validate`: the example repository, and bad input.
 mod validate;

@@ -79,19 +79,11 @@ mod lab_io {
         }
     }
 
-    /// A zone with one A record per owner in `records`.
-    /// `apply` with the crash hook set to SIGKILL it at its first step boundary.
-    pub fn apply_killed_at_first_boundary(env: &Env) -> std::process::Output {
-        let counter = env.dir.path().join("boundaries");
+    /// `apply` with the crash hook set to SIGKILL it at the first boundary named `what`.
+    pub fn apply_killed_at(env: &Env, what: &str) -> std::process::Output {
         env.zk_env(
             &["apply", "--auto-approve", "--verify-timeout", "20"],
-            &[
-                ("ZONEKEEPER_TEST_KILL_AT", "1"),
-                (
-                    "ZONEKEEPER_TEST_KILL_COUNTER",
-                    &counter.display().to_string(),
-                ),
-            ],
+            &[("ZONEKEEPER_TEST_KILL_ON", what)],
         )
     }
 
@@ -103,6 +95,7 @@ mod lab_io {
             .collect()
     }
 
+    /// A zone with one A record per owner in `records`.
     pub fn zone_with(records: &str) -> String {
         format!("group: default\nrecords:\n  www:\n    A: 192.0.2.1\n{records}")
     }
@@ -278,7 +271,7 @@ both_stores!(killed_between_split_updates_resumes, |db| {
     let many = lab_io::many_txt('y');
     env.zone("big.test", &lab_io::zone_with(&many));
     env.commit("C1: 300 TXT records, several UPDATEs");
-    let out = lab_io::apply_killed_at_first_boundary(&env);
+    let out = lab_io::apply_killed_at(&env, "zone UPDATE message sent, more to follow");
     assert_eq!(
         out.status.code(),
         None,
@@ -316,7 +309,7 @@ both_stores!(
         env.apply(&[], 0);
         env.zone("a.test", &zone_yaml("192.0.2.2"));
         env.commit("C1: www moves");
-        let out = lab_io::apply_killed_at_first_boundary(&env);
+        let out = lab_io::apply_killed_at(&env, "zone UPDATE sent");
         assert_eq!(
             out.status.code(),
             None,
