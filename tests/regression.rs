@@ -3,7 +3,8 @@
 //! (`both_stores!`), unless the defect has nothing to do with the store.
 //!
 //! One module per group of defects of the issue that reported them (issue 7, "never lose a
-//! change, never report one that did not happen"); within a module, one test per defect.
+//! change, never report one that did not happen"; issue 8, defects the simulated fleet
+//! found, in `interrupted`); within a module, one test per defect.
 
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
@@ -11,6 +12,8 @@ mod content;
 mod fresh_machine;
 /// IDN, names, limits, symlinks, secrets, UTF-8.
 mod input;
+/// Interrupted applies and failed reconfigs the simulated fleet found (issue 8).
+mod interrupted;
 /// The apply lock and honest output.
 mod lock;
 /// Staged operations.

@@ -136,7 +136,7 @@ pub(crate) fn kill_hook(what: &str) {
         let Ok(at) = at.parse::<usize>() else {
             // A name: the first boundary whose description contains it.
             if what.contains(at.as_str()) {
-                eprintln!("test hook: SIGKILL at boundary \"{what}\"");
+                eprintln!("test hook: SIGKILL at boundary ({what})");
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &std::process::id().to_string()])
                     .status();

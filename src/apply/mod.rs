@@ -28,7 +28,8 @@
 //!    Then the staged operations are driven until each is done or waits at a closed
 //!    gate (`operations/steps.rs`); the report says when to look again.
 //! 7. Each server's health is recorded; the revision is recorded as applied only when
-//!    everything above held (`record.rs`).
+//!    everything above held (`record.rs`). A later apply with nothing left to do records
+//!    it when this one was interrupted first ([`record_unchanged`]).
 //!
 //! Each zone is recorded in the store right after the primary was seen serving its desired
 //! content, so a failure later loses nothing: the next apply sees that zone as done and
@@ -69,6 +70,7 @@ use crate::store::{RecordedZone, Store};
 use ctx::{Ctx, Stage, connect};
 pub use ctx::{Options, Report};
 pub use error::ApplyError;
+pub use record::unchanged as record_unchanged;
 
 /// Carries out `plan` (computed from `desired` against `store`). The caller holds the
 /// store's apply lock (`_lock`) since before it computed the plan, so the plan cannot be

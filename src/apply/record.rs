@@ -1,25 +1,23 @@
 //! Stage 7 of an apply: what it leaves in the store at the end. Every server checked gets
 //! its health (OK, RETRY or BROKEN, with the first failure); the revision is recorded as
 //! applied, with the groups and servers it describes and an audit entry per group change,
-//! only when everything before held.
+//! only when everything before held. An apply that finds nothing left to do records a
+//! revision an interrupted apply left unrecorded ([`unchanged`]).
 
 use super::ctx::{Health, Stage, audit};
 use super::error::ApplyError;
+use crate::desired::DesiredState;
 use crate::model::Config;
-use crate::store::{AppliedRevision, AuditEntry, GroupRow, ServerRow, Store, StoreError};
+use crate::plan::Plan;
+use crate::store::{
+    AppliedRevision, ApplyLock, AuditEntry, GroupRow, ServerRow, Store, StoreError,
+};
 
 /// Records the revision of this run as applied in full, with the groups and servers it
 /// describes, and an audit entry per group change of the plan.
 pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
     let (store, desired, opts) = (stage.ctx.store, stage.ctx.desired, stage.ctx.opts);
-    let rev = AppliedRevision {
-        commit_id: desired.revision.id.clone(),
-        author: desired.revision.author.clone(),
-        summary: desired.revision.summary.clone(),
-        applied_at: opts.now,
-    };
-    let (groups, servers) = fleet_rows(&desired.config);
-    store.set_applied(&rev, &groups, &servers).await?;
+    set_applied(store, desired, opts.now).await?;
     stage.ctx.boundary("revision recorded").await;
     if !stage.plan.groups.is_empty() {
         let entries: Vec<AuditEntry> = stage
@@ -40,6 +38,45 @@ pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
         stage.ctx.boundary("group changes audited").await;
     }
     Ok(())
+}
+
+/// Records the revision `desired` as applied at `now`, with the groups and servers it
+/// describes.
+async fn set_applied(store: &Store, desired: &DesiredState, now: i64) -> Result<(), StoreError> {
+    let rev = AppliedRevision {
+        commit_id: desired.revision.id.clone(),
+        author: desired.revision.author.clone(),
+        summary: desired.revision.summary.clone(),
+        applied_at: now,
+    };
+    let (groups, servers) = fleet_rows(&desired.config);
+    store.set_applied(&rev, &groups, &servers).await
+}
+
+/// An apply with nothing left to do records its revision when the store does not have it
+/// yet: an earlier apply of it was interrupted (killed, a lost lock, a store outage) after
+/// everything took effect, before it recorded the revision. Only when `plan` has no
+/// changes, no staged operation is under way and nothing failed (a failure leaves a change
+/// in the plan: a zone unrecorded or unverified). Records what [`revision`] records, the
+/// groups and servers with it; group changes were audited when their operations were
+/// created. The caller holds the apply lock (`_lock`) since it computed `plan`. Whether it
+/// recorded the revision.
+pub async fn unchanged(
+    store: &Store,
+    _lock: &ApplyLock,
+    desired: &DesiredState,
+    plan: &Plan,
+    now: i64,
+) -> Result<bool, ApplyError> {
+    if plan.has_changes() || !store.operations(false).await?.is_empty() {
+        return Ok(false);
+    }
+    let applied = store.applied_revision().await?;
+    if applied.is_some_and(|a| a.commit_id == desired.revision.id) {
+        return Ok(false);
+    }
+    set_applied(store, desired, now).await?;
+    Ok(true)
 }
 
 /// The groups and servers of `config` as recorded (without a last check).

@@ -1,7 +1,9 @@
 //! The primary's zone configuration, rendered by zonekeeper: `<config_dir>/zones.conf`
 //! (which the primary's named.conf includes) and the zone files of new zones under
 //! `<config_dir>/zones/`. Any number of new zones cost one `rndc reconfig`, never a
-//! process per zone.
+//! process per zone. A reconfiguration owed (zones.conf changed, no `rndc reconfig`
+//! succeeded since) is remembered in `<config_dir>/zones.conf.pending`, so a failed or
+//! timed-out reconfig is done again by whichever apply writes zones.conf next.
 //!
 //! `rndc` runs with an argument vector (no shell) and a timeout: against a hung server it
 //! would otherwise wait 60 s.
@@ -140,13 +142,29 @@ impl PrimaryControl {
         out
     }
 
-    /// Writes zones.conf if it differs; returns whether it changed.
+    /// The marker of a reconfiguration owed: `<config_dir>/zones.conf.pending`, written
+    /// before `zones.conf` changes and removed once `rndc reconfig` succeeded.
+    fn pending(&self) -> PathBuf {
+        self.dir().join("zones.conf.pending")
+    }
+
+    /// Writes zones.conf if it differs; returns whether the primary must reconfigure: the
+    /// file changed now, or it changed earlier and no `rndc reconfig` succeeded since (one
+    /// failed or timed out, or the process died in between), so the primary may not have
+    /// loaded it yet. Safe to repeat: the marker goes only with a successful reconfig.
     pub fn write_conf(&self, stanzas: &[Stanza]) -> Result<bool, BindError> {
         let path = self.dir().join("zones.conf");
         let text = self.render(stanzas);
+        let owed = self.pending();
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
-            return Ok(false);
+            return Ok(owed.exists());
         }
+        std::fs::write(&owed, "zones.conf changed; `rndc reconfig` not yet done\n").map_err(
+            |source| BindError::Write {
+                path: owed.clone(),
+                source,
+            },
+        )?;
         write_atomic(&path, &text)?;
         Ok(true)
     }
@@ -191,10 +209,51 @@ impl PrimaryControl {
         }
     }
 
-    /// `rndc reconfig`: the primary loads new zones and drops removed ones.
+    /// `rndc reconfig`: the primary loads new zones and drops removed ones. Once it
+    /// succeeded, no reconfiguration is owed any more (see [`Self::write_conf`]).
     pub async fn reconfig(&self) -> Result<(), BindError> {
-        self.rndc(&["reconfig"], Duration::from_secs(60))
-            .await
-            .map(|_| ())
+        self.rndc(&["reconfig"], Duration::from_secs(60)).await?;
+        // A marker left behind only costs one more reconfig later.
+        let _ = std::fs::remove_file(self.pending());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control whose `rndc` is `program` (`true` succeeds, `false` fails).
+    fn control(dir: &Path, program: &str) -> PrimaryControl {
+        PrimaryControl {
+            config_dir: dir.to_path_buf(),
+            rndc: PathBuf::from(program),
+            rndc_conf: dir.join("rndc.conf"),
+            key_name: "zonekeeper".into(),
+        }
+    }
+
+    fn stanza(zone: &str) -> Stanza {
+        Stanza {
+            zone: Name::from_ascii(zone).unwrap(),
+            notify: Vec::new(),
+            copy_of: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_reconfig_stays_owed_until_one_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (failing, working) = (control(dir.path(), "false"), control(dir.path(), "true"));
+        let conf = [stanza("a.test.")];
+        assert!(failing.write_conf(&conf).unwrap(), "new zones.conf");
+        assert!(failing.reconfig().await.is_err());
+        assert!(
+            failing.write_conf(&conf).unwrap(),
+            "unchanged, but the reconfig is owed"
+        );
+        working.reconfig().await.unwrap();
+        assert!(!working.write_conf(&conf).unwrap(), "nothing owed");
+        assert!(working.write_conf(&[]).unwrap(), "changed again");
     }
 }

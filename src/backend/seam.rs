@@ -21,9 +21,12 @@ pub trait Control: Send + Sync {
     fn write_zone_file(&self, zone: &Name, text: &str) -> Result<(), BindError>;
     /// Removes a deleted zone's file and journal.
     fn remove_zone_files(&self, zone: &Name);
-    /// Writes `zones.conf` for these zones if it differs; whether it changed.
+    /// Writes `zones.conf` for these zones if it differs; whether the primary must
+    /// reconfigure: it changed now, or it changed earlier and no [`Control::reconfig`]
+    /// succeeded since (one failed or timed out, or the process died before it).
     fn write_conf(&self, stanzas: &[Stanza]) -> Result<bool, BindError>;
-    /// The primary loads new zones and drops removed ones (`rndc reconfig`).
+    /// The primary loads new zones and drops removed ones (`rndc reconfig`); on success
+    /// nothing is owed any more (see [`Control::write_conf`]).
     async fn reconfig(&self) -> Result<(), BindError>;
     /// The primary sends NOTIFY for `zone` (`rndc notify`).
     async fn notify(&self, zone: &Name) -> Result<(), BindError>;

@@ -133,15 +133,25 @@ async fn locked(
     let plan = &prepared.plan;
     // Operations under way are part of the plan: with them there is something to do.
     if !plan.has_changes() {
+        // An earlier apply of this revision may have been interrupted after everything took
+        // effect: it is recorded now, so status shows the revision the servers serve.
+        let recorded = apply::record_unchanged(store, lock, &prepared.desired, plan, now)
+            .await
+            .into_diagnostic()?;
         if g.format == Format::Text {
             outln!(
                 "No changes: the servers already serve revision {}.",
                 short(&plan.revision)
             )?;
+            if recorded {
+                outln!(
+                    "Recorded it as applied: an earlier apply of it was interrupted after every change took effect."
+                )?;
+            }
         } else {
             outln!(
                 "{}",
-                serde_json::json!({"applied": true, "state": "applied", "changes": false})
+                serde_json::json!({"applied": true, "state": "applied", "changes": false, "recorded": recorded})
             )?;
         }
         return Ok(0);

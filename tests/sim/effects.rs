@@ -177,6 +177,9 @@ impl Connector for Fleet {
     }
 }
 
+/// The primary's marker of a reconfig owed (`zones.conf.pending` on BIND).
+const RECONFIG_OWED: &str = "zones.conf.pending";
+
 /// A primary's configuration and control channel.
 struct SimControl {
     fleet: Fleet,
@@ -223,11 +226,15 @@ impl Control for SimControl {
     }
 
     fn write_conf(&self, stanzas: &[Stanza]) -> Result<bool, BindError> {
+        // A reconfig owed is a file beside the zone files, as on BIND (no zone's key ends
+        // without its dot).
         Ok(self
-            .with_files(|_, conf| {
-                let changed = conf.as_slice() != stanzas;
-                *conf = stanzas.to_vec();
-                changed
+            .with_files(|files, conf| {
+                if conf.as_slice() != stanzas {
+                    files.insert(RECONFIG_OWED.into(), String::new());
+                    *conf = stanzas.to_vec();
+                }
+                files.contains_key(RECONFIG_OWED)
             })
             .unwrap_or(false))
     }
@@ -235,6 +242,7 @@ impl Control for SimControl {
     async fn reconfig(&self) -> Result<(), BindError> {
         self.rndc("reconfig", Duration::from_secs(60))?;
         self.fleet.world().reconfig(self.addr);
+        self.with_files(|files, _| files.remove(RECONFIG_OWED));
         Ok(())
     }
 

@@ -234,8 +234,18 @@ impl<'r> Sim<'r> {
         };
         let active = self.store.operations(false).await.map(|o| !o.is_empty());
         if !prepared.plan.has_changes() && active.as_ref().is_ok_and(|a| !a) {
-            // `zonekeeper apply` stops here: nothing to do, the revision stands.
-            return Run::Recorded;
+            // `zonekeeper apply` stops here: nothing to do; it records the revision if an
+            // interrupted apply left it unrecorded.
+            let id = &prepared.desired.revision.id;
+            let recorded =
+                apply::record_unchanged(&self.store, lock, &prepared.desired, &prepared.plan, now)
+                    .await;
+            let applied = self.store.applied_revision().await;
+            return match (recorded, applied) {
+                (Ok(_), Ok(Some(a))) if a.commit_id == *id => Run::Recorded,
+                (Err(e), _) => Run::NotYet(format!("recording the revision: {e}")),
+                _ => Run::NotYet(format!("nothing to do, but revision {id} is not recorded")),
+            };
         }
         let opts = Options {
             allow_delete,

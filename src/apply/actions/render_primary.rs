@@ -58,6 +58,16 @@ async fn render(ctx: &Ctx<'_>, group: &str, retired: Option<&Name>) -> Result<()
 /// may still hold this one). Safe to repeat: a crash before the operation is recorded
 /// done retires it again; a failure leaves the operation to the next apply.
 pub(crate) async fn retire_catalog(ctx: &Ctx<'_>, op: &OperationRow) -> Result<(), StepError> {
+    // A secondary back in the group keeps its catalog: nothing to retire.
+    let member = ctx
+        .desired
+        .config
+        .groups
+        .get(&op.group)
+        .is_some_and(|g| g.secondaries.contains(&op.server));
+    if member {
+        return Ok(());
+    }
     let catalog = ctx
         .store
         .groups()
