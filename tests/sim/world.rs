@@ -345,12 +345,13 @@ impl World {
             let ext: Vec<SocketAddr> = h
                 .data
                 .ext_primaries()
-                .into_iter()
-                .map(|ip| SocketAddr::new(ip, from.port()))
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, from.port()))
                 .collect();
             let primaries = if ext.is_empty() { vec![*from] } else { ext };
             for m in h.data.members() {
-                out.entry(m).or_insert((cat.clone(), primaries.clone()));
+                out.entry(m.clone())
+                    .or_insert((cat.clone(), primaries.clone()));
             }
         }
         out
@@ -492,12 +493,7 @@ impl World {
         else {
             return;
         };
-        h.data
-            .lines
-            .retain(|l| !matches!(super::zone::fields(l), Some((o, _, "NS", _)) if o == zone));
-        for n in ns {
-            h.data.lines.insert(format!("{zone} {ttl} IN NS {n}"));
-        }
+        h.data.set_ns(zone, ns, ttl);
         self.event("registrar");
     }
 
