@@ -23,8 +23,8 @@ use super::world::{Role, Server};
 /// What the invariants have seen.
 #[derive(Debug, Clone, Default)]
 pub struct Invariants {
-    /// (zone, NS name) → until when resolvers may hold an NS record naming it.
-    expires: BTreeMap<(String, String), Duration>,
+    /// zone → NS name → until when resolvers may hold an NS record naming it.
+    expires: BTreeMap<String, BTreeMap<String, Duration>>,
     /// Zones every named server served at some point.
     established: BTreeSet<String>,
     /// Zones being deleted: nothing is promised about them.
@@ -69,11 +69,16 @@ impl Invariants {
         }
         for ((zone, ns), ttl) in &published {
             let until = now + Duration::from_secs(u64::from(*ttl));
-            let key = (zone.to_string(), ns.to_string());
-            match self.expires.get_mut(&key) {
+            if !self.expires.contains_key(*zone) {
+                self.expires.insert(zone.to_string(), BTreeMap::new());
+            }
+            let Some(by_ns) = self.expires.get_mut(*zone) else {
+                continue;
+            };
+            match by_ns.get_mut(*ns) {
                 Some(e) => *e = (*e).max(until),
                 None => {
-                    self.expires.insert(key, until);
+                    by_ns.insert(ns.to_string(), until);
                 }
             }
         }
@@ -125,7 +130,7 @@ impl Invariants {
             return;
         }
         let Some(ns) = &server.ns_name else { return };
-        if let Some(until) = self.expires.get(&(zone.to_string(), ns.clone()))
+        if let Some(until) = self.expires.get(zone).and_then(|by_ns| by_ns.get(ns))
             && now < *until
         {
             self.violations.push(format!(
