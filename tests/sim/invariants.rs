@@ -23,8 +23,8 @@ use super::world::{Role, Server};
 /// What the invariants have seen.
 #[derive(Debug, Clone, Default)]
 pub struct Invariants {
-    /// (zone, NS name) → until when resolvers may hold an NS record naming it.
-    expires: BTreeMap<(String, String), Duration>,
+    /// zone → NS name → until when resolvers may hold an NS record naming it.
+    expires: BTreeMap<String, BTreeMap<String, Duration>>,
     /// Zones every named server served at some point.
     established: BTreeSet<String>,
     /// Zones being deleted: nothing is promised about them.
@@ -43,19 +43,19 @@ impl Invariants {
             .values()
             .filter_map(|s| Some((s.ns_name.as_deref()?, s)))
             .collect();
-        let mut listed: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut listed: BTreeMap<(&str, &str), u32> = BTreeMap::new();
         for s in servers.values().filter(|s| s.sw.answers()) {
             for h in s.zones.values() {
                 for (owner, target, ttl) in h.data.ns_records() {
                     let e = listed.entry((owner, target)).or_default();
-                    *e = (*e).max(ttl);
+                    *e = (*e).max(*ttl);
                 }
             }
         }
         // The NS change happens on the primaries and at the parent: what they served is
         // what resolvers may hold (a lagging secondary's old copy is not counted: see the
         // module doc).
-        let mut published: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut published: BTreeMap<(&str, &str), u32> = BTreeMap::new();
         for s in servers
             .values()
             .filter(|s| s.sw.answers() && !matches!(s.role, Role::Secondary { .. }))
@@ -63,33 +63,43 @@ impl Invariants {
             for h in s.zones.values() {
                 for (owner, target, ttl) in h.data.ns_records() {
                     let e = published.entry((owner, target)).or_default();
-                    *e = (*e).max(ttl);
+                    *e = (*e).max(*ttl);
                 }
             }
         }
         for ((zone, ns), ttl) in &published {
             let until = now + Duration::from_secs(u64::from(*ttl));
-            let e = self.expires.entry((zone.clone(), ns.clone())).or_default();
-            *e = (*e).max(until);
+            if !self.expires.contains_key(*zone) {
+                self.expires.insert(zone.to_string(), BTreeMap::new());
+            }
+            let Some(by_ns) = self.expires.get_mut(*zone) else {
+                continue;
+            };
+            match by_ns.get_mut(*ns) {
+                Some(e) => *e = (*e).max(until),
+                None => {
+                    by_ns.insert(ns.to_string(), until);
+                }
+            }
         }
-        let zones: BTreeSet<&String> = listed.keys().map(|(z, _)| z).collect();
+        let zones: BTreeSet<&str> = listed.keys().map(|(z, _)| *z).collect();
         for zone in zones {
             let all = listed
                 .keys()
-                .filter(|(z, _)| z == zone)
-                .filter_map(|(_, n)| by_ns.get(n.as_str()))
+                .filter(|(z, _)| *z == zone)
+                .filter_map(|(_, n)| by_ns.get(n))
                 .all(|s| s.zones.contains_key(zone));
-            if all {
-                self.established.insert(zone.clone());
+            if all && !self.established.contains(zone) {
+                self.established.insert(zone.to_string());
             }
         }
         for (zone, ns) in listed.keys() {
-            if !self.established.contains(zone) || self.exempt.contains(zone) {
+            if !self.established.contains(*zone) || self.exempt.contains(*zone) {
                 continue;
             }
-            if let Some(s) = by_ns.get(ns.as_str())
+            if let Some(s) = by_ns.get(ns)
                 && s.sw.answers()
-                && !s.zones.contains_key(zone)
+                && !s.zones.contains_key(*zone)
             {
                 let by: Vec<String> = servers
                     .values()
@@ -120,7 +130,7 @@ impl Invariants {
             return;
         }
         let Some(ns) = &server.ns_name else { return };
-        if let Some(until) = self.expires.get(&(zone.to_string(), ns.clone()))
+        if let Some(until) = self.expires.get(zone).and_then(|by_ns| by_ns.get(ns))
             && now < *until
         {
             self.violations.push(format!(

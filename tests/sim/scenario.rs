@@ -241,7 +241,7 @@ pub async fn summary(sim: &Sim<'_>) -> Summary {
         if let Role::Primary { .. } = s.role {
             for (z, h) in &s.zones {
                 if !is_zone(z) {
-                    members.insert((*a, z.clone()), h.data.members());
+                    members.insert((*a, z.clone()), h.data.members().to_vec());
                 }
             }
         }

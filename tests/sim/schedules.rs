@@ -12,35 +12,69 @@ use super::{block_on, run};
 /// Schedules per procedure.
 const SCHEDULES: u64 = 500;
 
-/// Runs the schedules of `p`; asserts every one converged and that faults did happen.
+/// Runs the schedules of `p`; asserts every one converged and that faults did make some
+/// take more than one apply. The seeds are shared out
+/// among as many threads as the machine has cores (each its own runtime; every schedule
+/// still runs alone on a fresh fleet and store, so each depends on its seed only).
 fn schedules(p: Procedure) {
-    let repo = p.repo();
     let base = p as u64 * 1_000_003;
     let seeds: Vec<u64> = match std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(seed) => vec![seed],
         None => (0..SCHEDULES).map(|i| base + i).collect(),
     };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(seeds.len());
+    let ran: Vec<(Vec<(u64, String)>, usize)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let mine: Vec<u64> = seeds.iter().copied().skip(t).step_by(threads).collect();
+                scope.spawn(move || run_seeds(p, &mine))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a schedule thread"))
+            .collect()
+    });
+    let faulted: usize = ran.iter().map(|r| r.1).sum();
+    let mut failures: Vec<(u64, String)> = ran.into_iter().flat_map(|r| r.0).collect();
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{p:?}: {} of {} schedules failed (replay one with SIM_SEED=<seed>):\n{}",
+        failures.len(),
+        seeds.len(),
+        failures
+            .iter()
+            .map(|(seed, e)| format!("seed {seed}: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+    assert!(
+        seeds.len() == 1 || faulted > 0,
+        "{p:?}: no schedule needed a second apply: the faults did nothing"
+    );
+}
+
+/// Runs the schedules of `seeds` one after another on one runtime: the failures, and how
+/// many needed more than one apply.
+fn run_seeds(p: Procedure, seeds: &[u64]) -> (Vec<(u64, String)>, usize) {
+    let repo = p.repo();
     block_on(async {
         let mut failures = Vec::new();
-        let mut crashes_of_faults = 0;
-        for seed in &seeds {
+        let mut faulted = 0;
+        for seed in seeds {
             let mut rng = Rng::new(*seed);
             let per_mille = 50 + rng.below(400) as u32;
             let events = 5 + rng.below(30) as usize;
             match run(p, &repo, *seed, None, Some((per_mille, events))).await {
-                Ok(r) => crashes_of_faults += usize::from(r.applies > 1),
-                Err(e) => failures.push(format!("seed {seed}: {e}")),
+                Ok(r) => faulted += usize::from(r.applies > 1),
+                Err(e) => failures.push((*seed, e)),
             }
         }
-        assert!(
-            failures.is_empty(),
-            "{p:?}: {} of {} schedules failed (replay one with SIM_SEED=<seed>):\n{}",
-            failures.len(),
-            seeds.len(),
-            failures.join("\n\n")
-        );
-        let _ = crashes_of_faults;
-    });
+        (failures, faulted)
+    })
 }
 
 /// Zone creates, updates and deletes under 500 fault schedules.

@@ -313,17 +313,24 @@ impl World {
         }
     }
 
+    /// What `from` serves of `zone` when it is newer than what `addr` holds (a copy: only
+    /// then is it transferred).
+    fn offered(&self, addr: SocketAddr, zone: &str, from: SocketAddr) -> Option<ZoneData> {
+        let offered = self.serving(from, zone)?;
+        let held = self.servers.get(&addr)?.zones.get(zone);
+        Self::newer(held, offered).then(|| offered.clone())
+    }
+
     fn sync_catalogs(&mut self, addr: SocketAddr) {
         let catalogs = match &self.servers[&addr].role {
             Role::Secondary { catalogs, .. } => catalogs.clone(),
             _ => return,
         };
         for (cat, from) in catalogs {
-            let Some(offered) = self.serving(from, &cat).cloned() else {
+            let Some(offered) = self.offered(addr, &cat, from) else {
                 continue;
             };
-            let held = self.servers[&addr].zones.get(&cat);
-            if Self::newer(held, &offered) && self.due(addr, &cat, offered.serial()) {
+            if self.due(addr, &cat, offered.serial()) {
                 self.hold(addr, &cat, offered, Source::Catalog);
                 self.event("catalog transferred");
             }
@@ -342,12 +349,13 @@ impl World {
             let ext: Vec<SocketAddr> = h
                 .data
                 .ext_primaries()
-                .into_iter()
-                .map(|ip| SocketAddr::new(ip, from.port()))
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, from.port()))
                 .collect();
             let primaries = if ext.is_empty() { vec![*from] } else { ext };
             for m in h.data.members() {
-                out.entry(m).or_insert((cat.clone(), primaries.clone()));
+                out.entry(m.clone())
+                    .or_insert((cat.clone(), primaries.clone()));
             }
         }
         out
@@ -371,14 +379,16 @@ impl World {
             self.event("member dropped");
         }
         for (zone, (cat, primaries)) in wanted {
-            let Some(offered) = primaries
+            let Some(p) = primaries
                 .iter()
-                .find_map(|p| self.serving(*p, &zone).cloned())
+                .find(|p| self.serving(**p, &zone).is_some())
             else {
                 continue;
             };
-            let held = self.servers[&addr].zones.get(&zone);
-            if Self::newer(held, &offered) && self.due(addr, &zone, offered.serial()) {
+            let Some(offered) = self.offered(addr, &zone, *p) else {
+                continue;
+            };
+            if self.due(addr, &zone, offered.serial()) {
                 self.hold(addr, &zone, offered, Source::Member(cat));
                 self.event("member transferred");
             }
@@ -412,10 +422,7 @@ impl World {
     /// A primary's copy transfers `zone` from `from` when that serves a newer one (or it
     /// holds none).
     pub fn refresh_copy(&mut self, addr: SocketAddr, zone: &str, from: SocketAddr) {
-        let Some(offered) = self.serving(from, zone).cloned() else {
-            return;
-        };
-        if Self::newer(self.servers[&addr].zones.get(zone), &offered) {
+        if let Some(offered) = self.offered(addr, zone, from) {
             self.hold(addr, zone, offered, Source::Copy(from));
             self.event("copy transferred");
         }
@@ -489,12 +496,7 @@ impl World {
         else {
             return;
         };
-        h.data
-            .lines
-            .retain(|l| !matches!(super::zone::fields(l), Some((o, _, "NS", _)) if o == zone));
-        for n in ns {
-            h.data.lines.insert(format!("{zone} {ttl} IN NS {n}"));
-        }
+        h.data.set_ns(zone, ns, ttl);
         self.event("registrar");
     }
 

@@ -4,6 +4,10 @@
 //! nothing changes), then deletions and additions in order, atomically; the apex SOA and
 //! NS RRsets are never deleted whole; an SOA added with a greater serial sets the serial
 //! as sent, and any other change that leaves the serial alone increments it.
+//!
+//! What the fleet reads at every event (the serial, NS records, a catalog's members and
+//! `primaries.ext`) is derived from the lines once per change and kept with them, so the
+//! lines change only through methods that keep the two in step.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -21,7 +25,18 @@ pub struct ZoneData {
     /// `origin TTL IN SOA ...`.
     pub soa: String,
     /// Every other record, one canonical line each.
-    pub lines: BTreeSet<String>,
+    lines: BTreeSet<String>,
+    /// What is derived from `soa` and `lines`, kept in step with them.
+    index: Index,
+}
+
+/// What the fleet reads of a zone at every event, derived from its lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Index {
+    serial: u32,
+    ns: Vec<(String, String, u32)>,
+    members: Vec<String>,
+    ext_primaries: Vec<IpAddr>,
 }
 
 /// What an UPDATE did.
@@ -65,20 +80,71 @@ impl ZoneData {
                 lines.insert(line.to_string());
             }
         }
-        Some(ZoneData {
+        let mut d = ZoneData {
             origin: origin.to_string(),
             soa: soa?,
             lines,
-        })
+            index: Index::default(),
+        };
+        d.reindex();
+        Some(d)
+    }
+
+    /// Derives the index from the SOA and the lines: after every change of either.
+    fn reindex(&mut self) {
+        let serial = self
+            .soa
+            .split_whitespace()
+            .nth(6)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let parsed: Vec<(&str, u32, &str, String)> =
+            self.lines.iter().filter_map(|l| fields(l)).collect();
+        let ns = parsed
+            .iter()
+            .filter(|(_, _, t, _)| *t == "NS")
+            .map(|(o, ttl, _, d)| (o.to_string(), d.clone(), *ttl))
+            .collect();
+        let suffix = format!(".zones.{}", self.origin);
+        let mut members: Vec<String> = parsed
+            .iter()
+            .filter(|(o, _, t, _)| *t == "PTR" && o.ends_with(&suffix))
+            .map(|(_, _, _, d)| d.clone())
+            .collect();
+        members.sort();
+        let mut ext_primaries = Vec::new();
+        for i in 1..=zonekeeper::backend::catalog::MAX_PRIMARIES {
+            let owner = format!("p{i}.primaries.ext.{}", self.origin);
+            for (o, _, t, d) in &parsed {
+                if *o == owner
+                    && matches!(*t, "A" | "AAAA")
+                    && let Ok(ip) = d.parse()
+                {
+                    ext_primaries.push(ip);
+                }
+            }
+        }
+        self.index = Index {
+            serial,
+            ns,
+            members,
+            ext_primaries,
+        };
     }
 
     /// The SOA serial.
     pub fn serial(&self) -> u32 {
-        self.soa
-            .split_whitespace()
-            .nth(6)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0)
+        self.index.serial
+    }
+
+    /// Replaces the NS RRset at `owner` (a delegation, or the apex) with `ns` at `ttl`.
+    pub fn set_ns(&mut self, owner: &str, ns: &[String], ttl: u32) {
+        self.lines
+            .retain(|l| !matches!(fields(l), Some((o, _, "NS", _)) if o == owner));
+        for n in ns {
+            self.lines.insert(format!("{owner} {ttl} IN NS {n}"));
+        }
+        self.reindex();
     }
 
     /// The zone as a transfer gives it: every line, sorted, the SOA once.
@@ -104,21 +170,17 @@ impl ZoneData {
     }
 
     /// Every NS record: (owner, target, TTL).
-    pub fn ns_records(&self) -> Vec<(String, String, u32)> {
-        self.lines
-            .iter()
-            .filter_map(|l| fields(l))
-            .filter(|(_, _, t, _)| *t == "NS")
-            .map(|(o, ttl, _, d)| (o.to_string(), d, ttl))
-            .collect()
+    pub fn ns_records(&self) -> &[(String, String, u32)] {
+        &self.index.ns
     }
 
     /// The NS targets at `owner` with their longest TTL.
     pub fn ns_at(&self, owner: &str) -> Option<(Vec<String>, u32)> {
         let recs: Vec<(String, String, u32)> = self
             .ns_records()
-            .into_iter()
+            .iter()
             .filter(|(o, _, _)| o == owner)
+            .cloned()
             .collect();
         if recs.is_empty() {
             return None;
@@ -131,34 +193,13 @@ impl ZoneData {
     }
 
     /// A catalog zone's members (RFC 9432 PTRs under `zones.`), sorted.
-    pub fn members(&self) -> Vec<String> {
-        let suffix = format!(".zones.{}", self.origin);
-        let mut out: Vec<String> = self
-            .lines
-            .iter()
-            .filter_map(|l| fields(l))
-            .filter(|(o, _, t, _)| *t == "PTR" && o.ends_with(&suffix))
-            .map(|(_, _, _, d)| d)
-            .collect();
-        out.sort();
-        out
+    pub fn members(&self) -> &[String] {
+        &self.index.members
     }
 
     /// A catalog zone's `primaries.ext` addresses, in label order (p1, p2, ...).
-    pub fn ext_primaries(&self) -> Vec<IpAddr> {
-        let mut out = Vec::new();
-        for i in 1..=zonekeeper::backend::catalog::MAX_PRIMARIES {
-            let owner = format!("p{i}.primaries.ext.{}", self.origin);
-            for l in &self.lines {
-                if let Some((o, _, "A" | "AAAA", d)) = fields(l)
-                    && o == owner
-                    && let Ok(ip) = d.parse()
-                {
-                    out.push(ip);
-                }
-            }
-        }
-        out
+    pub fn ext_primaries(&self) -> &[IpAddr] {
+        &self.index.ext_primaries
     }
 
     fn rrset(&self, owner: &str, rtype: &str) -> Vec<String> {
@@ -210,6 +251,7 @@ impl ZoneData {
         for r in &update.changes {
             serial_set |= self.change(r);
         }
+        self.reindex();
         let changed = before.content_key() != self.content_key();
         if changed && !serial_set {
             let next = self.serial().wrapping_add(1);
@@ -224,6 +266,7 @@ impl ZoneData {
             f[6] = serial.to_string();
         }
         self.soa = f.join(" ");
+        self.reindex();
     }
 
     /// One change of an UPDATE; whether it set the serial.
