@@ -214,7 +214,9 @@ async fn load_check(
         ctx.opts.effects.prober.as_ref(),
         ctx.opts.effects.clock.as_ref(),
         loads,
-        Duration::from_secs(30),
+        // The verify timeout (`--verify-timeout`, 30 s by default): a primary loading
+        // thousands of new zones at once may need longer, and the operator can give it.
+        ctx.opts.verify_timeout,
         Duration::from_millis(50),
     )
     .await
