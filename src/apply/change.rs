@@ -59,7 +59,19 @@ pub struct SentZone {
     pub detail: String,
 }
 
-impl Sender<'_> {
+impl<'a> Sender<'a> {
+    /// Sends and records for an apply's context.
+    pub fn of(ctx: &'a super::ctx::Ctx<'a>) -> Sender<'a> {
+        Sender {
+            store: ctx.store,
+            updater: ctx.updater,
+            desired: ctx.desired,
+            now: ctx.opts.now,
+            today: ctx.opts.today,
+            effects: &ctx.opts.effects,
+        }
+    }
+
     fn audit(&self, action: &str, target: &str, detail: String) -> AuditEntry {
         AuditEntry {
             at: self.now,
@@ -226,6 +238,37 @@ impl Sender<'_> {
         }
     }
 
+    /// The row and audit entry that record `s` as served (not yet verified).
+    pub fn row(&self, s: &SentZone) -> (RecordedZone, AuditEntry) {
+        let key = crate::model::ascii(&s.name);
+        (
+            RecordedZone {
+                name: key.clone(),
+                group: s.group.clone(),
+                serial: s.serial,
+                content_hash: text_hash(&s.target),
+                content: s.target.clone(),
+                verified: false,
+                commit_id: self.desired.revision.id.clone(),
+            },
+            self.audit(s.action, &key, s.detail.clone()),
+        )
+    }
+
+    /// Records `rows` (zones the primary was seen serving exactly), then clears their
+    /// intents; returns their names.
+    pub async fn record(
+        &self,
+        rows: Vec<(RecordedZone, AuditEntry)>,
+    ) -> Result<Vec<String>, crate::store::StoreError> {
+        self.store.record_zones(&rows).await?;
+        self.effects.boundary("zones recorded").await;
+        let names: Vec<String> = rows.into_iter().map(|(r, _)| r.name).collect();
+        self.store.clear_intents(&names).await?;
+        self.effects.boundary("intents cleared").await;
+        Ok(names)
+    }
+
     /// Transfers every zone of `sent` from the primary and records those that serve exactly
     /// their target. Returns the zones recorded and the failures (naming zone and the
     /// first differing RRsets).
@@ -241,18 +284,7 @@ impl Sender<'_> {
             let key = crate::model::ascii(&s.name);
             match served.remove(&s.name) {
                 Some(Ok(got)) => match content::difference(&key, &s.target, &got, s.serial) {
-                    None => rows.push((
-                        RecordedZone {
-                            name: key.clone(),
-                            group: s.group.clone(),
-                            serial: s.serial,
-                            content_hash: text_hash(&s.target),
-                            content: s.target.clone(),
-                            verified: false,
-                            commit_id: self.desired.revision.id.clone(),
-                        },
-                        self.audit(s.action, &key, s.detail.clone()),
-                    )),
+                    None => rows.push(self.row(s)),
                     Some(diff) => failures.push(diff),
                 },
                 Some(Err(e)) => failures.push(format!(
@@ -261,11 +293,6 @@ impl Sender<'_> {
                 None => failures.push(format!("zone {key}: not transferred")),
             }
         }
-        self.store.record_zones(&rows).await?;
-        self.effects.boundary("zones recorded").await;
-        let names: Vec<String> = rows.into_iter().map(|(r, _)| r.name).collect();
-        self.store.clear_intents(&names).await?;
-        self.effects.boundary("intents cleared").await;
-        Ok((names, failures))
+        Ok((self.record(rows).await?, failures))
     }
 }

@@ -13,52 +13,11 @@ use hickory_proto::rr::Name;
 
 use crate::backend::seam::Sender;
 use crate::backend::update::UpdateError;
-use crate::model::zone::{lines_by_rrset, soa_of};
+pub use crate::model::served::{Served, difference, same_content, soa_values};
+use crate::model::zone::lines_by_rrset;
 
 /// At most this many zone transfers (and connections for them) at once.
 pub const MAX_TRANSFERS: usize = 8;
-
-/// A zone as the primary serves it: canonical text (SOA first) and its serial.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
-    /// Canonical text, SOA first, then every other line sorted.
-    pub text: String,
-    /// The SOA serial.
-    pub serial: Option<u32>,
-}
-
-impl Served {
-    /// From the sorted lines of a transfer.
-    pub fn of(lines: Vec<String>) -> Served {
-        let (soa, rest): (Vec<String>, Vec<String>) = lines
-            .into_iter()
-            .partition(|l| l.split_whitespace().nth(3) == Some("SOA"));
-        let mut text = String::new();
-        for l in soa.iter().take(1).chain(rest.iter()) {
-            text.push_str(l);
-            text.push('\n');
-        }
-        let serial = soa_of(&text).and_then(|(_, f)| f.get(2)?.parse().ok());
-        Served { text, serial }
-    }
-}
-
-/// The SOA line of a canonical text without its serial.
-fn soa_values(text: &str) -> Option<String> {
-    soa_of(text).map(|(ttl, mut f)| {
-        if let Some(s) = f.get_mut(2) {
-            *s = "-".into();
-        }
-        format!("{ttl} {}", f.join(" "))
-    })
-}
-
-/// Whether `served` holds exactly the content of `desired` (a canonical text), the serial
-/// aside.
-pub fn same_content(desired: &str, served: &Served) -> bool {
-    soa_values(desired) == soa_values(&served.text)
-        && lines_by_rrset(desired) == lines_by_rrset(&served.text)
-}
 
 /// Whether `served` is part of the way from `base` (recorded, at serial `base_serial`) to
 /// the content `intent` brings: a change split over several UPDATEs whose run was
@@ -92,51 +51,6 @@ pub fn part_way(
         .chain(t.keys())
         .chain(s.keys())
         .all(|k| s.get(k) == b.get(k) || s.get(k) == t.get(k))
-}
-
-/// Why `served` is not `desired` at `serial`: the first differing RRsets (desired vs
-/// served), or the serial. None when they are equal.
-pub fn difference(zone: &str, desired: &str, served: &Served, serial: u32) -> Option<String> {
-    let what = |lines: Option<&Vec<String>>| match lines {
-        Some(l) => l.join(" | "),
-        None => "nothing".into(),
-    };
-    if soa_values(desired) != soa_values(&served.text) {
-        return Some(format!(
-            "zone {zone}: the primary serves SOA {}, desired {}",
-            soa_values(&served.text).unwrap_or("nothing".into()),
-            soa_values(desired).unwrap_or_default()
-        ));
-    }
-    let (want, have) = (lines_by_rrset(desired), lines_by_rrset(&served.text));
-    let keys: std::collections::BTreeSet<_> = want.keys().chain(have.keys()).collect();
-    let differing: Vec<String> = keys
-        .into_iter()
-        .filter(|k| want.get(*k) != have.get(*k))
-        .take(3)
-        .map(|k| {
-            format!(
-                "{} {}: desired {}; served {}",
-                k.0,
-                k.1,
-                what(want.get(k)),
-                what(have.get(k))
-            )
-        })
-        .collect();
-    if !differing.is_empty() {
-        return Some(format!(
-            "zone {zone}: the primary does not serve the desired content: {}. The zone is not recorded as applied; find out who changed it (or what the primary did not take), then apply again",
-            differing.join("; ")
-        ));
-    }
-    match served.serial {
-        Some(s) if s == serial => None,
-        other => Some(format!(
-            "zone {zone}: the primary serves the desired content at serial {}, expected {serial}. The zone is not recorded as applied; apply again",
-            other.map(|s| s.to_string()).unwrap_or("none".into())
-        )),
-    }
 }
 
 /// Transfers every zone of `zones` from the primary, [`MAX_TRANSFERS`] at a time.

@@ -1,6 +1,5 @@
 //! What every part of the executor shares and depends on nothing else of it: the apply's
-//! options and report, the context an operation's steps act in ([`Ctx`]), the stages'
-//! view of a run ([`Stage`]), the connection to a primary, where servers answer, and the
+//! options and report, the context an operation's steps act in ([`Ctx`]), the connection to a primary, where servers answer, and the
 //! crash-test boundary hook (`Ctx::boundary`; the real one is `effects::KillHook`).
 
 use std::collections::BTreeMap;
@@ -12,8 +11,7 @@ use super::effects::{Control, Effects, Sender};
 use super::error::ApplyError;
 use crate::desired::DesiredState;
 use crate::model::{Config, Primary};
-use crate::plan::Plan;
-use crate::store::{AuditEntry, RecordedZone, Store};
+use crate::store::{AuditEntry, Store};
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -65,23 +63,6 @@ impl Report {
 
 /// Each server's checks in this run: how many passed, and the message of each that failed.
 pub(super) type Health = BTreeMap<String, (usize, Vec<String>)>;
-
-/// What the stages after the first read: the connections and options (`ctx`), the plan,
-/// and what was read before the first change.
-pub(super) struct Stage<'a> {
-    /// Store, desired state, primary, its control channel and signed connection, options.
-    pub(super) ctx: &'a Ctx<'a>,
-    /// The plan carried out.
-    pub(super) plan: &'a Plan,
-    /// The recorded zones, with their content, as they were before this run.
-    pub(super) index: &'a BTreeMap<String, RecordedZone>,
-    /// The member catalogs the primary serves.
-    pub(super) cats: &'a [catalogs::MemberCatalog],
-    /// Each planned zone that stays, with its desired group.
-    pub(super) desired_groups: &'a BTreeMap<String, String>,
-    /// Zones a staged operation holds: this run leaves their changes to it.
-    pub(super) held: &'a [String],
-}
 
 /// An audit entry of this revision: `action` on `target` at `now`.
 pub(super) fn audit(

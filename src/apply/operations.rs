@@ -21,7 +21,8 @@ use crate::store::{AuditEntry, GroupRow, NewOperationRow, Store};
 mod gates;
 mod steps;
 
-pub use steps::{Waits, drive};
+pub use steps::Waits;
+pub(super) use steps::drive;
 
 /// Creates the operations the desired groups and zones call for (membership changes, zones
 /// moving between groups, cut-overs), as `procedures::decide` decides from what
@@ -127,7 +128,7 @@ pub(super) async fn move_primary(
             info!(from = %old.addr, to = %want.addr, zones = op.zones.len(), "the primary moves");
             insert(&ctx, &op).await?;
         }
-        if let Some(waiting) = drive(&ctx).await? {
+        if let Some(waiting) = drive(&ctx, None).await? {
             return Ok(Some(waiting));
         }
     }

@@ -190,14 +190,7 @@ pub(super) async fn publish_zones(
     op: &OperationRow,
     zones: &[String],
 ) -> Result<(), StepError> {
-    let sender = super::change::Sender {
-        store: ctx.store,
-        updater: ctx.updater,
-        desired: ctx.desired,
-        now: ctx.opts.now,
-        today: ctx.opts.today,
-        effects: &ctx.opts.effects,
-    };
+    let sender = super::change::Sender::of(ctx);
     for zone in zones {
         let Some(desired) = ctx.desired.zones.get(zone) else {
             continue;

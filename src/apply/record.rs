@@ -4,7 +4,7 @@
 //! only when everything before held. An apply that finds nothing left to do records a
 //! revision an interrupted apply left unrecorded ([`unchanged`]).
 
-use super::ctx::{Health, Stage, audit};
+use super::ctx::{Ctx, Health, audit};
 use super::error::ApplyError;
 use crate::desired::DesiredState;
 use crate::model::Config;
@@ -15,13 +15,12 @@ use crate::store::{
 
 /// Records the revision of this run as applied in full, with the groups and servers it
 /// describes, and an audit entry per group change of the plan.
-pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
-    let (store, desired, opts) = (stage.ctx.store, stage.ctx.desired, stage.ctx.opts);
+pub(super) async fn revision(ctx: &Ctx<'_>, plan: &Plan) -> Result<(), ApplyError> {
+    let (store, desired, opts) = (ctx.store, ctx.desired, ctx.opts);
     set_applied(store, desired, opts.now).await?;
-    stage.ctx.boundary("revision recorded").await;
-    if !stage.plan.groups.is_empty() {
-        let entries: Vec<AuditEntry> = stage
-            .plan
+    ctx.boundary("revision recorded").await;
+    if !plan.groups.is_empty() {
+        let entries: Vec<AuditEntry> = plan
             .groups
             .iter()
             .map(|g| {
@@ -35,7 +34,7 @@ pub(super) async fn revision(stage: &Stage<'_>) -> Result<(), ApplyError> {
             })
             .collect();
         store.audit(&entries).await?;
-        stage.ctx.boundary("group changes audited").await;
+        ctx.boundary("group changes audited").await;
     }
     Ok(())
 }

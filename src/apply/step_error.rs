@@ -29,6 +29,13 @@ pub enum StepError {
     /// Connecting to a primary, or reading the member catalogs, failed.
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    /// A zone operation's action in a stored operation: the store holds a step this
+    /// release does not carry out there.
+    #[error("a stored operation cannot {action}; cancel it")]
+    NotStaged {
+        /// What the action does.
+        action: String,
+    },
     /// A value of the step's RRset cannot be read.
     #[error(transparent)]
     Value(#[from] ValueError),

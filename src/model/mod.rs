@@ -10,6 +10,7 @@ pub mod config;
 pub mod idn;
 pub mod record;
 pub mod serial;
+pub mod served;
 pub mod zone;
 
 pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};

@@ -308,6 +308,13 @@ pub fn action_text(action: &Action) -> String {
             format!("give the zones their desired content on {}", on.name)
         }
         Action::Retire { old } => format!("{} stops serving the zones and catalogs", old.name),
+        Action::LoadZone => "load the zone on the primary from a new zone file".into(),
+        Action::SendUpdate => "send the zone's change (signed UPDATEs)".into(),
+        Action::CatalogJoin { leave: None } => "add the zone to its group's catalogs".into(),
+        Action::CatalogJoin { leave: Some(old) } => {
+            format!("add the zone to its group's catalogs, remove it from group {old}'s")
+        }
+        Action::UnloadZone => "take the zone out of the primary's configuration".into(),
     }
 }
 
@@ -338,6 +345,9 @@ pub fn gate_text(gate: &Gate) -> String {
             format!("{server} no longer answers for the zones or catalogs")
         }
         Gate::Manual { .. } => "an operator confirms".into(),
+        Gate::PrimaryServes => "the primary serves the zone (UDP and TCP)".into(),
+        Gate::ContentEquals => "the primary holds exactly the desired RRsets (AXFR)".into(),
+        Gate::PrimaryStopped => "the primary no longer answers for the zone".into(),
     }
 }
 

@@ -26,6 +26,7 @@ use std::time::Duration;
 use super::Gate;
 use super::delegation::ZoneDelegation;
 use crate::live::{self, Check, Outcome, SoaAnswer};
+use crate::model::served::{Served, difference};
 use crate::model::zone::lines_by_rrset;
 
 mod verdict;
@@ -172,6 +173,21 @@ pub struct Observations {
     pub referrals: Vec<Referral>,
     /// Transfers from both primaries ([`Gate::SameData`]), made once the probes held.
     pub transfers: Vec<Transfer>,
+    /// The zone transferred from the primary ([`Gate::ContentEquals`]).
+    pub content: Option<Content>,
+}
+
+/// A zone transferred from the primary, and what it must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    /// The zone.
+    pub zone: String,
+    /// The desired content (canonical text).
+    pub target: String,
+    /// The serial it must have.
+    pub serial: u32,
+    /// What the transfer gave, or why it failed.
+    pub served: Result<Served, String>,
 }
 
 impl Observations {
@@ -219,13 +235,19 @@ pub fn holds(gate: &Gate, obs: &Observations, now: i64) -> Verdict {
         | Gate::AllServe
         | Gate::GroupServes { .. }
         | Gate::Propagated { .. }
-        | Gate::Retired { .. } => match first_failure(obs) {
+        | Gate::Retired { .. }
+        | Gate::PrimaryServes => match first_failure(obs) {
             Some(unmet) => Verdict::Fails(unmet),
             None => Verdict::Holds(Proof::Checks {
                 count: obs.probes.len(),
             }),
         },
         Gate::StoppedServing { how, .. } => stopped(obs, how),
+        Gate::PrimaryStopped => stopped(
+            obs,
+            "it left the primary's configuration; check the primary's log if it keeps serving",
+        ),
+        Gate::ContentEquals => content_equals(obs.content.as_ref()),
         Gate::GroupStopped { group, .. } => stopped(
             obs,
             &format!(
@@ -266,6 +288,26 @@ pub fn before_acting(gate: &Gate, step: &StepRecord, now: i64) -> Option<Wait> {
         }
         _ => None,
     }
+}
+
+/// The zone transferred holds exactly its target at its serial.
+fn content_equals(content: Option<&Content>) -> Verdict {
+    let Some(c) = content else {
+        return Verdict::Fails(Unmet::Content {
+            message: "the zone was not transferred".into(),
+        });
+    };
+    let message = match &c.served {
+        Ok(served) => match difference(&c.zone, &c.target, served, c.serial) {
+            None => return Verdict::Holds(Proof::Content { serial: c.serial }),
+            Some(diff) => diff,
+        },
+        Err(e) => format!(
+            "zone {}: its content could not be transferred from the primary to verify it: {e}. It is not recorded as applied; apply again",
+            c.zone
+        ),
+    };
+    Verdict::Fails(Unmet::Content { message })
 }
 
 /// The first probe that failed, as a reason.

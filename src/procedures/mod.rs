@@ -18,6 +18,7 @@ pub mod move_primary;
 pub mod move_zone;
 pub mod remove_secondary;
 pub mod renumber;
+pub mod zone;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -152,6 +153,22 @@ pub enum Action {
         /// The old primary.
         old: move_primary::PrimaryRef,
     },
+    /// A zone operation's: load the zone on the primary from a new zone file (one
+    /// `rndc reconfig` for every zone loaded in the pass), or adopt it when the primary
+    /// already serves it (its change from what it serves goes as UPDATEs).
+    LoadZone,
+    /// A zone operation's: send the zone's change as signed UPDATEs, written ahead in the
+    /// store, with the recorded SOA as prerequisite.
+    SendUpdate,
+    /// A zone operation's: add the zone to its group's catalog zones (and, when it moved
+    /// group, remove it from `leave`'s), so the group's secondaries pick it up.
+    CatalogJoin {
+        /// The group it left, if any.
+        leave: Option<String>,
+    },
+    /// A zone operation's: take the zone out of the primary's configuration (one
+    /// `rndc reconfig` for every zone unloaded in the pass) and remove its files.
+    UnloadZone,
 }
 
 /// What proves a step took effect, or what it waits for.
@@ -243,6 +260,15 @@ pub enum Gate {
         /// What must be true first.
         what: String,
     },
+    /// The primary answers SOA for the zone with AA and the serial its action produced,
+    /// over UDP and TCP.
+    PrimaryServes,
+    /// A transfer (AXFR) of the zone from the primary holds exactly the desired RRsets at
+    /// the serial its action produced; then the zone is recorded.
+    ContentEquals,
+    /// The primary no longer answers authoritatively for the zone; then the store forgets
+    /// it.
+    PrimaryStopped,
 }
 
 /// One step as a procedure describes it.

@@ -10,24 +10,34 @@
 //!   current primary or the new one of a move;
 //! - `set_rrset.rs`: one RRset of a planned cut-over;
 //! - the primary move's: `raise_expire.rs`, `load_copy.rs`, `catalog_primaries.rs`,
-//!   `bump_serials.rs`, `take_catalogs.rs`, `retire.rs`, sharing `primaries.rs`.
+//!   `bump_serials.rs`, `take_catalogs.rs`, `retire.rs`, sharing `primaries.rs`;
+//! - zone operations' (`procedures::zone`), each run for every zone of a pass at once
+//!   ([`zone_batch`]): `load_zone.rs`, `send_update.rs`, `catalog_join.rs`,
+//!   `catalog_leave.rs`, `unload_zone.rs`.
 
 mod bump_serials;
 mod catalog;
+mod catalog_join;
+mod catalog_leave;
 mod catalog_primaries;
 mod load_copy;
+mod load_zone;
 mod primaries;
 mod publish;
 mod raise_expire;
 mod render_primary;
 mod retire;
+mod send_update;
 mod set_rrset;
 mod take_catalogs;
+mod unload_zone;
 
 pub(crate) use render_primary::retire_catalog;
 
 use crate::apply::ctx::Ctx;
+use crate::apply::error::ApplyError;
 use crate::apply::step_error::StepError;
+use crate::apply::zones::{Batch, Zones};
 use crate::procedures::Action;
 use crate::store::OperationRow;
 
@@ -60,5 +70,38 @@ pub(crate) async fn act(
         Action::BumpSerials { on } => bump_serials::bump_serials(ctx, op, on).await,
         Action::TakeCatalogs { to, from } => take_catalogs::take_catalogs(ctx, to, *from).await,
         Action::Retire { old } => retire::retire(ctx, old).await,
+        // Zone operations' actions run in batches (`apply::zones`), never for a stored
+        // operation.
+        Action::LoadZone | Action::SendUpdate | Action::CatalogJoin { .. } | Action::UnloadZone => {
+            Err(StepError::NotStaged {
+                action: crate::plan::render::action_text(action),
+            })
+        }
+    }
+}
+
+/// Carries out the actions of kind `kind` of zone operations `batch` (indices into
+/// `zones.ops`), all at once.
+pub(crate) async fn zone_batch(
+    ctx: &Ctx<'_>,
+    zones: &mut Zones<'_>,
+    kind: Batch,
+    batch: &[usize],
+) -> Result<(), ApplyError> {
+    match kind {
+        Batch::Load => load_zone::load(ctx, zones, batch).await,
+        Batch::Send => {
+            send_update::send(ctx, zones, batch).await;
+            Ok(())
+        }
+        Batch::Join => catalog_join::join(ctx, zones, batch).await,
+        Batch::Leave => catalog_leave::remove(ctx, zones, batch).await,
+        Batch::Unload => unload_zone::unload(ctx, zones, batch).await,
+        Batch::Nothing => {
+            for &i in batch {
+                zones.acted(ctx, i);
+            }
+            Ok(())
+        }
     }
 }

@@ -46,6 +46,19 @@ pub(super) async fn observe(
             checks.extend(group_serves(ctx, &op.group, &zones));
         }
         Gate::GroupServes { group } => checks.extend(group_serves(ctx, group, &zones)),
+        Gate::PrimaryServes => checks.extend(serve(&zones, &ctx.primary.name, ctx.primary.addr)),
+        Gate::PrimaryStopped => {
+            obs.stopping = vec![ctx.primary.name.clone()];
+            for z in &zones {
+                checks.push(Check::refuses(
+                    name(&z.name),
+                    &ctx.primary.name,
+                    ctx.primary.addr,
+                ));
+            }
+        }
+        // Observed by the zone driver, which knows the content it sent.
+        Gate::ContentEquals => {}
         Gate::Delegation { zones: d, .. } => {
             checks = parents(ctx, &mut obs, &index, d).await?;
         }

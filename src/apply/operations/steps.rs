@@ -1,5 +1,10 @@
-//! Drives the steps of staged operations, writing each step's state before and after it
-//! acts.
+//! The one driver: carries out zone operations (`apply::zones`: a zone created, updated,
+//! verified or deleted) and the steps of staged operations, writing each staged step's
+//! state before and after it acts.
+//!
+//! Each pass first moves the zone operations on (their ready steps act in batches, their
+//! due gates are observed in one round); the staged operations' pass follows once every
+//! zone operation is settled, since their steps read what zone operations recorded.
 //!
 //! # One pass
 //!
@@ -52,6 +57,7 @@ use super::gates::observe;
 use crate::apply::actions::{act, retire_catalog};
 use crate::apply::ctx::Ctx;
 use crate::apply::error::ApplyError;
+use crate::apply::zones::Zones;
 use crate::procedures::gates::{self, Proof, StepRecord, Verdict, Waiting, utc};
 use crate::procedures::{self, Gate, StepSpec};
 use crate::store::{OperationRow, StepRow};
@@ -170,12 +176,24 @@ fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 /// Drives every active operation as far as its gates allow (see the module doc): passes
 /// while a gate is being polled, sleeping on the apply's clock in between. Returns what the
 /// waiting operations wait for and when to look again, or `None` when none waits.
-pub async fn drive(ctx: &Ctx<'_>) -> Result<Option<Waits>, ApplyError> {
+pub(in crate::apply) async fn drive(
+    ctx: &Ctx<'_>,
+    mut zones: Option<&mut Zones<'_>>,
+) -> Result<Option<Waits>, ApplyError> {
     let clock = ctx.opts.effects.clock.as_ref();
     let mut passes = Passes::default();
     loop {
-        let pass = pass(ctx, &mut passes).await?;
-        let Some(wake) = pass.poll else {
+        let mut wake = None;
+        if let Some(z) = zones.as_deref_mut() {
+            wake = z.pass(ctx).await?;
+        }
+        // Zone operations first: the staged operations read what they recorded.
+        let pass = if wake.is_none() {
+            pass(ctx, &mut passes).await?
+        } else {
+            Pass::default()
+        };
+        let Some(wake) = earliest(wake, pass.poll) else {
             return Ok((!pass.lines.is_empty()).then(|| Waits {
                 message: pass.lines.join("\n"),
                 requeue_at: pass.requeue,

@@ -51,6 +51,11 @@ pub enum Proof {
     },
     /// Every secondary follows the catalogs.
     CatalogsFollowed,
+    /// The primary serves exactly the desired RRsets.
+    Content {
+        /// At this serial.
+        serial: u32,
+    },
     /// Both primaries hold the same RRsets.
     SameData {
         /// In how many zones.
@@ -70,6 +75,12 @@ impl fmt::Display for Proof {
                 servers.join(", ")
             ),
             Proof::CatalogsFollowed => f.write_str("every secondary follows the catalogs"),
+            Proof::Content { serial } => {
+                write!(
+                    f,
+                    "the primary serves the desired RRsets at serial {serial}"
+                )
+            }
             Proof::SameData { zones } => write!(
                 f,
                 "the new primary holds the same RRsets as the old one in {zones} zone(s)"
@@ -231,6 +242,13 @@ pub enum Unmet {
         zone: String,
         /// The first RRset that differs ([`first_difference`](super::first_difference)).
         difference: String,
+    },
+    /// The primary's copy of a zone is not the desired content (what differs, and what to
+    /// do).
+    #[error("{message}")]
+    Content {
+        /// The difference.
+        message: String,
     },
     /// Another reason, with what the operator does about it.
     #[error("{unmet} — {how}")]

@@ -1,0 +1,307 @@
+//! Zone operations in flight (see `procedures::zone`): a zone created, updated, verified or
+//! deleted, each an operation of steps, carried out by the driver (`operations::drive`)
+//! beside the staged operations.
+//!
+//! # One pass
+//!
+//! 1. Every operation whose step is ready acts, in batches by action kind, in the order
+//!    load, send, join catalog, leave catalog, unload (`apply::actions`, one file per
+//!    kind): one `rndc reconfig` loads every new zone of the pass, one unloads every zone
+//!    deleted; UPDATEs go zone by zone, each written ahead in the store.
+//! 2. Every gate that is due is observed in one round for all operations (`observe.rs`:
+//!    probes of all zones at once, transfers eight at a time) and judged by the pure
+//!    `procedures::gates::holds`.
+//! 3. What the proven steps prove is written in one batch per kind (zones recorded,
+//!    verified, forgotten), each write a crash-test boundary; a step that failed for good
+//!    fails its operation alone, with a message naming zone, server and what to do.
+//!
+//! A gate that fails where servers converge is observed again every 50 or 100 ms, up to the
+//! verify timeout after its step acted. Nothing here is stored: an apply after a crash
+//! computes the operations again from the plan, and the store (recorded zones, intents
+//! written ahead) says where each stands.
+
+mod finish;
+mod observe;
+
+pub(super) use finish::drop_from_primary;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::actions::zone_batch;
+use super::catalogs::MemberCatalog;
+use super::change::SentZone;
+use super::ctx::{Ctx, Health};
+use super::error::ApplyError;
+use crate::plan::{Plan, ZoneChange};
+use crate::procedures::gates::{self, Probe, Verdict};
+use crate::procedures::zone::ZoneOperation;
+use crate::procedures::{Action, Gate};
+use crate::store::RecordedZone;
+
+/// Where a zone operation stands in this apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    /// Its current step acts in the next pass.
+    Ready,
+    /// Its current step acted; its gate is observed at `next` (on the clock), and fails
+    /// for good when it does not hold by `deadline`.
+    Polls {
+        /// The next observation.
+        next: Duration,
+        /// The last.
+        deadline: Duration,
+    },
+    /// Every step was proven.
+    Done,
+    /// A step failed; its message is among the apply's failures.
+    Failed,
+}
+
+/// One zone operation in flight.
+pub(super) struct Running<'a> {
+    /// The operation, as `procedures::zone` made it.
+    pub(super) op: ZoneOperation,
+    /// The plan's change of its zone.
+    pub(super) change: &'a ZoneChange,
+    /// Its current step.
+    pub(super) step: usize,
+    /// Where it stands.
+    pub(super) state: State,
+    /// What its load or send produced: the content and serial the primary must serve.
+    pub(super) sent: Option<SentZone>,
+    /// Whether the primary served it already and it was adopted, not loaded from a file.
+    pub(super) adopted: bool,
+    /// The current gate's probes, as last observed (those that held are not asked again).
+    pub(super) probes: Vec<Probe>,
+    /// The servers that must stop serving it (the current gate's).
+    pub(super) stopping: Vec<String>,
+}
+
+impl Running<'_> {
+    /// The action of its current step.
+    pub(super) fn action(&self) -> Option<&Action> {
+        self.op.steps.get(self.step).map(|s| &s.action)
+    }
+
+    /// The gate of its current step.
+    pub(super) fn gate(&self) -> Option<&Gate> {
+        self.op.steps.get(self.step).map(|s| &s.gate)
+    }
+
+    /// The serial it must be served at: what its action produced, else the plan's.
+    pub(super) fn serial(&self) -> u32 {
+        self.sent
+            .as_ref()
+            .map(|s| s.serial)
+            .or(self.change.new_serial)
+            .or(self.change.expected_serial)
+            .unwrap_or(0)
+    }
+}
+
+/// What zone operations did in this apply, for its report.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    /// Zones loaded on the primary and recorded.
+    pub(super) created: Vec<String>,
+    /// Zones updated (or adopted) and recorded.
+    pub(super) updated: Vec<String>,
+    /// Zones every server was seen serving.
+    pub(super) verified: Vec<String>,
+    /// Zones deleted.
+    pub(super) deleted: Vec<String>,
+    /// Failures, each naming zone and server.
+    pub(super) failures: Vec<String>,
+    /// Each server's checks.
+    pub(super) health: Health,
+}
+
+/// The zone operations of one apply.
+pub(super) struct Zones<'a> {
+    /// The recorded zones before this apply.
+    pub(super) index: &'a BTreeMap<String, RecordedZone>,
+    /// The member catalogs the primary serves.
+    pub(super) cats: &'a [MemberCatalog],
+    /// Each planned zone that stays, with its desired group.
+    pub(super) desired_groups: &'a BTreeMap<String, String>,
+    /// The operations.
+    pub(super) ops: Vec<Running<'a>>,
+    /// Zones taken out of the primary's configuration in this apply (refused, deleted):
+    /// every later rendering leaves them out.
+    pub(super) dropped: BTreeSet<String>,
+    /// What they did.
+    pub(super) out: Outcome,
+}
+
+/// The action kinds of zone operations, in the order a pass runs their batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Batch {
+    Load,
+    Send,
+    Join,
+    Leave,
+    Unload,
+    Nothing,
+}
+
+impl Batch {
+    const ORDER: [Batch; 6] = [
+        Batch::Load,
+        Batch::Send,
+        Batch::Join,
+        Batch::Leave,
+        Batch::Unload,
+        Batch::Nothing,
+    ];
+
+    fn of(action: &Action) -> Batch {
+        match action {
+            Action::LoadZone => Batch::Load,
+            Action::SendUpdate => Batch::Send,
+            Action::CatalogJoin { .. } => Batch::Join,
+            Action::CatalogRemove { .. } => Batch::Leave,
+            Action::UnloadZone => Batch::Unload,
+            _ => Batch::Nothing,
+        }
+    }
+}
+
+impl<'a> Zones<'a> {
+    /// The operations `ops` of `plan`, none started.
+    pub(super) fn new(
+        plan: &'a Plan,
+        index: &'a BTreeMap<String, RecordedZone>,
+        cats: &'a [MemberCatalog],
+        desired_groups: &'a BTreeMap<String, String>,
+        ops: Vec<ZoneOperation>,
+    ) -> Zones<'a> {
+        let by_zone: BTreeMap<&str, &'a ZoneChange> =
+            plan.zones.iter().map(|z| (z.zone.as_str(), z)).collect();
+        let ops = ops
+            .into_iter()
+            .filter_map(|op| {
+                let change = *by_zone.get(op.zone.as_str())?;
+                Some(Running {
+                    op,
+                    change,
+                    step: 0,
+                    state: State::Ready,
+                    sent: None,
+                    adopted: false,
+                    probes: Vec::new(),
+                    stopping: Vec::new(),
+                })
+            })
+            .collect();
+        Zones {
+            index,
+            cats,
+            desired_groups,
+            ops,
+            dropped: BTreeSet::new(),
+            out: Outcome::default(),
+        }
+    }
+
+    /// What they did, as the apply's report.
+    pub(super) fn report(&self) -> super::Report {
+        let o = &self.out;
+        super::Report {
+            created: o.created.clone(),
+            updated: o.updated.clone(),
+            deleted: o.deleted.clone(),
+            verified: o.verified.clone(),
+            failures: o.failures.clone(),
+            ..super::Report::default()
+        }
+    }
+
+    /// Operation `i` failed for good: `message` is a failure of the apply.
+    pub(super) fn fail(&mut self, i: usize, message: String) {
+        tracing::warn!(zone = %self.ops[i].op.zone, "{message}");
+        self.ops[i].state = State::Failed;
+        self.out.failures.push(message);
+    }
+
+    /// Operation `i` acted: its gate is observed from now, until the verify timeout.
+    pub(super) fn acted(&mut self, ctx: &Ctx<'_>, i: usize) {
+        let now = ctx.opts.effects.clock.now();
+        let r = &mut self.ops[i];
+        r.probes.clear();
+        r.stopping.clear();
+        r.state = State::Polls {
+            next: now,
+            deadline: now + ctx.opts.verify_timeout,
+        };
+    }
+
+    /// One pass (see the module doc). Returns when to look again (on the clock): now when
+    /// a step is ready, the earliest next observation, or `None` when all are settled.
+    pub(super) async fn pass(&mut self, ctx: &Ctx<'_>) -> Result<Option<Duration>, ApplyError> {
+        for kind in Batch::ORDER {
+            let batch: Vec<usize> = (0..self.ops.len())
+                .filter(|i| {
+                    let r = &self.ops[*i];
+                    r.state == State::Ready && r.action().map(Batch::of) == Some(kind)
+                })
+                .collect();
+            if !batch.is_empty() {
+                zone_batch(ctx, self, kind, &batch).await?;
+            }
+        }
+        let now = ctx.opts.effects.clock.now();
+        let due: Vec<usize> = (0..self.ops.len())
+            .filter(|i| matches!(self.ops[*i].state, State::Polls { next, .. } if next <= now))
+            .collect();
+        if !due.is_empty() {
+            let observed = observe::round(ctx, self, &due).await?;
+            let mut proven = Vec::new();
+            let mut failed = Vec::new();
+            for (i, obs) in due.into_iter().zip(observed) {
+                let Some(gate) = self.ops[i].gate().cloned() else {
+                    continue;
+                };
+                let State::Polls { deadline, .. } = self.ops[i].state else {
+                    continue;
+                };
+                let clock_now = ctx.opts.effects.clock.now();
+                match gates::holds(&gate, &obs, ctx.now()) {
+                    Verdict::Holds(_) => proven.push(i),
+                    Verdict::Fails(unmet) if unmet.polled() && clock_now < deadline => {
+                        let next = (clock_now + interval(&gate)).min(deadline);
+                        self.ops[i].state = State::Polls { next, deadline };
+                    }
+                    Verdict::Fails(unmet) => failed.push((i, unmet.to_string())),
+                    Verdict::Waits(w) => failed.push((i, w.reason.to_string())),
+                }
+            }
+            finish::failed(ctx, self, failed).await?;
+            finish::proven(ctx, self, proven).await?;
+        }
+        Ok(self.wake(ctx))
+    }
+
+    /// When to look again: now when a step is ready, else the earliest observation due.
+    fn wake(&self, ctx: &Ctx<'_>) -> Option<Duration> {
+        let mut wake: Option<Duration> = None;
+        for r in &self.ops {
+            let at = match r.state {
+                State::Ready => ctx.opts.effects.clock.now(),
+                State::Polls { next, .. } => next,
+                State::Done | State::Failed => continue,
+            };
+            wake = Some(wake.map_or(at, |w| w.min(at)));
+        }
+        wake
+    }
+}
+
+/// How often a failing gate of a zone operation is observed: a load every 50 ms, the
+/// others every 100 ms.
+fn interval(gate: &Gate) -> Duration {
+    match gate {
+        Gate::PrimaryServes => Duration::from_millis(50),
+        _ => Duration::from_millis(100),
+    }
+}
