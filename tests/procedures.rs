@@ -15,7 +15,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::both_stores;
-use crate::support::{Db, Env, config_yaml, confirm_if_asked, dig_short, dig_soa, text, zone_yaml};
+use crate::support::{
+    Db, Env, Kills, config_yaml, confirm_if_asked, dig_short, dig_soa, text, zone_yaml,
+};
 
 /// Samples the NS set of `zones` on the primary every 100 ms.
 struct Monitor {

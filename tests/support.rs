@@ -290,6 +290,80 @@ impl Drop for Env {
     }
 }
 
+/// Arms `apply` runs to SIGKILL themselves (the real kill hook, `ZONEKEEPER_TEST_KILL_AT`)
+/// at every step boundary of every run of one procedure, on one lab: the first run dies
+/// at its 1st boundary, the next (resuming what the kill left) at its 2nd, and so on,
+/// until a run ends before the boundary it was armed for (a complete run, which moves the
+/// procedure on); the next run then dies at its 1st boundary again. Every complete run
+/// moves on and every kill comes after more boundaries than the one before, so the
+/// procedure always finishes. After `max` kills no run is armed.
+///
+/// Why this suffices though each kill resumes from the previous ones, not from a clean
+/// run: the simulated fleet's crash test (tests/sim/crash.rs) crashes every procedure
+/// after every store write of a clean run, one crash per fresh fleet, and checks that the
+/// resumed run ends exactly as the clean one. These real-BIND tests show that the real
+/// binary, real BIND and the real kill hook survive a kill at each boundary a run reaches
+/// (start, mid-step with an action recorded but not its gate, end), many in one procedure,
+/// at the cost of one lab instead of one lab per boundary.
+pub struct Kills {
+    max: usize,
+    offset: usize,
+    /// The kills, in order: the boundary of the run, and its description.
+    pub at: Vec<(usize, String)>,
+}
+
+impl Kills {
+    /// At most `max` kills.
+    pub fn new(max: usize) -> Kills {
+        Kills {
+            max,
+            offset: 1,
+            at: Vec::new(),
+        }
+    }
+
+    /// Runs `apply --auto-approve --verify-timeout SECS`, armed (see [`Kills`]); records a
+    /// kill (the run died of a signal) and asserts it died at the boundary armed.
+    pub fn apply(&mut self, env: &Env, verify_timeout: &str) -> Output {
+        let args = [
+            "apply",
+            "--auto-approve",
+            "--verify-timeout",
+            verify_timeout,
+        ];
+        if self.at.len() >= self.max {
+            return env.zk(&args);
+        }
+        let at = self.offset.to_string();
+        let out = env.zk_env(&args, &[("ZONEKEEPER_TEST_KILL_AT", at.as_str())]);
+        if out.status.code().is_none() {
+            let t = text(&out);
+            let what = t
+                .split(&format!("SIGKILL at boundary {at} ("))
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap_or_else(|| panic!("killed, but not by the hook at boundary {at}:\n{t}"));
+            eprintln!("killed at boundary {at} ({what})");
+            self.at.push((self.offset, what.to_string()));
+            self.offset += 1;
+        } else {
+            // The run ended before that boundary: the next is killed early again.
+            self.offset = 1;
+        }
+        out
+    }
+
+    /// Asserts at least `n` kills happened.
+    pub fn assert_at_least(&self, n: usize) {
+        assert!(
+            self.at.len() >= n,
+            "only {} kill(s): {:?}",
+            self.at.len(),
+            self.at
+        );
+    }
+}
+
 /// stdout and stderr of a run, for messages and searches.
 pub fn text(out: &Output) -> String {
     format!(

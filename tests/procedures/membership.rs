@@ -1,5 +1,5 @@
 //! A secondary joins or leaves a group; the plan shows it first; an operator resets or
-//! cancels; a SIGKILL at every step boundary of both.
+//! cancels; a SIGKILL at every boundary of every run of both, on one lab.
 
 use super::*;
 
@@ -254,111 +254,87 @@ both_stores!(operations_can_be_reset_and_cancelled, |db| {
     env.lab.resume("ns3").unwrap();
 });
 
-/// Runs `apply` with a SIGKILL at step boundary `at`; then applies until done (waiting
-/// out TTL gates). Returns whether the kill happened.
-fn killed_then_converges(env: &Env, at: usize) -> bool {
-    let counter = env.dir.path().join(format!("boundaries-{at}"));
-    let (at_s, counter_s) = (at.to_string(), counter.display().to_string());
-    let armed = [
-        ("ZONEKEEPER_TEST_KILL_AT", at_s.as_str()),
-        ("ZONEKEEPER_TEST_KILL_COUNTER", counter_s.as_str()),
-    ];
-    let mut killed = false;
-    for _ in 0..30 {
-        let vars: &[(&str, &str)] = if killed { &[] } else { &armed };
-        let out = env.zk_env(&["apply", "--auto-approve", "--verify-timeout", "10"], vars);
+/// Applies until done (confirming what is asked, waiting out TTL gates), the runs armed
+/// by `kills` to SIGKILL themselves at every boundary of every run (see [`Kills`]).
+fn killed_then_converges(env: &Env, kills: &mut Kills) {
+    for _ in 0..40 {
+        let out = kills.apply(env, "10");
         match out.status.code() {
-            None => killed = true,
-            Some(0) => return killed,
+            None => {}
+            Some(0) => return,
             Some(3) if confirm_if_asked(env, &out) => {}
             Some(3) => std::thread::sleep(Duration::from_millis(400)),
-            _ => panic!("boundary {at}: apply failed:\n{}", text(&out)),
+            _ => panic!("kills at {:?}: apply failed:\n{}", kills.at, text(&out)),
         }
     }
-    panic!("boundary {at}: did not converge");
+    panic!("kills at {:?}: did not converge", kills.at);
 }
 
-both_stores!(
-    add_secondary_survives_sigkill_at_every_step_boundary,
-    |db| {
-        let mut kills = 0;
-        for at in 1.. {
-            let env = Env::with(db, 3, &["ns1", "ns2"], 2);
-            for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
-                env.zone(z, &zone_yaml(a));
-            }
-            env.commit("two zones");
-            env.apply(&[], 0);
-            let before: Vec<u32> = ["a.test.", "b.test."]
-                .iter()
-                .map(|z| env.soa("ns0", z).serving().unwrap())
-                .collect();
-            ns3_joins(&env);
-            let killed = killed_then_converges(&env, at);
-            for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
-                assert_eq!(
-                    env.soa("ns0", z).serving(),
-                    Some(b + 1),
-                    "boundary {at}: {z} changed exactly once"
-                );
-                assert_eq!(
-                    env.soa("ns3", z).serving(),
-                    Some(b + 1),
-                    "boundary {at}: ns3 serves {z}"
-                );
-                assert!(ns_set(&env, "ns3", z).contains(&"ns3.example.net.".to_string()));
-            }
-            env.assert_converged(&format!("boundary {at}"));
-            if !killed {
-                break;
-            }
-            kills += 1;
-        }
-        assert!(kills >= 6, "only {kills} boundaries were exercised");
+both_stores!(add_secondary_survives_sigkills_across_its_steps, |db| {
+    let env = Env::with(db, 3, &["ns1", "ns2"], 2);
+    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        env.zone(z, &zone_yaml(a));
     }
-);
+    env.commit("two zones");
+    env.apply(&[], 0);
+    let before: Vec<u32> = ["a.test.", "b.test."]
+        .iter()
+        .map(|z| env.soa("ns0", z).serving().unwrap())
+        .collect();
+    ns3_joins(&env);
+    let mut kills = Kills::new(60);
+    killed_then_converges(&env, &mut kills);
+    let at = &kills.at;
+    for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
+        assert_eq!(
+            env.soa("ns0", z).serving(),
+            Some(b + 1),
+            "kills at {at:?}: {z} changed exactly once"
+        );
+        assert_eq!(
+            env.soa("ns3", z).serving(),
+            Some(b + 1),
+            "kills at {at:?}: ns3 serves {z}"
+        );
+        assert!(ns_set(&env, "ns3", z).contains(&"ns3.example.net.".to_string()));
+    }
+    env.assert_converged(&format!("kills at {at:?}"));
+    kills.assert_at_least(8);
+});
 
-both_stores!(
-    remove_secondary_survives_sigkill_at_every_step_boundary,
-    |db| {
-        let mut kills = 0;
-        for at in 1.. {
-            let mut env = Env::with(db, 2, &["ns1", "ns2"], 1);
-            for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
-                env.zone(z, &zone_yaml(a));
-            }
-            env.commit("two zones");
-            env.apply(&[], 0);
-            let before: Vec<u32> = ["a.test.", "b.test."]
-                .iter()
-                .map(|z| env.soa("ns0", z).serving().unwrap())
-                .collect();
-            // ns2 is decommissioned first, so the last gate holds as soon as it is reached.
-            env.lab.stop("ns2").unwrap();
-            env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1"], 1));
-            env.commit("remove ns2");
-            let killed = killed_then_converges(&env, at);
-            for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
-                assert_eq!(
-                    env.soa("ns0", z).serving(),
-                    Some(b + 1),
-                    "boundary {at}: {z} changed exactly once"
-                );
-                assert_eq!(
-                    ns_set(&env, "ns1", z),
-                    vec!["ns1.example.net."],
-                    "boundary {at}"
-                );
-            }
-            env.assert_converged(&format!("boundary {at}"));
-            if !killed {
-                break;
-            }
-            kills += 1;
-        }
-        assert!(kills >= 8, "only {kills} boundaries were exercised");
+both_stores!(remove_secondary_survives_sigkills_across_its_steps, |db| {
+    let mut env = Env::with(db, 2, &["ns1", "ns2"], 1);
+    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
+        env.zone(z, &zone_yaml(a));
     }
-);
+    env.commit("two zones");
+    env.apply(&[], 0);
+    let before: Vec<u32> = ["a.test.", "b.test."]
+        .iter()
+        .map(|z| env.soa("ns0", z).serving().unwrap())
+        .collect();
+    // ns2 is decommissioned first, so the last gate holds as soon as it is reached.
+    env.lab.stop("ns2").unwrap();
+    env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1"], 1));
+    env.commit("remove ns2");
+    let mut kills = Kills::new(60);
+    killed_then_converges(&env, &mut kills);
+    let at = &kills.at;
+    for (z, b) in ["a.test.", "b.test."].iter().zip(&before) {
+        assert_eq!(
+            env.soa("ns0", z).serving(),
+            Some(b + 1),
+            "kills at {at:?}: {z} changed exactly once"
+        );
+        assert_eq!(
+            ns_set(&env, "ns1", z),
+            vec!["ns1.example.net."],
+            "kills at {at:?}"
+        );
+    }
+    env.assert_converged(&format!("kills at {at:?}"));
+    kills.assert_at_least(8);
+});
 
 both_stores!(
     a_killed_secondary_holds_the_operation_until_it_returns,

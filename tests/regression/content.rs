@@ -355,7 +355,9 @@ both_stores!(zone_bind_refuses_fails_alone, |db| {
     }
     env.zone("bad.test", &bad);
     env.commit("good and bad");
-    let t = text(&env.apply(&[], 1));
+    // The primary is given the verify timeout to load a new zone: a short one, since
+    // bad.test. never loads (the default 20 s of `Env::apply` would be waited out twice).
+    let t = text(&env.apply(&["--verify-timeout", "5"], 1));
     assert!(
         t.contains("did not load zone bad.test.") && t.contains("ns0"),
         "{t}"
@@ -379,7 +381,7 @@ both_stores!(zone_bind_refuses_fails_alone, |db| {
     // later applies of other zones are not blocked
     env.zone("c.test", &zone_yaml("192.0.2.3"));
     env.commit("c.test");
-    env.apply(&[], 1);
+    env.apply(&["--verify-timeout", "5"], 1);
     for s in env.servers() {
         assert!(
             env.soa(&s, "c.test.").serving().is_some(),
