@@ -217,6 +217,18 @@ impl<'a> Zones<'a> {
         }
     }
 
+    /// The primary's `zones.conf` as it must be now: every recorded and planned zone but
+    /// those dropped in this apply, and the member catalogs.
+    pub(super) fn conf(&self, config: &crate::model::Config) -> Vec<crate::backend::bind::Stanza> {
+        super::publish::stanzas(
+            config,
+            self.index,
+            self.desired_groups,
+            &self.dropped,
+            self.cats,
+        )
+    }
+
     /// Operation `i` failed for good: `message` is a failure of the apply.
     pub(super) fn fail(&mut self, i: usize, message: String) {
         tracing::warn!(zone = %self.ops[i].op.zone, "{message}");

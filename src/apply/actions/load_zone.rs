@@ -20,7 +20,6 @@ use crate::apply::change::{self, SentZone};
 use crate::apply::content;
 use crate::apply::ctx::{Ctx, name};
 use crate::apply::error::ApplyError;
-use crate::apply::publish::stanzas;
 use crate::apply::zones::Zones;
 use crate::backend::bind::BindError;
 use crate::live::{self, Check, SoaAnswer, Transport};
@@ -125,13 +124,7 @@ async fn reconfigure(
         ctx.opts.now,
     )
     .map_err(|e| control_error(primary, e))?;
-    let conf = stanzas(
-        &ctx.desired.config,
-        zones.index,
-        zones.desired_groups,
-        &zones.dropped,
-        zones.cats,
-    );
+    let conf = zones.conf(&ctx.desired.config);
     let changed = control
         .write_conf(&conf)
         .map_err(|e| control_error(primary, e))?;

@@ -8,7 +8,6 @@ use super::{State, Zones};
 use crate::apply::change::Sender;
 use crate::apply::ctx::{Ctx, audit, name};
 use crate::apply::error::ApplyError;
-use crate::apply::publish::stanzas;
 use crate::procedures::Gate;
 
 /// Writes what the steps of operations `proven` proved, then moves each to its next step.
@@ -178,13 +177,7 @@ pub(in crate::apply) async fn drop_from_primary(
     gone: &[String],
 ) -> Result<(), ApplyError> {
     zones.dropped.extend(gone.iter().cloned());
-    let conf = stanzas(
-        &ctx.desired.config,
-        zones.index,
-        zones.desired_groups,
-        &zones.dropped,
-        zones.cats,
-    );
+    let conf = zones.conf(&ctx.desired.config);
     let control_error = |source| ApplyError::Control {
         name: ctx.primary.name.clone(),
         addr: ctx.primary.addr,
