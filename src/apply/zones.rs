@@ -281,7 +281,9 @@ impl<'a> Zones<'a> {
                 match gates::holds(&gate, &obs, ctx.now()) {
                     Verdict::Holds(_) => proven.push(i),
                     Verdict::Fails(unmet) if unmet.polled() && clock_now < deadline => {
-                        let next = (clock_now + interval(&gate)).min(deadline);
+                        let checked = clock_now
+                            .saturating_sub(deadline.saturating_sub(ctx.opts.verify_timeout));
+                        let next = (clock_now + gates::poll_interval(&gate, checked)).min(deadline);
                         self.ops[i].state = State::Polls { next, deadline };
                     }
                     Verdict::Fails(unmet) => failed.push((i, unmet.to_string())),
@@ -306,14 +308,5 @@ impl<'a> Zones<'a> {
             wake = Some(wake.map_or(at, |w| w.min(at)));
         }
         wake
-    }
-}
-
-/// How often a failing gate of a zone operation is observed: a load every 50 ms, the
-/// others every 100 ms.
-fn interval(gate: &Gate) -> Duration {
-    match gate {
-        Gate::PrimaryServes => Duration::from_millis(50),
-        _ => Duration::from_millis(100),
     }
 }

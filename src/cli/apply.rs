@@ -109,7 +109,7 @@ async fn locked(
     let rev = saved
         .map(|p| p.revision.clone())
         .unwrap_or_else(|| g.rev.clone());
-    let prepared = match prepare(g, store, &rev, today).await? {
+    let prepared = match prepare(g, store, &rev, today, &crate::live::Network).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

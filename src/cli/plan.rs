@@ -53,12 +53,14 @@ pub struct Prepared {
 
 /// Loads the desired state at `rev` (incrementally when the store has an applied
 /// revision) and computes the plan. `Ok(Err(code))` when the desired state is invalid
-/// (problems already printed).
+/// (problems already printed). `prober` asks the parents' servers what the staged
+/// operations need (the network; the simulated fleet in tests).
 pub async fn prepare(
     g: &Global,
     store: &Store,
     rev: &str,
     today: u32,
+    prober: &dyn crate::live::Prober,
 ) -> miette::Result<Result<Prepared, u8>> {
     let source = Source::open(&g.repo, Some(rev), g.worktree).into_diagnostic()?;
     let applied = store.applied_revision().await.into_diagnostic()?;
@@ -104,7 +106,7 @@ pub async fn prepare(
         primary: store.primary().await.into_diagnostic()?,
     };
     let mut plan = plan::compute(&desired, &recorded, today);
-    plan.operations = staged(store, &desired).await?;
+    plan.operations = staged(store, &desired, prober).await?;
     Ok(Ok(Prepared { desired, plan }))
 }
 
@@ -115,8 +117,9 @@ pub async fn prepare(
 async fn staged(
     store: &Store,
     desired: &DesiredState,
+    prober: &dyn crate::live::Prober,
 ) -> miette::Result<Vec<plan::operations::PlannedOperation>> {
-    let (recorded, obs) = apply::gather::gather(store, desired, &crate::live::Network)
+    let (recorded, obs) = apply::gather::gather(store, desired, prober)
         .await
         .into_diagnostic()?;
     let decision = crate::procedures::decide::decide(desired, &recorded, &obs);
@@ -139,7 +142,7 @@ pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Resu
 pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
     let store = open_store(g).await?;
     let today = crate::model::serial::yyyymmdd(now());
-    let prepared = match prepare(g, &store, &g.rev, today).await? {
+    let prepared = match prepare(g, &store, &g.rev, today, &crate::live::Network).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

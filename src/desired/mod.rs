@@ -197,33 +197,41 @@ fn check_zone_file(
     }
 }
 
-/// Parses and checks zone files, in parallel on every core.
+/// Zone files a thread of [`build_zones`] takes at least: starting a thread costs more
+/// than checking a few files, so a small revision is checked on the calling thread.
+const FILES_PER_THREAD: usize = 256;
+
+/// Parses and checks zone files, in parallel on every core when there are many.
 fn build_zones(
     files: Vec<(String, Content)>,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, Zone> {
+    let check = |part: &[(String, Content)]| {
+        let mut zones = Vec::new();
+        let mut problems = Vec::new();
+        for (path, content) in part {
+            zones.extend(check_zone_file(path, content, config, &mut problems));
+        }
+        (zones, problems)
+    };
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
+        .min(files.len().div_ceil(FILES_PER_THREAD))
         .max(1);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<(Vec<Zone>, Vec<Problem>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut zones = Vec::new();
-                    let mut problems = Vec::new();
-                    for (path, content) in part {
-                        zones.extend(check_zone_file(path, content, config, &mut problems));
-                    }
-                    (zones, problems)
-                })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
+    let results: Vec<(Vec<Zone>, Vec<Problem>)> = if threads == 1 {
+        vec![check(&files)]
+    } else {
+        let chunk = files.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || check(part)))
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    };
     let mut zones = BTreeMap::new();
     for (zs, ps) in results {
         problems.extend(ps);

@@ -62,12 +62,21 @@ pub fn wait_end(seconds: u64, step: &StepRecord, now: i64) -> i64 {
         .unwrap_or_else(|| wait_until(step.previous_finished.unwrap_or(now), seconds))
 }
 
-/// How long the driver waits between two observations of a failing gate within one check.
-pub fn poll_interval(gate: &Gate) -> Duration {
-    match gate {
+/// The longest time between two observations of a failing gate within one check.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How long the driver waits before it observes a failing gate again, `checked` after the
+/// check's first observation: the gate's base interval at first (a load 50 ms, a server
+/// stopping 200 ms, the others 100 ms), then half the time checked so far, at most
+/// [`MAX_POLL_INTERVAL`]. A server that converges at once is seen at once; one that lags is
+/// asked a few dozen times within a 30 s verify timeout, not hundreds.
+pub fn poll_interval(gate: &Gate, checked: Duration) -> Duration {
+    let base = match gate {
+        Gate::PrimaryServes => Duration::from_millis(50),
         Gate::StoppedServing { .. } | Gate::GroupStopped { .. } => Duration::from_millis(200),
         _ => Duration::from_millis(100),
-    }
+    };
+    (checked / 2).clamp(base, MAX_POLL_INTERVAL.max(base))
 }
 
 /// Whether a step proven by `gate` proves its zones verified on every server of the group.

@@ -136,8 +136,12 @@ impl Store {
         {
             let _ = std::fs::create_dir_all(dir);
         }
+        // SQLite: one connection, to a local file that cannot drop it, so it is not
+        // pinged before each use (a round trip to its worker thread per query).
+        let sqlite = backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 1 } else { 4 })
+            .max_connections(if sqlite { 1 } else { 4 })
+            .test_before_acquire(!sqlite)
             .connect(url)
             .await
             .map_err(|source| StoreError::Open {

@@ -227,7 +227,15 @@ impl<'r> Sim<'r> {
         };
         let now = i64::try_from(self.fleet.world().now.as_secs()).unwrap_or(i64::MAX);
         let today = zonekeeper::model::serial::yyyymmdd(now);
-        let prepared = match prepare(&g, &self.store, rev, today).await {
+        let prepared = match prepare(
+            &g,
+            &self.store,
+            rev,
+            today,
+            self.fleet.effects().prober.as_ref(),
+        )
+        .await
+        {
             Ok(Ok(p)) => p,
             Ok(Err(code)) => return Run::NotYet(format!("invalid desired state ({code})")),
             Err(e) => return Run::NotYet(format!("prepare: {e}")),

@@ -18,7 +18,7 @@
 //! A step's gate is observed once per pass (`gates::observe`) and judged by the pure
 //! [`gates::holds`]; nothing blocks inside a gate. A gate that fails where servers
 //! converge ([`gates::Unmet::polled`]) is observed again by a later pass, every
-//! [`gates::poll_interval`], until the verify timeout has passed since its first
+//! [`gates::poll_interval`] (less often as the check goes on), until the verify timeout has passed since its first
 //! observation; then the step is recorded as waiting, with its back-off, and this apply
 //! leaves it.
 //!
@@ -446,7 +446,8 @@ async fn run_step(
             return done(ctx, op, step, &spec.gate, proof).await;
         }
         Verdict::Fails(unmet) if unmet.polled() && now < poll.deadline => {
-            let next = (now + gates::poll_interval(&spec.gate)).min(poll.deadline);
+            let checked = now.saturating_sub(poll.deadline.saturating_sub(ctx.opts.verify_timeout));
+            let next = (now + gates::poll_interval(&spec.gate, checked)).min(poll.deadline);
             passes.polls.insert(key, Poll { next, ..poll });
             let line = format!("op {} is checked again: {unmet}", op.id);
             return Ok(Progress::Polls(next, Pending { line, at: None }));

@@ -330,8 +330,30 @@ fn stopped_serving_gates_say_what_the_operator_does() {
         fails(holds(&group, &obs, T)).to_string(),
         "ns2 must stop serving a.test.: it serves serial 5 — they left the catalog of group old; check their logs if they keep serving"
     );
-    assert_eq!(poll_interval(&group), Duration::from_millis(200));
-    assert_eq!(poll_interval(&Gate::AllServe), Duration::from_millis(100));
+}
+
+#[test]
+fn a_lagging_gate_is_observed_less_often_as_its_check_goes_on() {
+    let group = Gate::GroupStopped {
+        group: "old".into(),
+        except: "new".into(),
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(poll_interval(&group, ms(0)), ms(200));
+    assert_eq!(poll_interval(&Gate::AllServe, ms(0)), ms(100));
+    assert_eq!(poll_interval(&Gate::PrimaryServes, ms(0)), ms(50));
+    assert_eq!(poll_interval(&Gate::AllServe, ms(300)), ms(150));
+    assert_eq!(
+        poll_interval(&Gate::AllServe, ms(30_000)),
+        MAX_POLL_INTERVAL
+    );
+    // Within a 30 s verify timeout a lagging server is observed a few dozen times.
+    let (mut at, mut polls) = (Duration::ZERO, 0);
+    while at < Duration::from_secs(30) {
+        at += poll_interval(&Gate::AllServe, at);
+        polls += 1;
+    }
+    assert!((30..=45).contains(&polls), "{polls} observations");
 }
 
 fn delegation(parent: Option<&str>, servers: &[&str]) -> ZoneDelegation {
