@@ -106,24 +106,31 @@ pub async fn prepare(
         primary: store.primary().await.into_diagnostic()?,
     };
     let mut plan = plan::compute(&desired, &recorded, today);
-    plan.operations = staged(store, &desired, prober).await?;
+    let held;
+    (plan.operations, held) = staged(store, &desired, prober).await?;
+    plan.zone_operations =
+        plan::operations::zone_operations(&crate::procedures::zone::operations(&plan, &held, true));
     Ok(Ok(Prepared { desired, plan }))
 }
 
 /// The staged operations under way and those `apply` would create: gathered as `apply`
 /// gathers them (the store read, unmanaged parents asked for their delegation TTL, a few
 /// at once with a short timeout; one that does not answer is shown as unknown, with the
-/// child's NS TTL standing in), decided by the same pure code. Changes nothing.
+/// child's NS TTL standing in), decided by the same pure code; and the zones they hold,
+/// which zone operations leave to them. Changes nothing.
 async fn staged(
     store: &Store,
     desired: &DesiredState,
     prober: &dyn crate::live::Prober,
-) -> miette::Result<Vec<plan::operations::PlannedOperation>> {
+) -> miette::Result<(Vec<plan::operations::PlannedOperation>, Vec<String>)> {
     let (recorded, obs) = apply::gather::gather(store, desired, prober)
         .await
         .into_diagnostic()?;
     let decision = crate::procedures::decide::decide(desired, &recorded, &obs);
-    Ok(plan::operations::operations(&decision, &recorded.active))
+    Ok((
+        plan::operations::operations(&decision, &recorded.active),
+        decision.held,
+    ))
 }
 
 /// Prints a plan in the chosen format; `to_approve`: as `apply` shows it before asking

@@ -110,6 +110,11 @@ pub struct Plan {
     /// shown.
     #[serde(default)]
     pub operations: Vec<operations::PlannedOperation>,
+    /// The zone operations the zone changes make (zones held by a staged operation are
+    /// its own), counted by kind, group and steps (see
+    /// [`operations::zone_operations`]); deletions as `apply --allow-delete` makes them.
+    #[serde(default)]
+    pub zone_operations: Vec<operations::PlannedZoneOperations>,
 }
 
 impl Plan {
@@ -251,6 +256,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
         zones,
         groups: group_changes(desired, &recorded.groups),
         operations: Vec::new(),
+        zone_operations: Vec::new(),
         primary: recorded
             .primary
             .as_ref()

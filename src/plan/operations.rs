@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::procedures::decide::{Decision, PrimaryMove};
+use crate::procedures::zone::ZoneOperation;
 use crate::procedures::{Action, Gate, NewOperation, StepSpec};
 use crate::store::OperationRow;
 
@@ -212,4 +213,44 @@ pub fn operations(decision: &Decision, active: &[OperationRow]) -> Vec<PlannedOp
     }
     out.extend(decision.create.iter().map(new_operation));
     out
+}
+
+/// Zone operations of one kind in one group, with the same steps, counted: a plan of
+/// 40,000 zones shows a few of these, not 40,000 (the zones are the plan's zone changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedZoneOperations {
+    /// `create-zone`, `update-zone`, `verify-zone` or `delete-zone`.
+    pub kind: String,
+    /// The group serving the zones (the recorded one for a deletion).
+    pub group: String,
+    /// How many zones.
+    pub zones: usize,
+    /// Their steps, in order, each with what it does and the gate that proves it.
+    pub steps: Vec<PlannedStep>,
+}
+
+/// The zone operations `ops`, counted by kind, group and steps, in the order the driver
+/// runs their first steps (creations, updates, verifications, deletions).
+pub fn zone_operations(ops: &[ZoneOperation]) -> Vec<PlannedZoneOperations> {
+    let mut out: Vec<(u8, PlannedZoneOperations)> = Vec::new();
+    for op in ops {
+        let steps: Vec<PlannedStep> = op.steps.iter().map(step).collect();
+        let found = out
+            .iter_mut()
+            .find(|(_, o)| o.kind == op.kind.as_str() && o.group == op.group && o.steps == steps);
+        match found {
+            Some((_, o)) => o.zones += 1,
+            None => out.push((
+                op.kind as u8,
+                PlannedZoneOperations {
+                    kind: op.kind.as_str().to_string(),
+                    group: op.group.clone(),
+                    zones: 1,
+                    steps,
+                },
+            )),
+        }
+    }
+    out.sort_by(|(a, x), (b, y)| (a, &x.group).cmp(&(b, &y.group)));
+    out.into_iter().map(|(_, o)| o).collect()
 }

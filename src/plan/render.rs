@@ -3,7 +3,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use super::operations::{OperationState, PlannedOperation, Wait};
+use super::operations::{OperationState, PlannedOperation, PlannedZoneOperations, Wait};
 use super::{GroupChange, Plan, ZoneAction, ZoneChange};
 use crate::procedures::{Action, Gate};
 
@@ -114,6 +114,13 @@ fn text_with(plan: &Plan, color: bool, active: bool) -> String {
             paint(color, BOLD, "Staged operations")
         ));
         out.push_str(&operations_text(&shown));
+    }
+    if !plan.zone_operations.is_empty() {
+        out.push_str(&format!(
+            "\n{} (steps in order; a step waits at its gate):\n",
+            paint(color, BOLD, "Zone operations")
+        ));
+        out.push_str(&zone_operations_text(&plan.zone_operations));
     }
     out.push_str(&format!(
         "\n{} to create, {} to update, {} to delete, {} to verify; {} operation(s) to start, {} under way.\n",
@@ -240,6 +247,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "verify": plan.count(ZoneAction::Verify),
                 "operations_new": plan.count_operations(OperationState::New),
                 "operations_active": plan.count_operations(OperationState::Active),
+                "zone_operations": plan.zone_operations.iter().map(|o| o.zones).sum::<usize>(),
                 "changes": plan.has_changes(),
             }),
         );
@@ -326,6 +334,9 @@ pub fn gate_text(gate: &Gate) -> String {
         }
         Gate::AllServe => "every server of the group serves the recorded serial".into(),
         Gate::GroupServes { group } => format!("every secondary of {group} serves the zones"),
+        Gate::GroupStopped { group, except } if except.is_empty() => {
+            format!("the secondaries of {group} stop serving the zones")
+        }
         Gate::GroupStopped { group, except } => {
             format!("the secondaries of {group} not in {except} stop serving the zones")
         }
@@ -430,6 +441,35 @@ pub fn operations_text(ops: &[PlannedOperation]) -> String {
                 .filter(|_| s.state.as_deref() != Some("done"))
             {
                 out.push_str(&format!("       last: {m}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// The zone operations, one block per kind and group: how many zones, then the steps with
+/// what each does and its gate.
+pub fn zone_operations_text(ops: &[PlannedZoneOperations]) -> String {
+    let mut out = String::new();
+    for o in ops {
+        let only = if o.kind == "delete-zone" {
+            " (only with --allow-delete)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "\n{} in group {}, {} zone(s){only}:\n",
+            o.kind, o.group, o.zones
+        ));
+        for (i, s) in o.steps.iter().enumerate() {
+            if let (Some(a), Some(g)) = (&s.action, &s.gate) {
+                out.push_str(&format!(
+                    "  {}. {}: {}; gate: {}\n",
+                    i + 1,
+                    s.name,
+                    action_text(a),
+                    gate_text(g)
+                ));
             }
         }
     }

@@ -296,3 +296,48 @@ fn operations_under_way_show_their_state_and_count_as_something_to_do() {
         "{short}"
     );
 }
+
+#[test]
+fn zone_operations_are_counted_by_kind_and_group_with_their_steps() {
+    let before = desired(&[("a.test", A), ("b.test", A), ("c.test", A)]);
+    let rec = recorded_from(&before, 1);
+    let changed = A.replace("192.0.2.1", "192.0.2.9");
+    let after = desired(&[
+        ("a.test", &changed),
+        ("b.test", A),
+        ("d.test", A),
+        ("e.test", A),
+    ]);
+    let mut plan = compute(&after, &rec, 20261121);
+    // a.test is held by a staged operation: its update is the operation's, not a zone
+    // operation of its own.
+    let ops = crate::procedures::zone::operations(&plan, &["a.test.".to_string()], true);
+    plan.zone_operations = operations::zone_operations(&ops);
+    let counted: Vec<(&str, usize, Vec<&str>)> = plan
+        .zone_operations
+        .iter()
+        .map(|o| {
+            let steps = o.steps.iter().map(|s| s.name.as_str()).collect();
+            (o.kind.as_str(), o.zones, steps)
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        vec![
+            ("create-zone", 2, vec!["load", "record", "join-catalog"]),
+            ("delete-zone", 1, vec!["leave-catalog", "unload"]),
+        ]
+    );
+    let text = render::text(&plan, false);
+    assert!(
+        text.contains("create-zone in group default, 2 zone(s):\n  1. load: load the zone on the primary from a new zone file; gate: the primary serves the zone (UDP and TCP)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("delete-zone in group default, 1 zone(s) (only with --allow-delete):"),
+        "{text}"
+    );
+    let json = render::json(&plan);
+    assert_eq!(json["summary"]["zone_operations"], 3);
+    assert_eq!(json["zone_operations"][0]["steps"][1]["gate"]["gate"], "content-equals");
+}

@@ -158,6 +158,7 @@ mod tests {
             groups: Vec::new(),
             primary: None,
             operations: Vec::new(),
+            zone_operations: Vec::new(),
         }
     }
 
