@@ -113,7 +113,11 @@ async fn run(
         .filter(|z| z.action != ZoneAction::Delete)
         .map(|z| (z.zone.clone(), z.group.clone()))
         .collect();
-    let ops = procedures::zone::operations(plan, &held, opts.allow_delete);
+    let ops = procedures::zone::operations(
+        plan.zones.iter().map(crate::plan::ZoneChange::change),
+        &held,
+        opts.allow_delete,
+    );
     let mut zones = zones::Zones::new(plan, &index, &cats, &desired_groups, ops);
     let waits = operations::drive(&ctx, Some(&mut zones)).await?;
     let mut report = zones.report();

@@ -204,15 +204,15 @@ impl<'a> Zones<'a> {
         }
     }
 
-    /// What they did, as the apply's report.
-    pub(super) fn report(&self) -> super::Report {
-        let o = &self.out;
+    /// What they did, as the apply's report (moved out: the zones keep only their health).
+    pub(super) fn report(&mut self) -> super::Report {
+        let o = &mut self.out;
         super::Report {
-            created: o.created.clone(),
-            updated: o.updated.clone(),
-            deleted: o.deleted.clone(),
-            verified: o.verified.clone(),
-            failures: o.failures.clone(),
+            created: std::mem::take(&mut o.created),
+            updated: std::mem::take(&mut o.updated),
+            deleted: std::mem::take(&mut o.deleted),
+            verified: std::mem::take(&mut o.verified),
+            failures: std::mem::take(&mut o.failures),
             ..super::Report::default()
         }
     }

@@ -108,8 +108,11 @@ pub async fn prepare(
     let mut plan = plan::compute(&desired, &recorded, today);
     let held;
     (plan.operations, held) = staged(store, &desired, prober).await?;
-    plan.zone_operations =
-        plan::operations::zone_operations(&crate::procedures::zone::operations(&plan, &held, true));
+    plan.zone_operations = plan::operations::zone_operations(&crate::procedures::zone::operations(
+        plan.zones.iter().map(plan::ZoneChange::change),
+        &held,
+        true,
+    ));
     Ok(Ok(Prepared { desired, plan }))
 }
 

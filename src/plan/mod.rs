@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::desired::{DesiredState, Scope};
 use crate::model::serial::next_serial;
 use crate::model::zone::lines_by_rrset;
+use crate::procedures::zone::{self, ZoneKind};
 use crate::store::{GroupRow, RecordedZone};
 
 /// What happens to a zone.
@@ -70,6 +71,23 @@ pub struct ZoneChange {
     /// The desired canonical content (empty for a deletion).
     #[serde(skip)]
     pub new_text: String,
+}
+
+impl ZoneChange {
+    /// The change as a zone operation is made from it (`procedures::zone::operations`).
+    pub fn change(&self) -> zone::Change<'_> {
+        zone::Change {
+            kind: match self.action {
+                ZoneAction::Create => ZoneKind::Create,
+                ZoneAction::Update => ZoneKind::Update,
+                ZoneAction::Verify => ZoneKind::Verify,
+                ZoneAction::Delete => ZoneKind::Delete,
+            },
+            zone: &self.zone,
+            group: &self.group,
+            old_group: self.old_group.as_deref(),
+        }
+    }
 }
 
 /// A change to a server group.

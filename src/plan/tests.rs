@@ -311,7 +311,11 @@ fn zone_operations_are_counted_by_kind_and_group_with_their_steps() {
     let mut plan = compute(&after, &rec, 20261121);
     // a.test is held by a staged operation: its update is the operation's, not a zone
     // operation of its own.
-    let ops = crate::procedures::zone::operations(&plan, &["a.test.".to_string()], true);
+    let ops = crate::procedures::zone::operations(
+        plan.zones.iter().map(ZoneChange::change),
+        &["a.test.".to_string()],
+        true,
+    );
     plan.zone_operations = operations::zone_operations(&ops);
     let counted: Vec<(&str, usize, Vec<&str>)> = plan
         .zone_operations
@@ -339,5 +343,8 @@ fn zone_operations_are_counted_by_kind_and_group_with_their_steps() {
     );
     let json = render::json(&plan);
     assert_eq!(json["summary"]["zone_operations"], 3);
-    assert_eq!(json["zone_operations"][0]["steps"][1]["gate"]["gate"], "content-equals");
+    assert_eq!(
+        json["zone_operations"][0]["steps"][1]["gate"]["gate"],
+        "content-equals"
+    );
 }

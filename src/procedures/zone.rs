@@ -1,6 +1,7 @@
 //! Zone operations: a zone created, updated, verified or deleted is an operation of its own,
 //! with steps, actions and gates like the staged procedures, driven by the same driver
-//! (`apply::operations`). Pure: [`operations`] reads only the plan.
+//! (`apply::operations`). Pure: [`operations`] reads only the plan's zone changes (as
+//! [`Change`]s, `plan::ZoneChange::change`).
 //!
 //! Unlike the staged procedures, zone operations are not stored as rows: they are
 //! level-triggered. What the store records of each zone (its content and serial once the
@@ -23,7 +24,6 @@
 //!   store forgets it).
 
 use super::{Action, Gate, StepSpec};
-use crate::plan::{Plan, ZoneAction};
 
 /// The kinds of zone operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,28 +63,41 @@ pub struct ZoneOperation {
     pub steps: Vec<StepSpec>,
 }
 
-/// The zone operations `plan` calls for. Zones in `held` (a staged operation's) are left
-/// to it, but for creations and deletions, which no staged operation makes. Deletions only
-/// when `allow_delete`; without it the plan's deletions are skipped, and the caller says
-/// so.
-pub fn operations(plan: &Plan, held: &[String], allow_delete: bool) -> Vec<ZoneOperation> {
+/// One zone change of a plan, as a zone operation is made from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change<'a> {
+    /// The operation it calls for.
+    pub kind: ZoneKind,
+    /// The zone.
+    pub zone: &'a str,
+    /// Its group (the recorded one for a deletion).
+    pub group: &'a str,
+    /// The group it left, when it moved.
+    pub old_group: Option<&'a str>,
+}
+
+/// The zone operations the plan's `changes` call for, in their order. Zones in `held` (a
+/// staged operation's; sorted) are left to it, but for creations and deletions, which no
+/// staged operation makes. Deletions only when `allow_delete`; without it the plan's
+/// deletions are skipped, and the caller says so.
+pub fn operations<'a>(
+    changes: impl IntoIterator<Item = Change<'a>>,
+    held: &[String],
+    allow_delete: bool,
+) -> Vec<ZoneOperation> {
     let is_held = |z: &str| held.binary_search_by(|h| h.as_str().cmp(z)).is_ok();
-    plan.zones
-        .iter()
-        .filter_map(|z| {
-            let kind = match z.action {
-                ZoneAction::Create => ZoneKind::Create,
-                ZoneAction::Update if !is_held(&z.zone) => ZoneKind::Update,
-                ZoneAction::Verify if !is_held(&z.zone) => ZoneKind::Verify,
-                ZoneAction::Delete if allow_delete => ZoneKind::Delete,
-                _ => return None,
-            };
-            Some(ZoneOperation {
-                kind,
-                zone: z.zone.clone(),
-                group: z.group.clone(),
-                steps: steps(kind, &z.group, z.old_group.as_deref()),
-            })
+    changes
+        .into_iter()
+        .filter(|c| match c.kind {
+            ZoneKind::Create => true,
+            ZoneKind::Update | ZoneKind::Verify => !is_held(c.zone),
+            ZoneKind::Delete => allow_delete,
+        })
+        .map(|c| ZoneOperation {
+            kind: c.kind,
+            zone: c.zone.to_string(),
+            group: c.group.to_string(),
+            steps: steps(c.kind, c.group, c.old_group),
         })
         .collect()
 }
@@ -133,32 +146,17 @@ pub fn steps(kind: ZoneKind, group: &str, old_group: Option<&str>) -> Vec<StepSp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::ZoneChange;
 
-    fn change(zone: &str, action: ZoneAction, old_group: Option<&str>) -> ZoneChange {
-        ZoneChange {
-            zone: zone.into(),
-            action,
-            group: "g".into(),
-            old_group: old_group.map(str::to_string),
-            expected_serial: None,
-            new_serial: Some(1),
-            rrsets: Vec::new(),
-            old_text: String::new(),
-            new_text: String::new(),
-        }
-    }
-
-    fn plan(zones: Vec<ZoneChange>) -> Plan {
-        Plan {
-            revision: "c".into(),
-            author: "a".into(),
-            base_revision: None,
-            zones,
-            groups: Vec::new(),
-            primary: None,
-            operations: Vec::new(),
-            zone_operations: Vec::new(),
+    fn change(
+        zone: &'static str,
+        kind: ZoneKind,
+        old_group: Option<&'static str>,
+    ) -> Change<'static> {
+        Change {
+            kind,
+            zone,
+            group: "g",
+            old_group,
         }
     }
 
@@ -174,13 +172,13 @@ mod tests {
 
     #[test]
     fn every_zone_change_of_the_plan_is_an_operation_in_plan_order() {
-        let p = plan(vec![
-            change("a.test.", ZoneAction::Create, None),
-            change("b.test.", ZoneAction::Update, None),
-            change("c.test.", ZoneAction::Verify, None),
-            change("d.test.", ZoneAction::Delete, None),
-        ]);
-        let ops = operations(&p, &[], true);
+        let p = [
+            change("a.test.", ZoneKind::Create, None),
+            change("b.test.", ZoneKind::Update, None),
+            change("c.test.", ZoneKind::Verify, None),
+            change("d.test.", ZoneKind::Delete, None),
+        ];
+        let ops = operations(p, &[], true);
         assert_eq!(
             names(&ops),
             [
@@ -198,33 +196,33 @@ mod tests {
 
     #[test]
     fn deletions_wait_for_allow_delete() {
-        let p = plan(vec![change("d.test.", ZoneAction::Delete, None)]);
-        assert!(operations(&p, &[], false).is_empty());
-        assert_eq!(operations(&p, &[], true).len(), 1);
+        let p = [change("d.test.", ZoneKind::Delete, None)];
+        assert!(operations(p, &[], false).is_empty());
+        assert_eq!(operations(p, &[], true).len(), 1);
     }
 
     #[test]
     fn held_zones_are_left_to_their_staged_operation_but_creations_and_deletions() {
-        let p = plan(vec![
-            change("a.test.", ZoneAction::Create, None),
-            change("b.test.", ZoneAction::Update, None),
-            change("c.test.", ZoneAction::Verify, None),
-            change("d.test.", ZoneAction::Delete, None),
-        ]);
+        let p = [
+            change("a.test.", ZoneKind::Create, None),
+            change("b.test.", ZoneKind::Update, None),
+            change("c.test.", ZoneKind::Verify, None),
+            change("d.test.", ZoneKind::Delete, None),
+        ];
         let held: Vec<String> = ["a.test.", "b.test.", "c.test.", "d.test."]
             .iter()
             .map(|s| s.to_string())
             .collect();
         assert_eq!(
-            names(&operations(&p, &held, true)),
+            names(&operations(p, &held, true)),
             [("create-zone", "a.test."), ("delete-zone", "d.test.")]
         );
     }
 
     #[test]
     fn a_zone_that_moved_group_joins_the_new_catalog_and_leaves_the_old() {
-        let p = plan(vec![change("b.test.", ZoneAction::Update, Some("old"))]);
-        let ops = operations(&p, &[], false);
+        let p = [change("b.test.", ZoneKind::Update, Some("old"))];
+        let ops = operations(p, &[], false);
         assert_eq!(step_names(&ops[0]), ["send", "join-catalog"]);
         assert_eq!(
             ops[0].steps[1].action,
@@ -237,8 +235,8 @@ mod tests {
 
     #[test]
     fn deleting_proves_the_secondaries_then_the_primary_stopped() {
-        let p = plan(vec![change("d.test.", ZoneAction::Delete, None)]);
-        let ops = operations(&p, &[], true);
+        let p = [change("d.test.", ZoneKind::Delete, None)];
+        let ops = operations(p, &[], true);
         assert_eq!(
             ops[0].steps[0].gate,
             Gate::GroupStopped {

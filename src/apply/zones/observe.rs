@@ -25,7 +25,8 @@ pub(super) async fn round(
     zones: &mut Zones<'_>,
     due: &[usize],
 ) -> Result<Vec<Observations>, ApplyError> {
-    let groups = ctx.store.groups().await?;
+    // The recorded groups, read once and only when a deletion's gate needs them.
+    let mut groups = None;
     let config = &ctx.desired.config;
     let primary = ctx.primary;
     // The checks to ask, each with its operation and its place among that one's probes.
@@ -58,8 +59,12 @@ pub(super) async fn round(
                 }
             }
             Some(Gate::GroupStopped { group, .. }) => {
+                if groups.is_none() {
+                    groups = Some(ctx.store.groups().await?);
+                }
                 let members = groups
                     .iter()
+                    .flatten()
                     .find(|g| &g.name == group)
                     .map(|g| g.secondaries.clone())
                     .unwrap_or_default();
