@@ -5,8 +5,9 @@
 //! # One pass
 //!
 //! 1. Every operation whose step is ready acts, in batches by action kind, in the order
-//!    load, send, join catalog, leave catalog, unload (`apply::actions`, one file per
-//!    kind): one `rndc reconfig` loads every new zone of the pass, one unloads every zone
+//!    load, send, join catalog, leave catalog, unload: the driver hands each batch
+//!    ([`Zones::ready`]) to `apply::actions` (one file per kind), which depends on this
+//!    module, never the other way round: one `rndc reconfig` loads every new zone of the pass, one unloads every zone
 //!    deleted; UPDATEs go zone by zone, each written ahead in the store.
 //! 2. Every gate that is due is observed in one round for all operations (`observe.rs`:
 //!    probes of all zones at once, transfers eight at a time) and judged by the pure
@@ -28,7 +29,6 @@ pub(super) use finish::drop_from_primary;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::actions::zone_batch;
 use super::catalogs::MemberCatalog;
 use super::change::SentZone;
 use super::ctx::{Ctx, Health};
@@ -146,7 +146,7 @@ pub(super) enum Batch {
 }
 
 impl Batch {
-    const ORDER: [Batch; 6] = [
+    pub(super) const ORDER: [Batch; 6] = [
         Batch::Load,
         Batch::Send,
         Batch::Join,
@@ -248,20 +248,21 @@ impl<'a> Zones<'a> {
         };
     }
 
-    /// One pass (see the module doc). Returns when to look again (on the clock): now when
-    /// a step is ready, the earliest next observation, or `None` when all are settled.
-    pub(super) async fn pass(&mut self, ctx: &Ctx<'_>) -> Result<Option<Duration>, ApplyError> {
-        for kind in Batch::ORDER {
-            let batch: Vec<usize> = (0..self.ops.len())
-                .filter(|i| {
-                    let r = &self.ops[*i];
-                    r.state == State::Ready && r.action().map(Batch::of) == Some(kind)
-                })
-                .collect();
-            if !batch.is_empty() {
-                zone_batch(ctx, self, kind, &batch).await?;
-            }
-        }
+    /// The operations whose step is ready to act with an action of `kind` (step 1 of a
+    /// pass: the driver hands them to `actions::zone_batch`).
+    pub(super) fn ready(&self, kind: Batch) -> Vec<usize> {
+        (0..self.ops.len())
+            .filter(|i| {
+                let r = &self.ops[*i];
+                r.state == State::Ready && r.action().map(Batch::of) == Some(kind)
+            })
+            .collect()
+    }
+
+    /// Steps 2 and 3 of a pass (see the module doc): the due gates observed and judged,
+    /// what they prove written. Returns when to look again (on the clock): now when a step
+    /// is ready, the earliest next observation, or `None` when all are settled.
+    pub(super) async fn settle(&mut self, ctx: &Ctx<'_>) -> Result<Option<Duration>, ApplyError> {
         let now = ctx.opts.effects.clock.now();
         let due: Vec<usize> = (0..self.ops.len())
             .filter(|i| matches!(self.ops[*i].state, State::Polls { next, .. } if next <= now))

@@ -54,10 +54,10 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::gates::observe;
-use crate::apply::actions::{act, retire_catalog};
+use crate::apply::actions::{self, act, retire_catalog};
 use crate::apply::ctx::Ctx;
 use crate::apply::error::ApplyError;
-use crate::apply::zones::Zones;
+use crate::apply::zones::{Batch, Zones};
 use crate::procedures::gates::{self, Proof, StepRecord, Verdict, Waiting, utc};
 use crate::procedures::{self, Gate, StepSpec};
 use crate::store::{OperationRow, StepRow};
@@ -185,7 +185,13 @@ pub(in crate::apply) async fn drive(
     loop {
         let mut wake = None;
         if let Some(z) = zones.as_deref_mut() {
-            wake = z.pass(ctx).await?;
+            for kind in Batch::ORDER {
+                let batch = z.ready(kind);
+                if !batch.is_empty() {
+                    actions::zone_batch(ctx, z, kind, &batch).await?;
+                }
+            }
+            wake = z.settle(ctx).await?;
         }
         // Zone operations first: the staged operations read what they recorded.
         let pass = if wake.is_none() {
