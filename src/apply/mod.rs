@@ -23,11 +23,12 @@
 //!    when this one was interrupted first ([`record_unchanged`]).
 //!
 //! Imports go one way, never back: `mod.rs` → `operations` (creation) and
-//! `operations/steps.rs` (the driver) → `zones.rs` (zone operations in flight, their
-//! gates observed in `zones/observe.rs` and written in `zones/finish.rs`) and
-//! `operations/gates.rs` (staged gates; both judged by `procedures::gates`) → `actions/`
-//! → `change.rs` (UPDATEs written ahead), `publish.rs`, `catalogs.rs` → `ctx.rs`
-//! (options, report, the context, connections), `error.rs`.
+//! `operations/steps.rs` (the driver) → `operations/gates.rs` (staged gates) and
+//! `actions/` (which the driver hands every ready step) → `zones.rs` (zone operations in
+//! flight, their gates observed in `zones/observe.rs` and written in `zones/finish.rs`;
+//! both kinds of gate judged by `procedures::gates`) → `change.rs` (UPDATEs written
+//! ahead), `publish.rs`, `catalogs.rs` → `ctx.rs` (options, report, the context,
+//! connections), `error.rs`.
 
 mod actions;
 pub mod catalogs;
