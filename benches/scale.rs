@@ -1,5 +1,6 @@
 //! Scale benchmark (not a test): N zones × 25 records in a Git repository, timing
-//! `validate`, a no-op `plan`, and a `plan` after one zone changed, with peak memory.
+//! `validate`, a `plan` into an empty store, a no-op `plan`, and a `plan` after one zone,
+//! 1% of the zones and every zone changed, with peak memory.
 //!
 //! Run with `cargo bench --bench scale` (N = 1,000 and 10,000), or
 //! `cargo bench --bench scale -- 40000` for other sizes. Each command is run
@@ -141,6 +142,9 @@ fn run(n: usize) {
 
     let validate = measure(&["validate"], &repo_dir, &db);
     assert_eq!(validate.2, 0, "validate failed");
+    let empty_db = dir.path().join("empty.sqlite").display().to_string();
+    let empty = measure(&["plan", "--detailed-exitcode"], &repo_dir, &empty_db);
+    assert_eq!(empty.2, 2, "plan into an empty store found no change");
     let t = Instant::now();
     record_all(&repo_dir, &db);
     let record = t.elapsed().as_secs_f64();
@@ -150,17 +154,35 @@ fn run(n: usize) {
     commit(&repo, "one zone changed");
     let one = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
     assert_eq!(one.2, 2, "one-zone plan found no change");
+    let touch = |step: usize, salt: &str| {
+        for i in (0..n).step_by(step) {
+            std::fs::write(
+                repo_dir.join(format!("zones/zone{i}.example.yaml")),
+                zone_text(i, salt),
+            )
+            .unwrap();
+        }
+        commit(&repo, salt);
+        let m = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+        assert_eq!(m.2, 2, "a plan after changing zones found no change");
+        m
+    };
+    let percent = touch(100, "c");
+    let all = touch(1, "d");
 
     println!(
         "N = {n} zones × 25 records (repository written and committed in {setup:.1} s, store filled in {record:.1} s)"
     );
-    println!("  {:<22} {:>8} {:>12}", "command", "seconds", "peak MB");
+    println!("  {:<30} {:>8} {:>12}", "command", "seconds", "peak MB");
     for (what, (secs, mb, _)) in [
         ("validate", validate),
+        ("plan (into an empty store)", empty),
         ("plan (no-op)", noop),
         ("plan (one zone changed)", one),
+        ("plan (1% of zones changed)", percent),
+        ("plan (every zone changed)", all),
     ] {
-        println!("  {what:<22} {secs:>8.3} {mb:>12.1}");
+        println!("  {what:<30} {secs:>8.3} {mb:>12.1}");
     }
 }
 

@@ -271,10 +271,9 @@ pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadEr
     for (path, change) in changes {
         match change {
             FileChange::Deleted => deleted.extend(names::zone_name_of(&path)),
-            FileChange::Changed => {
-                if let Some(content) = source.read(&path)? {
-                    files.push((path, content));
-                }
+            FileChange::Changed { blob, mode } => {
+                let content = source.read_changed(&path, blob, mode)?;
+                files.push((path, content));
             }
         }
     }

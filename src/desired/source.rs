@@ -64,8 +64,14 @@ pub struct Revision {
 /// How a zone file changed between two revisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileChange {
-    /// New or modified: read it again.
-    Changed,
+    /// New or modified: read it again ([`Source::read_changed`]), from the blob the new
+    /// commit's tree lists (its id and mode, as the diff gave them: no path lookup).
+    Changed {
+        /// The blob's id.
+        blob: Oid,
+        /// Its mode (a link or a submodule is refused, never followed).
+        mode: FileMode,
+    },
     /// Gone: the zone is to be deleted.
     Deleted,
 }
@@ -234,6 +240,27 @@ impl Source {
         Ok(Some(blob_content(repo, path, &entry)?))
     }
 
+    /// A file that [`Source::changes_since`] found changed, read from its blob; a link or
+    /// anything but a regular file is refused, as [`Source::read`] refuses it.
+    pub fn read_changed(
+        &self,
+        path: &str,
+        blob: Oid,
+        mode: FileMode,
+    ) -> Result<Content, SourceError> {
+        let Some(repo) = &self.repo else {
+            return Ok(Err(not_regular(path)));
+        };
+        match mode {
+            FileMode::Link => Ok(Err(symlink_refused(path))),
+            FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable => {
+                let blob = repo.find_blob(blob)?;
+                Ok(text_of(path, blob.content().to_vec()))
+            }
+            _ => Ok(Err(not_regular(path))),
+        }
+    }
+
     /// Every zone file (`zones/*.yaml`) with its text (or why it is not read), sorted by
     /// path.
     pub fn zone_files(&self) -> Result<Vec<(String, Content)>, SourceError> {
@@ -380,6 +407,7 @@ impl Source {
             .ok()?;
         let mut config_changed = false;
         let mut zones = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for delta in diff.deltas() {
             let old_path = delta
                 .old_file()
@@ -398,9 +426,12 @@ impl Source {
                         (Delta::Deleted, _) => FileChange::Deleted,
                         (Delta::Renamed, true) => FileChange::Deleted,
                         (_, true) => continue,
-                        _ => FileChange::Changed,
+                        _ => FileChange::Changed {
+                            blob: delta.new_file().id(),
+                            mode: delta.new_file().mode(),
+                        },
                     };
-                    if !zones.iter().any(|(p, _)| p == &path) {
+                    if seen.insert(path.clone()) {
                         zones.push((path, change));
                     }
                 }
@@ -456,3 +487,6 @@ fn blob_content(
     let blob = repo.find_blob(entry.id())?;
     Ok(text_of(path, blob.content().to_vec()))
 }
+
+#[cfg(test)]
+mod tests;
