@@ -372,4 +372,4 @@ fn group_changes(desired: &DesiredState, recorded: &[GroupRow]) -> Vec<GroupChan
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,7 +6,8 @@ use super::*;
 use crate::desired::{self, Source};
 use crate::store::RecordedZone;
 
-const CONFIG: &str = "primary:
+/// A desired configuration of one group and one secondary, for unit tests.
+pub(crate) const CONFIG: &str = "primary:
   address: 127.0.0.1
   tsig: {name: k, secret_env: ZK_TEST_SECRET}
   control: {rndc_conf: /nonexistent/rndc.conf, config_dir: /nonexistent/zk}

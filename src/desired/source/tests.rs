@@ -5,20 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::desired::{LoadError, Scope, load_changes};
-
-const CONFIG: &str = "primary:
-  address: 127.0.0.1
-  tsig: {name: k, secret_env: ZK_TEST_SECRET}
-  control: {rndc_conf: /nonexistent/rndc.conf, config_dir: /nonexistent/zk}
-secondaries:
-  ns1: {addresses: [127.0.0.2]}
-groups:
-  default:
-    catalog: catalog.test.
-    secondaries: [ns1]
-    nameservers: [ns1.example.net.]
-    soa: {mname: p.example.net., rname: h.example.net.}
-";
+use crate::plan::tests::CONFIG;
 
 fn zone(address: &str) -> String {
     format!("group: default\nrecords:\n  www:\n    A: {address}\n")
