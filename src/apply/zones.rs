@@ -7,8 +7,9 @@
 //! 1. Every operation whose step is ready acts, in batches by action kind, in the order
 //!    load, send, join catalog, leave catalog, unload: the driver hands each batch
 //!    ([`Zones::ready`]) to `apply::actions` (one file per kind), which depends on this
-//!    module, never the other way round: one `rndc reconfig` loads every new zone of the pass, one unloads every zone
-//!    deleted; UPDATEs go zone by zone, each written ahead in the store.
+//!    module, never the other way round. One `rndc reconfig` loads every new zone of the
+//!    pass, one unloads every zone deleted; UPDATEs go zone by zone, each written ahead in
+//!    the store.
 //! 2. Every gate that is due is observed in one round for all operations (`observe.rs`:
 //!    probes of all zones at once, transfers eight at a time) and judged by the pure
 //!    `procedures::gates::holds`.
@@ -16,8 +17,9 @@
 //!    verified, forgotten), each write a crash-test boundary; a step that failed for good
 //!    fails its operation alone, with a message naming zone, server and what to do.
 //!
-//! A gate that fails where servers converge is observed again every 50 or 100 ms, up to the
-//! verify timeout after its step acted. Nothing here is stored: an apply after a crash
+//! A gate that fails where servers converge is observed again after
+//! `procedures::gates::poll_interval` (50-200 ms at first, longer as the check goes on), up
+//! to the verify timeout after its step acted. Nothing here is stored: an apply after a crash
 //! computes the operations again from the plan, and the store (recorded zones, intents
 //! written ahead) says where each stands.
 

@@ -17,10 +17,10 @@
 //!
 //! A step's gate is observed once per pass (`gates::observe`) and judged by the pure
 //! [`gates::holds`]; nothing blocks inside a gate. A gate that fails where servers
-//! converge ([`gates::Unmet::polled`]) is observed again by a later pass, every
-//! [`gates::poll_interval`] (less often as the check goes on), until the verify timeout has passed since its first
-//! observation; then the step is recorded as waiting, with its back-off, and this apply
-//! leaves it.
+//! converge ([`gates::Unmet::polled`]) is observed again by a later pass, after
+//! [`gates::poll_interval`] (longer as the check goes on), until the verify timeout has
+//! passed since its first observation; then the step is recorded as waiting, with its
+//! back-off, and this apply leaves it.
 //!
 //! # Passes and requeue
 //!
