@@ -1,7 +1,8 @@
 //! Stores made by released code open under this code: the migrations are one tree now, and
 //! what each dialect renders must be what those stores applied (sqlx compares checksums).
 //! The fixtures were made by zonekeeper at commit 7cd5e20, when `migrations/sqlite/` and
-//! `migrations/postgres/` were two trees (see tests/fixtures/README.md).
+//! `migrations/postgres/` were two trees (see tests/fixtures/README.md). And the store's
+//! batched reads, on both backends.
 
 use sqlx::Connection;
 use zonekeeper::store::{Store, StoreError, db_url};
@@ -99,5 +100,74 @@ fn postgres_store_of_7cd5e20_opens_and_migrates() {
         let after = applied(&url).await;
         assert!(after.starts_with(&before), "{after:?}");
     });
+    pg_exec(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+/// 1,203 recorded zones (more than one query's worth of names) in a store at `url`; then
+/// the zones read back by name in batches, with their content, missing names left out.
+async fn zones_read_in_batches(url: &str) {
+    use zonekeeper::store::{AuditEntry, RecordedZone};
+    let store = Store::open(url).await.unwrap();
+    let rows: Vec<(RecordedZone, AuditEntry)> = (0..1203)
+        .map(|i| {
+            let name = format!("z{i:04}.test.");
+            let zone = RecordedZone {
+                name: name.clone(),
+                group: "default".into(),
+                serial: i,
+                content_hash: format!("h{i}"),
+                content: format!("{name} 3600 IN TXT \"{i}\"\n"),
+                verified: i % 2 == 0,
+                commit_id: "c".into(),
+            };
+            let audit = AuditEntry {
+                at: 0,
+                commit_id: "c".into(),
+                author: "t".into(),
+                action: "create".into(),
+                target: name,
+                detail: String::new(),
+            };
+            (zone, audit)
+        })
+        .collect();
+    store.record_zones(&rows).await.unwrap();
+    let mut asked: Vec<String> = (0..1203)
+        .rev()
+        .filter(|i| i % 3 != 1)
+        .map(|i| format!("z{i:04}.test."))
+        .collect();
+    asked.push("missing.test.".into());
+    let got = store.zones(&asked).await.unwrap();
+    let expected: Vec<&RecordedZone> = rows
+        .iter()
+        .map(|(z, _)| z)
+        .filter(|z| z.serial % 3 != 1)
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    assert!(got.iter().zip(&expected).all(|(g, e)| g == *e));
+    assert_eq!(store.zone("missing.test.").await.unwrap(), None);
+    assert_eq!(
+        store.zone("z0007.test.").await.unwrap().as_ref(),
+        Some(&rows[7].0)
+    );
+    store.close().await;
+}
+
+#[test]
+fn sqlite_zones_are_read_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(Some(&dir.path().join("s.sqlite").display().to_string()));
+    block_on(zones_read_in_batches(&url));
+}
+
+#[test]
+fn postgres_zones_are_read_in_batches() {
+    let name = format!("zk_test_zones_batches_{}", std::process::id());
+    pg_exec(format!("DROP DATABASE IF EXISTS {name}"));
+    pg_exec(format!("CREATE DATABASE {name}"));
+    let admin = pg_admin_url();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    block_on(zones_read_in_batches(&url));
     pg_exec(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }

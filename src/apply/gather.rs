@@ -40,10 +40,11 @@ pub async fn gather(
     }
     recorded.groups = store.groups().await?;
     recorded.active = store.operations(false).await?;
-    for name in decide::contents_needed(desired, &recorded.groups, &recorded.zones) {
-        if let Some(full) = store.zone(&name).await? {
-            recorded.content.insert(name, full.content);
-        }
+    let needed: Vec<String> = decide::contents_needed(desired, &recorded.groups, &recorded.zones)
+        .into_iter()
+        .collect();
+    for full in store.zones(&needed).await? {
+        recorded.content.insert(full.name, full.content);
     }
     let probes = decide::parent_probes(desired, &recorded.groups, &recorded.zones);
     let obs = observe(prober, probes).await;

@@ -94,10 +94,8 @@ pub async fn prepare(
                 .cloned(),
         );
     }
-    for name in wanted {
-        if let Some(full) = store.zone(&name).await.into_diagnostic()? {
-            zones.insert(name, full);
-        }
+    for full in store.zones(&wanted).await.into_diagnostic()? {
+        zones.insert(full.name.clone(), full);
     }
     let recorded = Recorded {
         zones,

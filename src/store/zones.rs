@@ -11,6 +11,10 @@ use sqlx::Row;
 use super::audit::{AuditEntry, insert_audit};
 use super::{Store, StoreError};
 
+/// How many zone names one query of [`Store::zones`] asks for (well under SQLite's and
+/// PostgreSQL's limits on bound parameters).
+const NAMES_PER_QUERY: usize = 500;
+
 /// A zone as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedZone {
@@ -145,19 +149,39 @@ impl Store {
 
     /// One recorded zone with its content.
     pub async fn zone(&self, name: &str) -> Result<Option<RecordedZone>, StoreError> {
-        let row = sqlx::query("SELECT name, grp, serial, content_hash, verified, commit_id, content FROM zones WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| RecordedZone {
-            name: r.get(0),
-            group: r.get(1),
-            serial: r.get::<i64, _>(2) as u32,
-            content_hash: r.get(3),
-            verified: r.get::<i64, _>(4) != 0,
-            commit_id: r.get(5),
-            content: r.get(6),
-        }))
+        Ok(self.zones(&[name.to_string()]).await?.pop())
+    }
+
+    /// The recorded zones among `names`, with their content, by name; a few queries of
+    /// [`NAMES_PER_QUERY`] names each, not one per zone.
+    pub async fn zones(&self, names: &[String]) -> Result<Vec<RecordedZone>, StoreError> {
+        let mut out = Vec::with_capacity(names.len());
+        for chunk in names.chunks(NAMES_PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT name, grp, serial, content_hash, verified, commit_id, content \
+                 FROM zones WHERE name IN ({})",
+                marks.join(", ")
+            );
+            // Only placeholders are formatted in; every name is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for name in chunk {
+                query = query.bind(name);
+            }
+            for r in query.fetch_all(&self.pool).await? {
+                out.push(RecordedZone {
+                    name: r.get(0),
+                    group: r.get(1),
+                    serial: r.get::<i64, _>(2) as u32,
+                    content_hash: r.get(3),
+                    verified: r.get::<i64, _>(4) != 0,
+                    commit_id: r.get(5),
+                    content: r.get(6),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
     }
 
     /// Records zones as applied (created or updated), each with its audit entry, in one
