@@ -19,7 +19,7 @@ use crate::desired::DesiredState;
 use crate::live::Prober;
 use crate::procedures::Kind;
 use crate::procedures::decide::{self, Observations, Recorded};
-use crate::store::Store;
+use crate::store::{RecordedZone, Store};
 
 /// Parent servers asked at once. Small: these are other operators' servers (registries),
 /// asked once per zone of a group whose membership changes.
@@ -28,15 +28,20 @@ pub const MAX_PARENT_PROBES: usize = 16;
 /// How long a parent server gets to answer.
 pub const PARENT_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Reads what the decision needs from the store, and asks the parents' servers.
+/// Reads what the decision needs from the store, and asks the parents' servers. `index`:
+/// the store's zone index when the caller read it already (under the same apply lock).
 pub async fn gather(
     store: &Store,
     desired: &DesiredState,
     prober: &dyn Prober,
+    index: Option<Vec<RecordedZone>>,
 ) -> Result<(Recorded, Observations), ApplyError> {
     let mut recorded = primary(store, desired).await?;
     if recorded.zones.is_empty() {
-        recorded.zones = store.zone_index().await?;
+        recorded.zones = match index {
+            Some(index) => index,
+            None => store.zone_index().await?,
+        };
     }
     recorded.groups = store.groups().await?;
     recorded.active = store.operations(false).await?;

@@ -30,8 +30,13 @@ pub(super) use steps::drive;
 /// changed. Returns the zones now in an operation's hands: the regular path leaves them
 /// alone.
 pub async fn create(ctx: &Ctx<'_>) -> Result<Vec<String>, ApplyError> {
-    let (recorded, obs) =
-        super::gather::gather(ctx.store, ctx.desired, ctx.opts.effects.prober.as_ref()).await?;
+    let (recorded, obs) = super::gather::gather(
+        ctx.store,
+        ctx.desired,
+        ctx.opts.effects.prober.as_ref(),
+        None,
+    )
+    .await?;
     let (create, record_groups) = decide::operations(ctx.desired, &recorded, &obs);
     for op in &create {
         insert(ctx, op).await?;

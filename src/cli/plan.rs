@@ -76,13 +76,9 @@ pub async fn prepare(
         }
         Err(e) => return Err(e).into_diagnostic(),
     };
-    let mut zones: BTreeMap<String, store::RecordedZone> = store
-        .zone_index()
-        .await
-        .into_diagnostic()?
-        .into_iter()
-        .map(|z| (z.name.clone(), z))
-        .collect();
+    let index = store.zone_index().await.into_diagnostic()?;
+    let mut zones: BTreeMap<String, store::RecordedZone> =
+        index.iter().map(|z| (z.name.clone(), z.clone())).collect();
     let mut wanted = plan::zones_needing_content(&desired, &zones);
     if let desired::Scope::Changes { deleted, .. } = &desired.scope {
         wanted.extend(deleted.iter().cloned());
@@ -105,7 +101,7 @@ pub async fn prepare(
     };
     let mut plan = plan::compute(&desired, &recorded, today);
     let held;
-    (plan.operations, held) = staged(store, &desired, prober).await?;
+    (plan.operations, held) = staged(store, &desired, prober, index).await?;
     plan.zone_operations = plan::operations::zone_operations(&crate::procedures::zone::operations(
         plan.zones.iter().map(plan::ZoneChange::change),
         &held,
@@ -118,13 +114,15 @@ pub async fn prepare(
 /// gathers them (the store read, unmanaged parents asked for their delegation TTL, a few
 /// at once with a short timeout; one that does not answer is shown as unknown, with the
 /// child's NS TTL standing in), decided by the same pure code; and the zones they hold,
-/// which zone operations leave to them. Changes nothing.
+/// which zone operations leave to them. `index`: the zone index `prepare` read. Changes
+/// nothing.
 async fn staged(
     store: &Store,
     desired: &DesiredState,
     prober: &dyn crate::live::Prober,
+    index: Vec<store::RecordedZone>,
 ) -> miette::Result<(Vec<plan::operations::PlannedOperation>, Vec<String>)> {
-    let (recorded, obs) = apply::gather::gather(store, desired, prober)
+    let (recorded, obs) = apply::gather::gather(store, desired, prober, Some(index))
         .await
         .into_diagnostic()?;
     let decision = crate::procedures::decide::decide(desired, &recorded, &obs);
