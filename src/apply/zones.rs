@@ -129,6 +129,10 @@ pub(super) struct Zones<'a> {
     pub(super) desired_groups: &'a BTreeMap<String, String>,
     /// The operations.
     pub(super) ops: Vec<Running<'a>>,
+    /// The last time (on the clock) some gate held or some server began to serve: while
+    /// servers make progress, failing gates are observed past their deadline
+    /// (`procedures::gates::polls_until`).
+    pub(super) progress: Option<Duration>,
     /// Zones taken out of the primary's configuration in this apply (refused, deleted):
     /// every later rendering leaves them out.
     pub(super) dropped: BTreeSet<String>,
@@ -201,6 +205,7 @@ impl<'a> Zones<'a> {
             cats,
             desired_groups,
             ops,
+            progress: None,
             dropped: BTreeSet::new(),
             out: Outcome::default(),
         }
@@ -281,16 +286,20 @@ impl<'a> Zones<'a> {
                     continue;
                 };
                 let clock_now = ctx.opts.effects.clock.now();
-                match gates::holds(&gate, &obs, ctx.now()) {
-                    Verdict::Holds(_) => proven.push(i),
-                    Verdict::Fails(unmet) if unmet.polled() && clock_now < deadline => {
-                        let checked = clock_now
-                            .saturating_sub(deadline.saturating_sub(ctx.opts.verify_timeout));
-                        let next = (clock_now + gates::poll_interval(&gate, checked)).min(deadline);
+                let timeout = ctx.opts.verify_timeout;
+                let until = gates::polls_until(clock_now, deadline, self.progress, timeout);
+                match (gates::holds(&gate, &obs, ctx.now()), until) {
+                    (Verdict::Holds(_), _) => {
+                        self.progress = Some(clock_now);
+                        proven.push(i);
+                    }
+                    (Verdict::Fails(unmet), Some(until)) if unmet.polled() => {
+                        let checked = clock_now.saturating_sub(deadline.saturating_sub(timeout));
+                        let next = (clock_now + gates::poll_interval(&gate, checked)).min(until);
                         self.ops[i].state = State::Polls { next, deadline };
                     }
-                    Verdict::Fails(unmet) => failed.push((i, unmet.to_string())),
-                    Verdict::Waits(w) => failed.push((i, w.reason.to_string())),
+                    (Verdict::Fails(unmet), _) => failed.push((i, unmet.to_string())),
+                    (Verdict::Waits(w), _) => failed.push((i, w.reason.to_string())),
                 }
             }
             finish::failed(ctx, self, failed).await?;

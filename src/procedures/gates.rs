@@ -79,6 +79,22 @@ pub fn poll_interval(gate: &Gate, checked: Duration) -> Duration {
     (checked / 2).clamp(base, MAX_POLL_INTERVAL.max(base))
 }
 
+/// Until when a zone operation's gate that still fails is observed again, it being `now`:
+/// its own deadline (its first observation plus the verify `timeout`), or later while the
+/// servers make progress: `timeout` after the last time some gate of the apply's zone
+/// operations held or some server began to serve (`progress`). Thousands of new zones
+/// reach the secondaries over minutes; verification gives up only when they stall.
+/// `None`: give up now.
+pub fn polls_until(
+    now: Duration,
+    deadline: Duration,
+    progress: Option<Duration>,
+    timeout: Duration,
+) -> Option<Duration> {
+    let until = progress.map_or(deadline, |p| deadline.max(p + timeout));
+    (now < until).then_some(until)
+}
+
 /// Whether a step proven by `gate` proves its zones verified on every server of the group.
 pub fn verifies_zones(gate: &Gate) -> bool {
     matches!(

@@ -8,7 +8,8 @@
 //!   checked at every event; `effects.rs`: the traits; `harness.rs`: repository, store
 //!   and the apply loop; `scenario.rs`: one scenario per procedure.
 //! - Tests: `procedures.rs` (each converges), `crash.rs` (a crash after every store write,
-//!   then resume), `schedules.rs` (random fault schedules from a seed).
+//!   then resume), `schedules.rs` (random fault schedules from a seed), `progress.rs`
+//!   (verification waits while the secondaries make progress).
 //!
 //! Behaviour that depends on BIND is also tested against real BIND (`tests/procedures.rs`,
 //! `tests/regression/`): the simulated fleet is never the only evidence.
@@ -23,6 +24,7 @@ mod zone;
 
 mod crash;
 mod procedures;
+mod progress;
 mod schedules;
 
 use std::time::Duration;

@@ -26,7 +26,7 @@ pub enum Procedure {
     MovePrimary,
 }
 
-fn config(primary: (&str, &str), groups: &[(&str, &str, &[&str])]) -> String {
+pub(super) fn config(primary: (&str, &str), groups: &[(&str, &str, &[&str])]) -> String {
     let (pname, paddr) = primary;
     let ip = paddr.split(':').next().unwrap_or(paddr);
     let mut out = format!(
@@ -53,7 +53,7 @@ fn config(primary: (&str, &str), groups: &[(&str, &str, &[&str])]) -> String {
     out
 }
 
-fn zone(group: &str, www: &str, mail: &str, cutover: bool) -> String {
+pub(super) fn zone(group: &str, www: &str, mail: &str, cutover: bool) -> String {
     let cut = if cutover {
         "\n      cutover: {short_ttl: 1, soak: 2}"
     } else {
@@ -65,7 +65,7 @@ fn zone(group: &str, www: &str, mail: &str, cutover: bool) -> String {
     )
 }
 
-fn files(conf: String, zones: &[(&str, String)]) -> Vec<(String, String)> {
+pub(super) fn files(conf: String, zones: &[(&str, String)]) -> Vec<(String, String)> {
     let mut out = vec![("zonekeeper.yaml".to_string(), conf)];
     out.extend(
         zones
@@ -75,9 +75,9 @@ fn files(conf: String, zones: &[(&str, String)]) -> Vec<(String, String)> {
     out
 }
 
-const P0: (&str, &str) = ("p0", super::harness::P0);
+pub(super) const P0: (&str, &str) = ("p0", super::harness::P0);
 const P1: (&str, &str) = ("p1", super::harness::P1);
-const CATALOG: &str = "catalog.test.";
+pub(super) const CATALOG: &str = "catalog.test.";
 const OTHER: &str = "other.test.";
 
 impl Procedure {

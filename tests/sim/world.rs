@@ -157,6 +157,11 @@ pub struct World {
     /// Copies a primary's last reconfig configured, by (primary, zone, source primary):
     /// those without data yet are transferred again at every tick.
     pub awaiting: BTreeSet<(SocketAddr, String, SocketAddr)>,
+    /// When set, a secondary transfers at most one member zone per this much time (a
+    /// secondary taking thousands of new zones a few at a time); when each last did.
+    pub transfer_gap: Option<Duration>,
+    /// Each secondary's last member transfer, for `transfer_gap`.
+    pub last_transfer: BTreeMap<SocketAddr, Duration>,
 }
 
 impl World {
@@ -175,6 +180,8 @@ impl World {
             events: 0,
             chaos: None,
             awaiting: BTreeSet::new(),
+            transfer_gap: None,
+            last_transfer: BTreeMap::new(),
         }
     }
 
@@ -388,8 +395,14 @@ impl World {
             let Some(offered) = self.offered(addr, &zone, *p) else {
                 continue;
             };
+            if let (Some(gap), Some(last)) = (self.transfer_gap, self.last_transfer.get(&addr))
+                && self.now < *last + gap
+            {
+                break;
+            }
             if self.due(addr, &zone, offered.serial()) {
                 self.hold(addr, &zone, offered, Source::Member(cat));
+                self.last_transfer.insert(addr, self.now);
                 self.event("member transferred");
             }
         }

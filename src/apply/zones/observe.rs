@@ -95,12 +95,19 @@ pub(super) async fn round(
         Duration::ZERO,
     )
     .await;
+    let mut progressed = false;
     for ((i, k, _), o) in asked.into_iter().zip(outcomes) {
+        let probe = Probe::from(o);
+        progressed |= probe.holds();
         let probes = &mut zones.ops[i].probes;
         match k {
-            Some(k) => probes[k] = Probe::from(o),
-            None => probes.push(Probe::from(o)),
+            Some(k) => probes[k] = probe,
+            None => probes.push(probe),
         }
+    }
+    if progressed {
+        // A server began to serve (or stopped, for a deletion): progress.
+        zones.progress = Some(fx.clock.now());
     }
     let mut served: BTreeMap<Name, _> = if transfers.is_empty() {
         BTreeMap::new()

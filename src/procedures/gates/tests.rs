@@ -594,3 +594,22 @@ impl Message for Verdict {
         }
     }
 }
+
+#[test]
+fn zone_gates_are_observed_while_the_servers_make_progress() {
+    let s = Duration::from_secs;
+    // No progress: the gate's own deadline.
+    assert_eq!(polls_until(s(10), s(30), None, s(30)), Some(s(30)));
+    assert_eq!(polls_until(s(30), s(30), None, s(30)), None);
+    // Progress 20 s ago with a 30 s timeout: 10 s more after the deadline.
+    assert_eq!(polls_until(s(31), s(30), Some(s(20)), s(30)), Some(s(50)));
+    // Progress long ago: the deadline stands.
+    assert_eq!(polls_until(s(31), s(30), Some(s(0)), s(30)), None);
+    // Progress keeps coming: the gate is observed for as long as it does.
+    assert_eq!(
+        polls_until(s(300), s(30), Some(s(299)), s(30)),
+        Some(s(329))
+    );
+    // Stalled for a whole timeout: given up.
+    assert_eq!(polls_until(s(329), s(30), Some(s(299)), s(30)), None);
+}
