@@ -242,14 +242,14 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
             report.failures.len() + usize::from(!report.skipped_deletes.is_empty())
         )?,
     }
-    for f in &report.failures {
-        eprintln!("error: {f}");
+    for line in error_lines(&report.failures, SHOWN_FAILURES) {
+        eprintln!("error: {line}");
     }
     if !report.skipped_deletes.is_empty() {
         eprintln!(
             "error: {} zone deletion(s) not applied: {}; deleting a zone stops it being served; run again with --allow-delete to do it.",
             report.skipped_deletes.len(),
-            report.skipped_deletes.join(", ")
+            crate::plan::render::zone_list(&report.skipped_deletes)
         );
     }
     if let Some(wait) = &report.waiting {
@@ -267,4 +267,36 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
         );
     }
     Ok(())
+}
+
+/// How many failures the text report prints; the rest are counted (all of them are in
+/// `--format json`): a failing apply of 40,000 zones prints a screenful, not 40,000 lines.
+const SHOWN_FAILURES: usize = 20;
+
+/// The failures as the text report prints them: the first `shown`, then how many more.
+fn error_lines(failures: &[String], shown: usize) -> Vec<String> {
+    let mut out: Vec<String> = failures.iter().take(shown).cloned().collect();
+    if failures.len() > shown {
+        out.push(format!(
+            "… and {} more failure(s), all of them in `--format json`",
+            failures.len() - shown
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_long_list_of_failures_is_cut_and_counted() {
+        let failures: Vec<String> = (0..25).map(|i| format!("z{i}.test. fails")).collect();
+        let lines = super::error_lines(&failures, 20);
+        assert_eq!(lines.len(), 21);
+        assert_eq!(lines[19], "z19.test. fails");
+        assert_eq!(
+            lines[20],
+            "… and 5 more failure(s), all of them in `--format json`"
+        );
+        assert_eq!(super::error_lines(&failures[..3], 20).len(), 3);
+    }
 }

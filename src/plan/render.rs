@@ -256,7 +256,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 }
 
 /// Zone names as people read them: the first few, then how many more.
-fn zone_list(zones: &[String]) -> String {
+pub fn zone_list(zones: &[String]) -> String {
     const SHOWN: usize = 5;
     let mut out = zones
         .iter()
