@@ -8,9 +8,12 @@
 //! Targets at 10,000 zones: validate ≤ 2 s, no-op plan ≤ 1 s, one-zone plan ≤ 0.3 s,
 //! peak memory ≤ 500 MB.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
+
+use common::{commit, measure, zone_text};
 
 use zonekeeper::desired::{self, Source};
 use zonekeeper::store::{AppliedRevision, AuditEntry, GroupRow, RecordedZone, Store, db_url};
@@ -29,58 +32,6 @@ groups:
     nameservers: [ns1.example.net., ns2.example.net.]
     soa: {mname: primary.example.net., rname: hostmaster@example.net}
 ";
-
-/// A zone of 25 records (plus the group's two apex NS).
-fn zone_text(i: usize, salt: &str) -> String {
-    let mut t = String::from("group: default\nttl: 3600\nrecords:\n  \"@\":\n");
-    t.push_str(&format!("    A: 192.0.{}.{}\n", i % 250, i % 200 + 1));
-    t.push_str("    MX: [\"10 mail\", \"20 mx.example.net.\"]\n");
-    t.push_str(&format!("    TXT: \"v=spf1 mx -all {salt}\"\n"));
-    t.push_str("    CAA: 0 issue \"letsencrypt.org\"\n");
-    t.push_str("  mail:\n    A: 192.0.2.25\n    AAAA: 2001:db8::25\n");
-    t.push_str("  _sip._tcp:\n    SRV: 10 60 5060 mail\n");
-    t.push_str("  www:\n    CNAME: \"@\"\n");
-    for h in 0..16 {
-        t.push_str(&format!("  host{h}:\n    A: 198.51.100.{}\n", h + 1));
-    }
-    t
-}
-
-fn commit(repo: &git2::Repository, message: &str) {
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let sig = git2::Signature::now("Bench", "bench@example.net").unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
-        .unwrap();
-}
-
-/// Runs the binary under GNU time; returns (seconds, peak RSS in MB, exit code).
-fn measure(args: &[&str], repo: &Path, db: &str) -> (f64, f64, i32) {
-    let bin = env!("CARGO_BIN_EXE_zonekeeper");
-    let start = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
-        .arg(bin)
-        .args(args)
-        .args(["--repo", repo.to_str().unwrap(), "--db", db])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("/usr/bin/time (apt-get install time)");
-    let secs = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let kb: f64 = stderr
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0.0);
-    (secs, kb / 1024.0, out.status.code().unwrap_or(-1))
-}
 
 /// Records every zone as applied, as `apply` does after a successful run.
 fn record_all(repo: &Path, db: &str) {
