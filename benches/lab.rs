@@ -5,7 +5,11 @@
 //! answering with the new serial), and a no-op apply.
 //!
 //! `cargo bench --bench lab` (N = 10,000), or `cargo bench --bench lab -- 1000 40000`.
-//! Needs BIND (`scripts/setup.sh`'s `ensure_bind`) and GNU time.
+//! The secondaries refresh each zone at most hourly (`max-refresh-time 3600`), so an idle
+//! lab does not load the machine; `refresh=30` (the tests' lab) measures with every zone
+//! refreshed every 30 s. `ZONEKEEPER_BENCH_LOG=FILE` keeps the one-change apply's log
+//! (`ZONEKEEPER_LOG=info`, timestamped). Needs BIND (`scripts/setup.sh`'s `ensure_bind`)
+//! and GNU time.
 
 mod common;
 
@@ -67,7 +71,7 @@ fn serial(server: SocketAddr, zone: &Name) -> Option<u32> {
     })
 }
 
-fn run(n: usize) {
+fn run(n: usize, refresh: u32) {
     let dir = tempfile::tempdir().unwrap();
     let mut spec = LabSpec::for_test(&dir.path().join("lab"), 2, vec![CATALOG.into()]).unwrap();
     spec.secondary_catalogs = spec
@@ -75,6 +79,7 @@ fn run(n: usize) {
         .iter()
         .map(|s| (s.name.clone(), vec![format!("{}.{CATALOG}", s.name)]))
         .collect();
+    spec.max_refresh_time = refresh;
     let lab = Lab::start(spec).unwrap();
     let repo_dir = dir.path().join("repo");
     let repo = git2::Repository::init(&repo_dir).unwrap();
@@ -109,12 +114,18 @@ fn run(n: usize) {
     std::fs::write(repo_dir.join("zones/zone7.example.yaml"), zone_text(7, "b")).unwrap();
     commit(&repo, "one record changed");
     let started = Instant::now();
+    let log = std::env::var_os("ZONEKEEPER_BENCH_LOG");
+    let stderr = match &log {
+        Some(path) => std::process::Stdio::from(std::fs::File::create(path).unwrap()),
+        None => std::process::Stdio::null(),
+    };
     let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
         .args(apply)
         .args(["--repo", repo_dir.to_str().unwrap(), "--db", &db])
         .env("NO_COLOR", "1")
+        .env("ZONEKEEPER_LOG", "info")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut live = None;
@@ -134,7 +145,9 @@ fn run(n: usize) {
     let noop = measure(&apply, &repo_dir, &db);
     assert_eq!(noop.2, 0, "the no-op apply failed");
 
-    println!("N = {n} zones × 25 records, BIND lab (primary + 2 secondaries), SQLite");
+    println!(
+        "N = {n} zones × 25 records, BIND lab (primary + 2 secondaries, max-refresh-time {refresh}), SQLite"
+    );
     println!("  {:<40} {:>8} {:>12}", "step", "seconds", "peak MB");
     println!(
         "  {:<40} {:>8.2} {:>12.1}",
@@ -152,16 +165,18 @@ fn run(n: usize) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let refresh = args
+        .iter()
+        .find_map(|a| a.strip_prefix("refresh=")?.parse().ok())
+        .unwrap_or(3600);
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let sizes = if sizes.is_empty() {
         vec![10_000]
     } else {
         sizes
     };
     for n in sizes {
-        run(n);
+        run(n, refresh);
     }
 }

@@ -111,6 +111,7 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                 primary_rndc_conf: p.rndc_conf.clone(),
                 include_dir: p.config_dir.clone(),
                 serial_query_rate: lab::DEFAULT_SERIAL_QUERY_RATE,
+                max_refresh_time: lab::DEFAULT_MAX_REFRESH_TIME,
             };
             lab::start_detached(spec).into_diagnostic()?;
             outln!(

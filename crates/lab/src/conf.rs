@@ -81,7 +81,7 @@ fn common_options(spec: &LabSpec, server: &LabServerSpec) -> String {
   // Short timers, so that a secondary that missed a NOTIFY catches up quickly (the
   // defaults min-refresh-time 300 and min-retry-time 500 would make it minutes).
   min-refresh-time 1;
-  max-refresh-time 30;
+  max-refresh-time {max_refresh};
   min-retry-time 1;
   max-retry-time 5;
 "#,
@@ -89,6 +89,7 @@ fn common_options(spec: &LabSpec, server: &LabServerSpec) -> String {
         port = server.port,
         addr = server.addr,
         rate = spec.serial_query_rate,
+        max_refresh = spec.max_refresh_time,
     )
 }
 

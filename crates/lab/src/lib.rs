@@ -68,6 +68,11 @@ pub use spec::{LabServerSpec, LabSpec};
 /// The secondaries' default `serial-query-rate` (BIND's own default is 20 per second).
 pub const DEFAULT_SERIAL_QUERY_RATE: u32 = 1000;
 
+/// The secondaries' default `max-refresh-time`, in seconds (BIND's own is four weeks): a
+/// secondary that missed a NOTIFY catches up within 30 s. At tens of thousands of zones
+/// use more ([`LabSpec::max_refresh_time`]): each zone's refresh is an SOA query.
+pub const DEFAULT_MAX_REFRESH_TIME: u32 = 30;
+
 /// The `named` binary every lab server runs.
 pub const NAMED_PATH: &str = "/usr/sbin/named";
 

@@ -8,9 +8,9 @@ use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
-use crate::DEFAULT_SERIAL_QUERY_RATE;
 use crate::error::{LabError, io_err};
 use crate::ports::{pick_test_ports, release_port};
+use crate::{DEFAULT_MAX_REFRESH_TIME, DEFAULT_SERIAL_QUERY_RATE};
 
 /// One `named` server of a lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,11 @@ pub struct LabSpec {
     pub include_dir: PathBuf,
     /// The secondaries' `serial-query-rate` (see [`DEFAULT_SERIAL_QUERY_RATE`]).
     pub serial_query_rate: u32,
+    /// The secondaries' `max-refresh-time` in seconds (see [`DEFAULT_MAX_REFRESH_TIME`]):
+    /// every zone is refreshed at least this often. Short for tests (a secondary that
+    /// missed a NOTIFY catches up quickly); long for thousands of zones, where refreshing
+    /// each every 30 s keeps the lab's CPUs busy.
+    pub max_refresh_time: u32,
 }
 
 impl LabSpec {
@@ -112,6 +117,7 @@ impl LabSpec {
             primary_rndc_conf: dir.join("ns0").join("rndc.conf"),
             include_dir: dir.join("include"),
             serial_query_rate: DEFAULT_SERIAL_QUERY_RATE,
+            max_refresh_time: DEFAULT_MAX_REFRESH_TIME,
         })
     }
 
@@ -178,6 +184,7 @@ impl LabSpec {
             primary_rndc_conf: dir.join(name).join("rndc.conf"),
             include_dir: dir.join("include"),
             serial_query_rate: self.serial_query_rate,
+            max_refresh_time: self.max_refresh_time,
         })
     }
 
@@ -271,6 +278,9 @@ pub(crate) fn validate(spec: &LabSpec) -> Result<(), LabError> {
     }
     if spec.serial_query_rate == 0 {
         return bad("serial-query-rate 0".to_string());
+    }
+    if spec.max_refresh_time == 0 {
+        return bad("max-refresh-time 0".to_string());
     }
     Ok(())
 }
