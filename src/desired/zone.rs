@@ -74,6 +74,9 @@ pub fn build_zone(
             .cmp(&b.owner)
             .then(u16::from(a.rtype).cmp(&u16::from(b.rtype)))
     });
+    // The collect above reuses the larger buffer of `built`: give the rest back, as the
+    // zone is kept for the whole run.
+    rrsets.shrink_to_fit();
     Some(Zone {
         name: origin,
         group: y.group.value.clone(),
@@ -276,13 +279,15 @@ fn build_rrset(
             );
         }
     }
+    // Sized for its values: most RRsets hold one record, and a zone is kept for the whole
+    // run (a vector grown by push would hold room for four).
     let mut set = Rrset {
         owner: owner.clone(),
         rtype,
         ttl,
-        rdatas: Vec::new(),
+        rdatas: Vec::with_capacity(values.len()),
     };
-    let mut value_places = Vec::new();
+    let mut value_places = Vec::with_capacity(values.len());
     let mut seen: HashMap<String, Place> = HashMap::new();
     for (text, place) in values {
         match parse_rdata(rtype, &text, origin) {
