@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use super::Gate;
 use super::delegation::ZoneDelegation;
@@ -29,7 +28,9 @@ use crate::live::{self, Check, Outcome, SoaAnswer};
 use crate::model::served::{Served, difference};
 use crate::model::zone::lines_by_rrset;
 
+mod polling;
 mod verdict;
+pub use polling::{MAX_POLL_INTERVAL, poll_interval, polls_until};
 pub use verdict::{Proof, Unmet, Verdict, Wait, Waiting};
 
 /// The longest back-off between two checks of a failing gate.
@@ -60,39 +61,6 @@ pub fn next_check(started: i64, attempts: i64) -> i64 {
 pub fn wait_end(seconds: u64, step: &StepRecord, now: i64) -> i64 {
     step.not_before
         .unwrap_or_else(|| wait_until(step.previous_finished.unwrap_or(now), seconds))
-}
-
-/// The longest time between two observations of a failing gate within one check.
-pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How long the driver waits before it observes a failing gate again, `checked` after the
-/// check's first observation: the gate's base interval at first (a load 50 ms, a server
-/// stopping 200 ms, the others 100 ms), then half the time checked so far, at most
-/// [`MAX_POLL_INTERVAL`]. A server that converges at once is seen at once; one that lags is
-/// asked a few dozen times within a 30 s verify timeout, not hundreds.
-pub fn poll_interval(gate: &Gate, checked: Duration) -> Duration {
-    let base = match gate {
-        Gate::PrimaryServes => Duration::from_millis(50),
-        Gate::StoppedServing { .. } | Gate::GroupStopped { .. } => Duration::from_millis(200),
-        _ => Duration::from_millis(100),
-    };
-    (checked / 2).clamp(base, MAX_POLL_INTERVAL.max(base))
-}
-
-/// Until when a zone operation's gate that still fails is observed again, it being `now`:
-/// its own deadline (its first observation plus the verify `timeout`), or later while the
-/// servers make progress: `timeout` after the last time some gate of the apply's zone
-/// operations held or some server began to serve (`progress`). Thousands of new zones
-/// reach the secondaries over minutes; verification gives up only when they stall.
-/// `None`: give up now.
-pub fn polls_until(
-    now: Duration,
-    deadline: Duration,
-    progress: Option<Duration>,
-    timeout: Duration,
-) -> Option<Duration> {
-    let until = progress.map_or(deadline, |p| deadline.max(p + timeout));
-    (now < until).then_some(until)
 }
 
 /// Whether a step proven by `gate` proves its zones verified on every server of the group.
