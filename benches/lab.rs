@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{commit, measure, zone_text};
+use common::{commit, generated_repo, measure, zone_text};
 use hickory_proto::rr::{Name, RData, RecordType};
 use zonekeeper_lab::{Lab, LabSpec};
 use zonekeeper_query::{Transport, query_blocking};
@@ -82,17 +82,7 @@ fn run(n: usize, refresh: u32) {
     spec.max_refresh_time = refresh;
     let lab = Lab::start(spec).unwrap();
     let repo_dir = dir.path().join("repo");
-    let repo = git2::Repository::init(&repo_dir).unwrap();
-    std::fs::write(repo_dir.join("zonekeeper.yaml"), config(lab.spec())).unwrap();
-    std::fs::create_dir(repo_dir.join("zones")).unwrap();
-    for i in 0..n {
-        std::fs::write(
-            repo_dir.join(format!("zones/zone{i}.example.yaml")),
-            zone_text(i, "a"),
-        )
-        .unwrap();
-    }
-    commit(&repo, "generated zones");
+    let repo = generated_repo(&repo_dir, &config(lab.spec()), n);
     let db = dir.path().join("store.sqlite").display().to_string();
     let apply = ["apply", "--auto-approve"];
 

@@ -13,7 +13,7 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{commit, measure, zone_text};
+use common::{commit, generated_repo, measure, zone_text};
 
 use zonekeeper::desired::{self, Source};
 use zonekeeper::store::{AppliedRevision, AuditEntry, GroupRow, RecordedZone, Store, db_url};
@@ -76,18 +76,8 @@ fn record_all(repo: &Path, db: &str) {
 fn run(n: usize) {
     let dir = tempfile::tempdir().unwrap();
     let repo_dir = dir.path().join("repo");
-    let repo = git2::Repository::init(&repo_dir).unwrap();
-    std::fs::write(repo_dir.join("zonekeeper.yaml"), CONFIG).unwrap();
-    std::fs::create_dir(repo_dir.join("zones")).unwrap();
     let t = Instant::now();
-    for i in 0..n {
-        std::fs::write(
-            repo_dir.join(format!("zones/zone{i}.example.yaml")),
-            zone_text(i, "a"),
-        )
-        .unwrap();
-    }
-    commit(&repo, "generated zones");
+    let repo = generated_repo(&repo_dir, CONFIG, n);
     let setup = t.elapsed().as_secs_f64();
     let db = dir.path().join("store.sqlite").display().to_string();
 

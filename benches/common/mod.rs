@@ -56,3 +56,20 @@ pub fn measure(args: &[&str], repo: &Path, db: &str) -> (f64, f64, i32) {
         .unwrap_or(0.0);
     (secs, kb / 1024.0, out.status.code().unwrap_or(-1))
 }
+
+/// A Git repository at `dir` with `config` as `zonekeeper.yaml` and `n` generated zones
+/// (`zones/zone<i>.example.yaml`), committed.
+pub fn generated_repo(dir: &Path, config: &str, n: usize) -> git2::Repository {
+    let repo = git2::Repository::init(dir).unwrap();
+    std::fs::write(dir.join("zonekeeper.yaml"), config).unwrap();
+    std::fs::create_dir(dir.join("zones")).unwrap();
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("zones/zone{i}.example.yaml")),
+            zone_text(i, "a"),
+        )
+        .unwrap();
+    }
+    commit(&repo, "generated zones");
+    repo
+}

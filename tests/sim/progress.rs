@@ -24,18 +24,28 @@ fn repo() -> Repo {
     Repo::new(&[files(conf, &zones)], &[CATALOG])
 }
 
+/// A fleet whose secondaries take one new zone a second (`down`: ns2 down too), and the
+/// time on its clock.
+async fn slow_fleet(repo: &Repo, down: bool) -> (Sim<'_>, Duration) {
+    let sim = Sim::new(repo, 1, &[], &["ns1", "ns2"]).await;
+    let start = {
+        let mut w = sim.fleet.world();
+        w.transfer_gap = Some(Duration::from_secs(1));
+        if let Some(ns2) = w.servers.get_mut(&addr("10.0.1.2:53")) {
+            ns2.sw.down = down;
+        }
+        w.now
+    };
+    (sim, start)
+}
+
 /// The secondaries take a zone per second: 12 s of transfers against a 2 s verify
 /// timeout. One apply verifies every zone.
 #[test]
 fn new_zones_are_verified_in_one_apply_while_secondaries_make_progress() {
     let repo = repo();
     block_on(async {
-        let mut sim = Sim::new(&repo, 1, &[], &["ns1", "ns2"]).await;
-        let start = {
-            let mut w = sim.fleet.world();
-            w.transfer_gap = Some(Duration::from_secs(1));
-            w.now
-        };
+        let (mut sim, start) = slow_fleet(&repo, false).await;
         let run = sim.apply(&repo.revs[0], false).await;
         assert_eq!(run, Run::Recorded);
         let took = sim.fleet.world().now - start;
@@ -56,15 +66,7 @@ fn new_zones_are_verified_in_one_apply_while_secondaries_make_progress() {
 fn a_stalled_secondary_fails_verification_once_nothing_progresses() {
     let repo = repo();
     block_on(async {
-        let mut sim = Sim::new(&repo, 1, &[], &["ns1", "ns2"]).await;
-        let start = {
-            let mut w = sim.fleet.world();
-            w.transfer_gap = Some(Duration::from_secs(1));
-            if let Some(ns2) = w.servers.get_mut(&addr("10.0.1.2:53")) {
-                ns2.sw.down = true;
-            }
-            w.now
-        };
+        let (mut sim, start) = slow_fleet(&repo, true).await;
         let run = sim.apply(&repo.revs[0], false).await;
         let Run::NotYet(message) = run else {
             panic!("the apply succeeded with ns2 down: {run:?}");
