@@ -294,8 +294,7 @@ impl<'a> Zones<'a> {
                         proven.push(i);
                     }
                     (Verdict::Fails(unmet), Some(until)) if unmet.polled() => {
-                        let checked = clock_now.saturating_sub(deadline.saturating_sub(timeout));
-                        let next = (clock_now + gates::poll_interval(&gate, checked)).min(until);
+                        let next = gates::next_poll(&gate, clock_now, deadline, timeout, until);
                         self.ops[i].state = State::Polls { next, deadline };
                     }
                     (Verdict::Fails(unmet), _) => failed.push((i, unmet.to_string())),

@@ -30,7 +30,7 @@ use crate::model::zone::lines_by_rrset;
 
 mod polling;
 mod verdict;
-pub use polling::{MAX_POLL_INTERVAL, poll_interval, polls_until};
+pub use polling::{MAX_POLL_INTERVAL, next_poll, poll_interval, polls_until};
 pub use verdict::{Proof, Unmet, Verdict, Wait, Waiting};
 
 /// The longest back-off between two checks of a failing gate.

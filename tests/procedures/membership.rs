@@ -3,13 +3,22 @@
 
 use super::*;
 
-both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
-    let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
+/// a.test and b.test, committed and applied; the serials the primary serves them at.
+fn two_zones_applied(env: &Env) -> Vec<u32> {
     for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
         env.zone(z, &zone_yaml(a));
     }
     env.commit("two zones");
     env.apply(&[], 0);
+    ["a.test.", "b.test."]
+        .iter()
+        .map(|z| env.soa("ns0", z).serving().unwrap())
+        .collect()
+}
+
+both_stores!(add_secondary_publishes_ns_only_once_it_serves, |db| {
+    let mut env = Env::with(db, 3, &["ns1", "ns2"], 2);
+    two_zones_applied(&env);
     let monitor = Monitor::start(&env, &["a.test.", "b.test."]);
 
     // ns3 joins the group while it hangs: the operation waits, its NS stays unpublished.
@@ -166,11 +175,7 @@ fn plan_shows_the_add_secondary_that_apply_then_creates() {
 
 both_stores!(remove_secondary_waits_out_the_ttl_before_it_stops, |db| {
     let mut env = Env::with(db, 2, &["ns1", "ns2"], 3);
-    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
-        env.zone(z, &zone_yaml(a));
-    }
-    env.commit("two zones");
-    env.apply(&[], 0);
+    two_zones_applied(&env);
     let monitor = Monitor::start(&env, &["a.test.", "b.test."]);
     let before = env.soa("ns0", "a.test.").serving().unwrap();
 
@@ -272,15 +277,7 @@ fn killed_then_converges(env: &Env, kills: &mut Kills) {
 
 both_stores!(add_secondary_survives_sigkills_across_its_steps, |db| {
     let env = Env::with(db, 3, &["ns1", "ns2"], 2);
-    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
-        env.zone(z, &zone_yaml(a));
-    }
-    env.commit("two zones");
-    env.apply(&[], 0);
-    let before: Vec<u32> = ["a.test.", "b.test."]
-        .iter()
-        .map(|z| env.soa("ns0", z).serving().unwrap())
-        .collect();
+    let before = two_zones_applied(&env);
     ns3_joins(&env);
     let mut kills = Kills::new(60);
     killed_then_converges(&env, &mut kills);
@@ -304,15 +301,7 @@ both_stores!(add_secondary_survives_sigkills_across_its_steps, |db| {
 
 both_stores!(remove_secondary_survives_sigkills_across_its_steps, |db| {
     let mut env = Env::with(db, 2, &["ns1", "ns2"], 1);
-    for (z, a) in [("a.test", "192.0.2.1"), ("b.test", "192.0.2.2")] {
-        env.zone(z, &zone_yaml(a));
-    }
-    env.commit("two zones");
-    env.apply(&[], 0);
-    let before: Vec<u32> = ["a.test.", "b.test."]
-        .iter()
-        .map(|z| env.soa("ns0", z).serving().unwrap())
-        .collect();
+    let before = two_zones_applied(&env);
     // ns2 is decommissioned first, so the last gate holds as soon as it is reached.
     env.lab.stop("ns2").unwrap();
     env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1"], 1));

@@ -452,8 +452,8 @@ async fn run_step(
             return done(ctx, op, step, &spec.gate, proof).await;
         }
         Verdict::Fails(unmet) if unmet.polled() && now < poll.deadline => {
-            let checked = now.saturating_sub(poll.deadline.saturating_sub(ctx.opts.verify_timeout));
-            let next = (now + gates::poll_interval(&spec.gate, checked)).min(poll.deadline);
+            let timeout = ctx.opts.verify_timeout;
+            let next = gates::next_poll(&spec.gate, now, poll.deadline, timeout, poll.deadline);
             passes.polls.insert(key, Poll { next, ..poll });
             let line = format!("op {} is checked again: {unmet}", op.id);
             return Ok(Progress::Polls(next, Pending { line, at: None }));

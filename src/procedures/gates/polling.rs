@@ -23,6 +23,20 @@ pub fn poll_interval(gate: &Gate, checked: Duration) -> Duration {
     (checked / 2).clamp(base, MAX_POLL_INTERVAL.max(base))
 }
 
+/// When a failing gate is observed next, it being `now`: after [`poll_interval`] counted
+/// from the check's first observation (its `deadline` less the verify `timeout`), and no
+/// later than `until`.
+pub fn next_poll(
+    gate: &Gate,
+    now: Duration,
+    deadline: Duration,
+    timeout: Duration,
+    until: Duration,
+) -> Duration {
+    let checked = now.saturating_sub(deadline.saturating_sub(timeout));
+    (now + poll_interval(gate, checked)).min(until)
+}
+
 /// Until when a zone operation's gate that still fails is observed again, it being `now`:
 /// its own deadline (its first observation plus the verify `timeout`), or later while the
 /// servers make progress: `timeout` after the last time some gate of the apply's zone
