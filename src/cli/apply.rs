@@ -45,7 +45,7 @@ fn key(
         z.zone.clone(),
         z.action,
         z.expected_serial,
-        z.rrsets.clone(),
+        z.rrset_changes().into_owned(),
     )
 }
 

@@ -54,13 +54,15 @@ pub fn check(
             message: format!("{rtype} records cannot be at {owner}: it is not a host name"),
         });
     }
-    let reverse = ["in-addr.arpa.", "ip6.arpa."]
-        .iter()
-        .filter_map(|z| Name::from_ascii(z).ok())
-        .any(|z| z.zone_of(origin));
+    let reverse = || {
+        ["in-addr.arpa.", "ip6.arpa."]
+            .iter()
+            .filter_map(|z| Name::from_ascii(z).ok())
+            .any(|z| z.zone_of(origin))
+    };
     let checked = match rtype {
         RecordType::MX | RecordType::NS | RecordType::SRV => true,
-        RecordType::PTR => reverse,
+        RecordType::PTR => reverse(),
         _ => false,
     };
     if !checked {

@@ -22,7 +22,7 @@ pub mod zone;
 use std::collections::BTreeMap;
 
 pub use problem::{Place, Problem, Problems, SourceFile};
-pub use source::{Content, FileChange, Refused, Revision, Source, SourceError};
+pub use source::{Content, FileChange, Pending, Reader, Refused, Revision, Source, SourceError};
 
 use crate::model::{Config, Zone};
 
@@ -159,25 +159,18 @@ pub fn load_zone(
     let Some(content) = source.read(&path)? else {
         return Ok(None);
     };
-    Ok(build_zones(vec![(path, content)], config, problems)
-        .into_values()
-        .next())
+    let files = vec![(path, Pending::Known(content))];
+    let zones = build_zones(files, source, config, false, problems)?;
+    Ok(zones.into_values().next())
 }
 
 /// Checks one zone file: its name, its text, its YAML, its rules.
 fn check_zone_file(
     path: &str,
-    content: &Content,
+    text: &str,
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Option<Zone> {
-    let text = match content {
-        Ok(text) => text,
-        Err(r) => {
-            problems.push(refused(path, r.clone()));
-            return None;
-        }
-    };
     let file = source_file(path, text);
     let origin = match names::zone_of_file(path) {
         Ok(origin) => origin,
@@ -197,59 +190,99 @@ fn check_zone_file(
     }
 }
 
+/// Reads, then checks, some zone files with one reader; each file's text is dropped once
+/// its zone is built. With `scan_keys`, the bytes read are also checked for key material
+/// (they are the committed files: see [`secrets::committed_keys`]).
+fn read_and_check(
+    reader: &Reader,
+    part: &[(String, Pending)],
+    config: &Config,
+    scan_keys: bool,
+) -> Result<(Vec<Zone>, Vec<Problem>), SourceError> {
+    let mut zones = Vec::new();
+    let mut problems = Vec::new();
+    for (path, pending) in part {
+        let Some(bytes) = reader.bytes(path, pending)? else {
+            continue;
+        };
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(r) => {
+                problems.push(refused(path, r));
+                continue;
+            }
+        };
+        if scan_keys {
+            secrets::keys_in(path, &bytes, &mut problems);
+        }
+        match source::text_of(path, bytes) {
+            Ok(text) => zones.extend(check_zone_file(path, &text, config, &mut problems)),
+            Err(r) => problems.push(refused(path, r)),
+        }
+    }
+    Ok((zones, problems))
+}
+
 /// Zone files a thread of [`build_zones`] takes at least: starting a thread costs more
 /// than checking a few files, so a small revision is checked on the calling thread.
 const FILES_PER_THREAD: usize = 256;
 
-/// Parses and checks zone files, in parallel on every core when there are many.
+/// Reads and checks zone files, in parallel on every core when there are many: each
+/// thread reads its share of the blobs with its own reader, so the revision is never held
+/// in memory as text, only as the zones built from it.
 fn build_zones(
-    files: Vec<(String, Content)>,
+    files: Vec<(String, Pending)>,
+    source: &Source,
     config: &Config,
+    scan_keys: bool,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<String, Zone> {
-    let check = |part: &[(String, Content)]| {
-        let mut zones = Vec::new();
-        let mut problems = Vec::new();
-        for (path, content) in part {
-            zones.extend(check_zone_file(path, content, config, &mut problems));
-        }
-        (zones, problems)
-    };
+) -> Result<BTreeMap<String, Zone>, SourceError> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
         .min(files.len().div_ceil(FILES_PER_THREAD))
         .max(1);
-    let results: Vec<(Vec<Zone>, Vec<Problem>)> = if threads == 1 {
-        vec![check(&files)]
+    let results = if threads == 1 {
+        vec![read_and_check(&source.reader()?, &files, config, scan_keys)]
     } else {
         let chunk = files.len().div_ceil(threads);
+        let readers = (0..threads)
+            .map(|_| source.reader())
+            .collect::<Result<Vec<_>, _>>()?;
         std::thread::scope(|scope| {
             let handles: Vec<_> = files
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || check(part)))
+                .zip(readers)
+                .map(|(part, reader)| {
+                    scope.spawn(move || read_and_check(&reader, part, config, scan_keys))
+                })
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
         })
     };
     let mut zones = BTreeMap::new();
-    for (zs, ps) in results {
+    for result in results {
+        let (zs, ps) = result?;
         problems.extend(ps);
         for z in zs {
             zones.insert(crate::model::ascii(&z.name), z);
         }
     }
-    zones
+    Ok(zones)
 }
 
 /// Loads and validates every file of the revision.
 pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
     let mut problems = Vec::new();
     let config = load_config(source, &mut problems)?;
-    let files = source.zone_files()?;
-    secrets::committed_keys(source, None, &mut problems)?;
+    let files = source.zone_list()?;
+    let scan_keys = source.zone_files_are_committed();
+    secrets::committed_keys(source, None, scan_keys, &mut problems)?;
     let zones = match &config {
-        Some(c) => build_zones(files, c, &mut problems),
+        Some(c) => build_zones(files, source, c, scan_keys, &mut problems)?,
         None => BTreeMap::new(),
     };
     finish(source, config, zones, Scope::Full, problems)
@@ -272,14 +305,14 @@ pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadEr
         match change {
             FileChange::Deleted => deleted.extend(names::zone_name_of(&path)),
             FileChange::Changed { blob, mode } => {
-                let content = source.read_changed(&path, blob, mode)?;
-                files.push((path, content));
+                let pending = Pending::of_change(&path, blob, mode);
+                files.push((path, pending));
             }
         }
     }
-    secrets::committed_keys(source, Some(since), &mut problems)?;
+    secrets::committed_keys(source, Some(since), true, &mut problems)?;
     let zones = match &config {
-        Some(c) => build_zones(files, c, &mut problems),
+        Some(c) => build_zones(files, source, c, true, &mut problems)?,
         None => BTreeMap::new(),
     };
     finish(

@@ -116,33 +116,42 @@ fn key_material(bytes: &[u8]) -> Vec<usize> {
 }
 
 /// Problems for every file of the revision (or those changed since `since`) that holds
-/// key material; the place is the `secret` keyword, the value is never shown.
+/// key material; the place is the `secret` keyword, the value is never shown. Zone files
+/// are left out when `zones_checked`: their checker looked at them as it read them
+/// ([`keys_in`]).
 pub fn committed_keys(
     source: &Source,
     since: Option<&str>,
+    zones_checked: bool,
     problems: &mut Vec<Problem>,
 ) -> Result<(), super::SourceError> {
-    source.each_file(since, &mut |path, bytes| {
-        let found = key_material(bytes);
-        if found.is_empty() {
-            return;
-        }
-        let text = redact(&String::from_utf8_lossy(bytes));
-        let file = SourceFile::new(path, text);
-        for offset in found {
-            let place = place_of(&file.text, offset, "secret".len());
-            problems.push(
-                Problem::new(
-                    "tsig::secret-in-repository",
-                    &file,
-                    place,
-                    format!("{path} holds a TSIG key's secret, committed to Git"),
-                )
-                .label("secret (value hidden)")
-                .help("remove the file from the repository and its history, rotate the key, and keep key files outside the repository (secret_file: /etc/zonekeeper/tsig.key)"),
-            );
-        }
+    let skip = |path: &str| zones_checked && super::source::is_zone_file(path);
+    source.each_file(since, &skip, &mut |path, bytes| {
+        keys_in(path, bytes, problems)
     })
+}
+
+/// A problem for each piece of key material in one committed file.
+pub fn keys_in(path: &str, bytes: &[u8], problems: &mut Vec<Problem>) {
+    let found = key_material(bytes);
+    if found.is_empty() {
+        return;
+    }
+    let text = redact(&String::from_utf8_lossy(bytes));
+    let file = SourceFile::new(path, text);
+    for offset in found {
+        let place = place_of(&file.text, offset, "secret".len());
+        problems.push(
+            Problem::new(
+                "tsig::secret-in-repository",
+                &file,
+                place,
+                format!("{path} holds a TSIG key's secret, committed to Git"),
+            )
+            .label("secret (value hidden)")
+            .help("remove the file from the repository and its history, rotate the key, and keep key files outside the repository (secret_file: /etc/zonekeeper/tsig.key)"),
+        );
+    }
 }
 
 /// The place of a byte span in a text: line and column (characters) counted from 1.

@@ -64,7 +64,7 @@ pub struct Revision {
 /// How a zone file changed between two revisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileChange {
-    /// New or modified: read it again ([`Source::read_changed`]), from the blob the new
+    /// New or modified: read it again ([`Pending::of_change`]), from the blob the new
     /// commit's tree lists (its id and mode, as the diff gave them: no path lookup).
     Changed {
         /// The blob's id.
@@ -85,6 +85,13 @@ pub struct Source {
     commit: Option<Oid>,
     worktree: Option<PathBuf>,
     revision: Revision,
+}
+
+/// Whether `path` is a zone file as [`Source::zone_list`] lists them: `zones/<name>.yaml`.
+pub fn is_zone_file(path: &str) -> bool {
+    path.strip_prefix(ZONES_DIR)
+        .and_then(|p| p.strip_prefix('/'))
+        .is_some_and(|name| name.ends_with(".yaml") && !name.contains('/'))
 }
 
 /// Git's file mode of a symbolic link: the blob holds the link's target, never resolved.
@@ -132,7 +139,7 @@ fn not_regular(path: &str) -> Refused {
 }
 
 /// The text of a file, or where its first byte that is not UTF-8 is.
-fn text_of(path: &str, bytes: Vec<u8>) -> Content {
+pub(crate) fn text_of(path: &str, bytes: Vec<u8>) -> Content {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(text),
         Err(e) => {
@@ -240,37 +247,17 @@ impl Source {
         Ok(Some(blob_content(repo, path, &entry)?))
     }
 
-    /// A file that [`Source::changes_since`] found changed, read from its blob; a link or
-    /// anything but a regular file is refused, as [`Source::read`] refuses it.
-    pub fn read_changed(
-        &self,
-        path: &str,
-        blob: Oid,
-        mode: FileMode,
-    ) -> Result<Content, SourceError> {
-        let Some(repo) = &self.repo else {
-            return Ok(Err(not_regular(path)));
-        };
-        match mode {
-            FileMode::Link => Ok(Err(symlink_refused(path))),
-            FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable => {
-                let blob = repo.find_blob(blob)?;
-                Ok(text_of(path, blob.content().to_vec()))
-            }
-            _ => Ok(Err(not_regular(path))),
-        }
-    }
-
-    /// Every zone file (`zones/*.yaml`) with its text (or why it is not read), sorted by
-    /// path.
-    pub fn zone_files(&self) -> Result<Vec<(String, Content)>, SourceError> {
+    /// Every zone file (`zones/*.yaml`), sorted by path, listed but not read: reading is
+    /// left to the threads that check them ([`Source::reader`]).
+    pub fn zone_list(&self) -> Result<Vec<(String, Pending)>, SourceError> {
         let mut out = Vec::new();
         if let Some(root) = &self.worktree {
             let dir = root.join(ZONES_DIR);
             match std::fs::symlink_metadata(&dir) {
                 Ok(m) if m.file_type().is_symlink() => {
                     let path = format!("{ZONES_DIR}/");
-                    return Ok(vec![(path.clone(), Err(symlink_refused(ZONES_DIR)))]);
+                    let refused = Err(symlink_refused(ZONES_DIR));
+                    return Ok(vec![(path, Pending::Known(refused))]);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
                 _ => {}
@@ -290,12 +277,8 @@ impl Source {
                     path: entry.path(),
                     source,
                 })?;
-                if !name.ends_with(".yaml") || kind.is_dir() {
-                    continue;
-                }
-                let path = format!("{ZONES_DIR}/{name}");
-                if let Some(content) = read_disk(root, &path)? {
-                    out.push((path, content));
+                if name.ends_with(".yaml") && !kind.is_dir() {
+                    out.push((format!("{ZONES_DIR}/{name}"), Pending::Disk));
                 }
             }
         } else if let (Some(repo), Some(oid)) = (&self.repo, self.commit) {
@@ -307,7 +290,8 @@ impl Source {
             };
             if zones.filemode() == MODE_SYMLINK {
                 let path = format!("{ZONES_DIR}/");
-                return Ok(vec![(path, Err(symlink_refused(ZONES_DIR)))]);
+                let refused = Err(symlink_refused(ZONES_DIR));
+                return Ok(vec![(path, Pending::Known(refused))]);
             }
             let zones = repo.find_tree(zones.id())?;
             for entry in zones.iter() {
@@ -316,12 +300,20 @@ impl Source {
                     continue;
                 }
                 let path = format!("{ZONES_DIR}/{name}");
-                let content = blob_content(repo, &path, &entry)?;
-                out.push((path, content));
+                let is_blob = entry.kind() == Some(ObjectType::Blob);
+                let pending = Pending::of_entry(&path, entry.id(), entry.filemode(), is_blob);
+                out.push((path, pending));
             }
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    /// Whether the zone files listed by [`Source::zone_list`] are the committed ones (a
+    /// commit is read, not a work tree), so checking them for key material as they are
+    /// read stands for [`Source::each_file`] reading them again.
+    pub fn zone_files_are_committed(&self) -> bool {
+        self.worktree.is_none() && self.repo.is_some()
     }
 
     /// The tree secrets are looked for in: the revision's, or with `--worktree` the
@@ -343,11 +335,12 @@ impl Source {
     }
 
     /// Calls `f` with the path and bytes of every file of the revision (every file changed
-    /// since commit `since`, when given and known), links and submodules left out. With
-    /// `--worktree`, the files of the current commit.
+    /// since commit `since`, when given and known), links and submodules left out, and
+    /// the files `skip` names not read. With `--worktree`, the files of the current commit.
     pub fn each_file(
         &self,
         since: Option<&str>,
+        skip: &dyn Fn(&str) -> bool,
         f: &mut dyn FnMut(&str, &[u8]),
     ) -> Result<(), SourceError> {
         let (Some(repo), Some(tree)) = (&self.repo, self.secret_tree()) else {
@@ -366,8 +359,14 @@ impl Source {
                 {
                     continue;
                 }
-                if let (Some(path), Ok(blob)) = (file.path(), repo.find_blob(file.id())) {
-                    f(&path.to_string_lossy(), blob.content());
+                let Some(path) = file.path().map(|p| p.to_string_lossy()) else {
+                    continue;
+                };
+                if skip(&path) {
+                    continue;
+                }
+                if let Ok(blob) = repo.find_blob(file.id()) {
+                    f(&path, blob.content());
                 }
             }
             return Ok(());
@@ -378,6 +377,9 @@ impl Source {
                 return TreeWalkResult::Ok;
             }
             let path = format!("{dir}{}", String::from_utf8_lossy(entry.name_bytes()));
+            if skip(&path) {
+                return TreeWalkResult::Ok;
+            }
             match repo.find_blob(entry.id()) {
                 Ok(blob) => f(&path, blob.content()),
                 Err(e) => failed = Some(e),
@@ -421,7 +423,7 @@ impl Source {
                 let Some(path) = path else { continue };
                 if path == CONFIG_FILE {
                     config_changed = true;
-                } else if path.starts_with("zones/") && path.ends_with(".yaml") {
+                } else if is_zone_file(&path) {
                     let change = match (delta.status(), gone) {
                         (Delta::Deleted, _) => FileChange::Deleted,
                         (Delta::Renamed, true) => FileChange::Deleted,
@@ -487,6 +489,10 @@ fn blob_content(
     let blob = repo.find_blob(entry.id())?;
     Ok(text_of(path, blob.content().to_vec()))
 }
+
+mod pending;
+
+pub use pending::{Bytes, Pending, Reader};
 
 #[cfg(test)]
 mod tests;

@@ -162,7 +162,8 @@ fn build_records(
 ) -> (Vec<Built>, Vec<Cutover>) {
     let mut cutovers = Vec::new();
     let mut built: Vec<Built> = Vec::new();
-    let mut owners: HashMap<Name, Place> = HashMap::new();
+    // hickory's names hash and compare without regard to case
+    let mut owners: HashMap<Name, Place> = HashMap::with_capacity(y.records.len());
     for (owner_y, types) in &y.records {
         let owner = match parse_name(&owner_y.value, origin) {
             Ok(n) => n,
@@ -175,7 +176,7 @@ fn build_records(
             c.report("record::outside-zone", at(owner_y), format!("owner name {owner} is not inside zone {origin}"), format!("write names relative to the zone (e.g. `www`), or absolute names ending in .{origin}"));
             continue;
         }
-        if let Some(first) = owners.insert(owner.to_lowercase(), at(owner_y)) {
+        if let Some(first) = owners.insert(owner.clone(), at(owner_y)) {
             c.problems.push(
                 Problem::new(
                     "record::duplicate-owner",
@@ -240,10 +241,9 @@ fn build_rrset(
     }
     let rr = &rrset_y.value;
     let ttl = rr.ttl.as_ref().map(|t| c.ttl(t)).unwrap_or(default_ttl);
-    let mut values: Vec<(String, Place)> =
-        rr.values.iter().map(|v| (v.value.clone(), at(v))).collect();
+    let mut values: Vec<(&str, Place)> = rr.values.iter().map(|v| (&*v.value, at(v))).collect();
     if let Some(s) = &rr.scalar {
-        values.push((s.clone(), at(rrset_y)));
+        values.push((s, at(rrset_y)));
     }
     if values.is_empty() {
         c.report(
@@ -288,11 +288,16 @@ fn build_rrset(
         rdatas: Vec::with_capacity(values.len()),
     };
     let mut value_places = Vec::with_capacity(values.len());
+    // a lone value cannot be a duplicate: most RRsets are spared the map
     let mut seen: HashMap<String, Place> = HashMap::new();
+    let several = values.len() > 1;
     for (text, place) in values {
-        match parse_rdata(rtype, &text, origin) {
+        match parse_rdata(rtype, text, origin) {
             Ok(rdata) => {
-                if let Some(first) = seen.insert(presentation(&rdata), place) {
+                let first = several
+                    .then(|| seen.insert(presentation(&rdata), place))
+                    .flatten();
+                if let Some(first) = first {
                     c.problems.push(
                         Problem::new(
                             "record::duplicate",
@@ -419,12 +424,9 @@ fn check_hostnames(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
 
 /// CNAME exclusivity and in-zone targets.
 fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
-    let mut by_owner: HashMap<Name, Vec<&Built>> = HashMap::new();
+    let mut by_owner: HashMap<&Name, Vec<&Built>> = HashMap::with_capacity(built.len());
     for b in built {
-        by_owner
-            .entry(b.set.owner.to_lowercase())
-            .or_default()
-            .push(b);
+        by_owner.entry(&b.set.owner).or_default().push(b);
     }
     for b in built.iter().filter(|b| b.set.rtype == RecordType::CNAME) {
         if &b.set.owner == origin {
@@ -444,7 +446,7 @@ fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
                 "a CNAME RRset holds exactly one record",
             );
         }
-        if let Some(other) = by_owner[&b.set.owner.to_lowercase()]
+        if let Some(other) = by_owner[&b.set.owner]
             .iter()
             .find(|o| o.set.rtype != RecordType::CNAME)
         {
@@ -466,7 +468,7 @@ fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
             if t.is_root() || !origin.zone_of(t) {
                 continue;
             }
-            let at_target = by_owner.get(&t.to_lowercase());
+            let at_target = by_owner.get(t);
             let has =
                 |ty: RecordType| at_target.is_some_and(|v| v.iter().any(|o| o.set.rtype == ty));
             if has(RecordType::CNAME) {

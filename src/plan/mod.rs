@@ -10,6 +10,7 @@
 
 pub mod operations;
 pub mod render;
+mod serialize;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,7 +50,7 @@ pub struct RrsetChange {
 }
 
 /// One zone's change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ZoneChange {
     /// Zone name, lower case with the trailing dot.
     pub zone: String,
@@ -63,7 +64,10 @@ pub struct ZoneChange {
     pub expected_serial: Option<u32>,
     /// The serial after the change.
     pub new_serial: Option<u32>,
-    /// Changed RRsets (SOA values included when they change).
+    /// Changed RRsets (SOA values included when they change). Left empty for a zone
+    /// created or deleted as planned: its RRsets are every line of its content, worked
+    /// out when shown ([`ZoneChange::rrset_changes`]), so a plan of 40,000 new zones does
+    /// not hold each record twice.
     pub rrsets: Vec<RrsetChange>,
     /// The recorded canonical content (for the text diff; empty for a new zone).
     #[serde(skip)]
@@ -74,6 +78,17 @@ pub struct ZoneChange {
 }
 
 impl ZoneChange {
+    /// The changed RRsets: as planned, or for a zone created or deleted, every RRset of
+    /// its content.
+    pub fn rrset_changes(&self) -> std::borrow::Cow<'_, [RrsetChange]> {
+        match self.action {
+            ZoneAction::Create | ZoneAction::Delete if self.rrsets.is_empty() => {
+                std::borrow::Cow::Owned(rrset_changes(&self.old_text, &self.new_text))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.rrsets),
+        }
+    }
+
     /// The change as a zone operation is made from it (`procedures::zone::operations`).
     pub fn change(&self) -> zone::Change<'_> {
         zone::Change {
@@ -207,7 +222,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
                     old_group: None,
                     expected_serial: None,
                     new_serial: Some(serial),
-                    rrsets: rrset_changes("", &new_text),
+                    rrsets: Vec::new(),
                     old_text: String::new(),
                     new_text,
                 });
@@ -261,7 +276,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
             old_group: None,
             expected_serial: Some(r.serial),
             new_serial: None,
-            rrsets: rrset_changes(&r.content, ""),
+            rrsets: Vec::new(),
             old_text: r.content.clone(),
             new_text: String::new(),
         });

@@ -99,9 +99,7 @@ fn text_with(plan: &Plan, color: bool, active: bool) -> String {
     for g in &plan.groups {
         out.push_str(&group_text(g, color));
     }
-    for z in &plan.zones {
-        out.push_str(&zone_text(z, color));
-    }
+    out.push_str(&zones_text(&plan.zones, color));
     let shown: Vec<PlannedOperation> = plan
         .operations
         .iter()
@@ -178,6 +176,63 @@ fn group_text(g: &GroupChange, color: bool) -> String {
         g.group,
         parts.join(", ")
     )
+}
+
+/// A text plan shows every zone change in full up to this many; beyond, the first
+/// [`ZONES_IN_FULL`] and a summary of the rest (40,000 new zones would be 70 MB of text).
+pub const ZONES_SHOWN: usize = 100;
+/// The zone changes shown in full when there are more than [`ZONES_SHOWN`].
+pub const ZONES_IN_FULL: usize = 20;
+
+/// The zone changes as the text plan shows them: each with its diff, or, for many, the
+/// first ones with theirs and the rest counted by action with the first few names.
+fn zones_text(zones: &[ZoneChange], color: bool) -> String {
+    let full = if zones.len() > ZONES_SHOWN {
+        ZONES_IN_FULL
+    } else {
+        zones.len()
+    };
+    let mut out: String = zones[..full].iter().map(|z| zone_text(z, color)).collect();
+    let rest = &zones[full..];
+    if rest.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
+        "\n{} more zone change(s) not shown in full (`--format json` lists each with its records):\n",
+        rest.len()
+    ));
+    for (action, what) in [
+        (ZoneAction::Create, "create"),
+        (ZoneAction::Update, "update"),
+        (
+            ZoneAction::Delete,
+            "delete (applied only with --allow-delete)",
+        ),
+        (ZoneAction::Verify, "verify"),
+    ] {
+        let names: Vec<String> = rest
+            .iter()
+            .filter(|z| z.action == action)
+            .map(|z| z.zone.clone())
+            .collect();
+        if !names.is_empty() {
+            let moved = rest
+                .iter()
+                .filter(|z| z.action == action && z.old_group.is_some())
+                .count();
+            let moved = if moved > 0 {
+                format!(" ({moved} moving to another group, staged)")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  {what}: {} zone(s){moved}: {}\n",
+                names.len(),
+                zone_list(&names)
+            ));
+        }
+    }
+    out
 }
 
 /// One zone's change (and its diff), as the text plan shows it.

@@ -349,3 +349,41 @@ fn zone_operations_are_counted_by_kind_and_group_with_their_steps() {
         "content-equals"
     );
 }
+
+#[test]
+fn a_text_plan_of_many_zones_shows_the_first_in_full_and_counts_the_rest() {
+    let names: Vec<String> = (0..130).map(|i| format!("z{i:03}.test")).collect();
+    let mut files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), A)).collect();
+    let d = desired(&files[..render::ZONES_SHOWN]);
+    let text = render::text(&compute(&d, &Recorded::default(), 20261121), false);
+    assert_eq!(
+        text.matches("+ create ").count(),
+        render::ZONES_SHOWN,
+        "all shown"
+    );
+    assert!(!text.contains("not shown in full"));
+
+    // one zone more than is shown in full; one of them recorded, to be updated
+    let before = desired(&files[..1]);
+    files[0].1 = A2;
+    let d = desired(&files);
+    let plan = compute(&d, &recorded_from(&before, 2026112000), 20261121);
+    let text = render::text(&plan, false);
+    assert_eq!(text.matches("+ create ").count(), render::ZONES_IN_FULL - 1);
+    assert_eq!(text.matches("~ update ").count(), 1);
+    let rest = 130 - render::ZONES_IN_FULL;
+    assert!(
+        text.contains(&format!("{rest} more zone change(s) not shown in full")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("create: {rest} zone(s): z020.test., z021.test.")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("and {} more", rest - 5)), "{text}");
+    assert!(text.contains("129 to create, 1 to update"), "{text}");
+    assert!(
+        !text.contains("z129.test. 3600"),
+        "the last zone's records are not shown"
+    );
+}

@@ -99,7 +99,7 @@ pub(crate) async fn load(
             action: "create",
             detail: format!(
                 "created with serial {serial}, {} RRsets",
-                r.change.rrsets.len()
+                r.change.rrset_changes().len()
             ),
         });
         zones.acted(ctx, i);
