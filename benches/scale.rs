@@ -74,16 +74,22 @@ fn record_all(repo: &Path, db: &str) {
 }
 
 fn run(n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let repo_dir = dir.path().join("repo");
+    // ZONEKEEPER_BENCH_KEEP=1 keeps the repository and the store, for profiling: the store
+    // records the first revision, the repository's HEAD has every zone changed
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, _guard) = match std::env::var_os("ZONEKEEPER_BENCH_KEEP") {
+        Some(_) => (tmp.keep(), None),
+        None => (tmp.path().to_path_buf(), Some(tmp)),
+    };
+    let repo_dir = dir.join("repo");
     let t = Instant::now();
     let repo = generated_repo(&repo_dir, CONFIG, n);
     let setup = t.elapsed().as_secs_f64();
-    let db = dir.path().join("store.sqlite").display().to_string();
+    let db = dir.join("store.sqlite").display().to_string();
 
     let validate = measure(&["validate"], &repo_dir, &db);
     assert_eq!(validate.2, 0, "validate failed");
-    let empty_db = dir.path().join("empty.sqlite").display().to_string();
+    let empty_db = dir.join("empty.sqlite").display().to_string();
     let empty = measure(&["plan", "--detailed-exitcode"], &repo_dir, &empty_db);
     assert_eq!(empty.2, 2, "plan into an empty store found no change");
     let t = Instant::now();
@@ -111,6 +117,9 @@ fn run(n: usize) {
     let percent = touch(100, "c");
     let all = touch(1, "d");
 
+    if _guard.is_none() {
+        println!("kept: {}", dir.display());
+    }
     println!(
         "N = {n} zones × 25 records (repository written and committed in {setup:.1} s, store filled in {record:.1} s)"
     );

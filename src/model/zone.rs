@@ -162,6 +162,24 @@ pub fn content_hash(canonical_text: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A canonical text with its SOA serial set to `serial`: what `canonical_text(serial)`
+/// makes, from the text made once for its hash. `None` when the first line is not an SOA
+/// of the usual eleven fields.
+pub fn with_serial(canonical_text: &str, serial: u32) -> Option<String> {
+    let (first, rest) = canonical_text.split_once('\n')?;
+    let mut fields: Vec<&str> = first.split(' ').collect();
+    if fields.len() != 11 || fields[3] != "SOA" {
+        return None;
+    }
+    let serial = serial.to_string();
+    fields[6] = &serial;
+    let mut out = String::with_capacity(canonical_text.len() + serial.len());
+    out.push_str(&fields.join(" "));
+    out.push('\n');
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Groups canonical lines by RRset, leaving out the SOA (whose serial is managed apart).
 pub fn lines_by_rrset(canonical_text: &str) -> BTreeMap<RrsetKey, Vec<String>> {
     let mut map: BTreeMap<RrsetKey, Vec<String>> = BTreeMap::new();
@@ -254,6 +272,14 @@ mod tests {
         b.rrsets[1].ttl = 60;
         assert_ne!(a.content_hash(), b.content_hash());
         assert_eq!(content_hash(&a.canonical_text(0)), a.content_hash());
+    }
+
+    #[test]
+    fn a_serial_is_set_in_a_text_made_for_its_hash() {
+        let z = zone();
+        let set = with_serial(&z.canonical_text(0), 2026112107);
+        assert_eq!(set.as_deref(), Some(z.canonical_text(2026112107).as_str()));
+        assert_eq!(with_serial("not a zone\n", 1), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredState, Scope};
 use crate::model::serial::next_serial;
-use crate::model::zone::lines_by_rrset;
+use crate::model::zone::{content_hash, lines_by_rrset, with_serial};
 use crate::procedures::zone::{self, ZoneKind};
 use crate::store::{GroupRow, RecordedZone};
 
@@ -210,11 +210,15 @@ pub fn zones_needing_content(
 pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan {
     let mut zones = Vec::new();
     for (name, z) in &desired.zones {
-        let new_hash = z.content_hash();
+        // the content is written out once: hashed, then given its serial if it changes
+        let text = z.canonical_text(0);
+        let new_hash = content_hash(&text);
+        let new_text =
+            |serial: u32| with_serial(&text, serial).unwrap_or_else(|| z.canonical_text(serial));
         match recorded.zones.get(name) {
             None => {
                 let serial = next_serial(None, today);
-                let new_text = z.canonical_text(serial);
+                let new_text = new_text(serial);
                 zones.push(ZoneChange {
                     zone: name.clone(),
                     action: ZoneAction::Create,
@@ -229,7 +233,7 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
             }
             Some(r) if r.content_hash != new_hash || r.group != z.group => {
                 let serial = next_serial(Some(r.serial), today);
-                let new_text = z.canonical_text(serial);
+                let new_text = new_text(serial);
                 zones.push(ZoneChange {
                     zone: name.clone(),
                     action: ZoneAction::Update,
