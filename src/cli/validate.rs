@@ -12,13 +12,13 @@ pub const INVALID: u8 = 1;
 /// Runs `validate`.
 pub fn run(g: &Global) -> miette::Result<u8> {
     let source = Source::open(&g.repo, Some(&g.rev), g.worktree).into_diagnostic()?;
-    match desired::load(&source) {
+    match desired::check(&source) {
         Ok(state) => {
             match g.format {
                 Format::Text => outln!(
                     "{} is valid: {} zone(s), {} group(s), {} secondar{}.",
                     short(&state.revision.id),
-                    state.zones.len(),
+                    state.zones,
                     state.config.groups.len(),
                     state.config.secondaries.len(),
                     if state.config.secondaries.len() == 1 {
@@ -29,7 +29,7 @@ pub fn run(g: &Global) -> miette::Result<u8> {
                 )?,
                 Format::Json => outln!(
                     "{}",
-                    serde_json::json!({"valid": true, "revision": state.revision.id, "zones": state.zones.len(), "problems": []})
+                    serde_json::json!({"valid": true, "revision": state.revision.id, "zones": state.zones, "problems": []})
                 )?,
             }
             Ok(0)

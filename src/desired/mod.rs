@@ -160,8 +160,13 @@ pub fn load_zone(
         return Ok(None);
     };
     let files = vec![(path, Pending::Known(content))];
-    let zones = build_zones(files, source, config, false, problems)?;
-    Ok(zones.into_values().next())
+    let how = How {
+        scan_keys: false,
+        keep: true,
+    };
+    let checked = build_zones(files, source, config, how)?;
+    problems.extend(checked.problems);
+    Ok(checked.zones.into_iter().next())
 }
 
 /// Checks one zone file: its name, its text, its YAML, its rules.
@@ -197,10 +202,10 @@ fn read_and_check(
     reader: &Reader,
     part: &[(String, Pending)],
     config: &Config,
-    scan_keys: bool,
-) -> Result<(Vec<Zone>, Vec<Problem>), SourceError> {
-    let mut zones = Vec::new();
-    let mut problems = Vec::new();
+    how: How,
+) -> Result<Checked, SourceError> {
+    let mut out = Checked::default();
+    let problems = &mut out.problems;
     for (path, pending) in part {
         let Some(bytes) = reader.bytes(path, pending)? else {
             continue;
@@ -212,15 +217,44 @@ fn read_and_check(
                 continue;
             }
         };
-        if scan_keys {
-            secrets::keys_in(path, &bytes, &mut problems);
+        if how.scan_keys {
+            secrets::keys_in(path, &bytes, problems);
         }
-        match source::text_of(path, bytes) {
-            Ok(text) => zones.extend(check_zone_file(path, &text, config, &mut problems)),
-            Err(r) => problems.push(refused(path, r)),
+        let zone = match source::text_of(path, bytes) {
+            Ok(text) => check_zone_file(path, &text, config, problems),
+            Err(r) => {
+                problems.push(refused(path, r));
+                None
+            }
+        };
+        if let Some(zone) = zone {
+            out.names.push(crate::model::ascii(&zone.name));
+            if how.keep {
+                out.zones.push(zone);
+            }
         }
     }
-    Ok((zones, problems))
+    Ok(out)
+}
+
+/// How [`build_zones`] reads and keeps.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    /// Check the bytes read for key material (they are the committed files).
+    scan_keys: bool,
+    /// Keep the zones built; without, only their names (`validate` needs no more).
+    keep: bool,
+}
+
+/// What [`build_zones`] found.
+#[derive(Debug, Default)]
+struct Checked {
+    /// The valid zones, when kept.
+    zones: Vec<Zone>,
+    /// The valid zones' names.
+    names: Vec<String>,
+    /// What is wrong.
+    problems: Vec<Problem>,
 }
 
 /// Zone files a thread of [`build_zones`] takes at least: starting a thread costs more
@@ -234,16 +268,15 @@ fn build_zones(
     files: Vec<(String, Pending)>,
     source: &Source,
     config: &Config,
-    scan_keys: bool,
-    problems: &mut Vec<Problem>,
-) -> Result<BTreeMap<String, Zone>, SourceError> {
+    how: How,
+) -> Result<Checked, SourceError> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
         .min(files.len().div_ceil(FILES_PER_THREAD))
         .max(1);
     let results = if threads == 1 {
-        vec![read_and_check(&source.reader()?, &files, config, scan_keys)]
+        vec![read_and_check(&source.reader()?, &files, config, how)]
     } else {
         let chunk = files.len().div_ceil(threads);
         let readers = (0..threads)
@@ -254,7 +287,7 @@ fn build_zones(
                 .chunks(chunk)
                 .zip(readers)
                 .map(|(part, reader)| {
-                    scope.spawn(move || read_and_check(&reader, part, config, scan_keys))
+                    scope.spawn(move || read_and_check(&reader, part, config, how))
                 })
                 .collect();
             handles
@@ -263,29 +296,60 @@ fn build_zones(
                 .collect()
         })
     };
-    let mut zones = BTreeMap::new();
+    let mut all = Checked::default();
     for result in results {
-        let (zs, ps) = result?;
-        problems.extend(ps);
-        for z in zs {
-            zones.insert(crate::model::ascii(&z.name), z);
-        }
+        let part = result?;
+        all.problems.extend(part.problems);
+        all.names.extend(part.names);
+        all.zones.extend(part.zones);
     }
-    Ok(zones)
+    Ok(all)
 }
 
 /// Loads and validates every file of the revision.
 pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
+    let (config, checked) = read_all(source, true)?;
+    finish(source, config, checked, Scope::Full)
+}
+
+/// A revision found valid by [`check`].
+#[derive(Debug)]
+pub struct Valid {
+    /// The revision read.
+    pub revision: Revision,
+    /// Servers and groups.
+    pub config: Config,
+    /// How many zones it has.
+    pub zones: usize,
+}
+
+/// Validates every file of the revision as [`load`] does, without keeping its zones: what
+/// `validate` holds does not grow with the number of zones.
+pub fn check(source: &Source) -> Result<Valid, LoadError> {
+    let (config, checked) = read_all(source, false)?;
+    let zones = checked.names.len();
+    let state = finish(source, config, checked, Scope::Full)?;
+    Ok(Valid {
+        revision: state.revision,
+        config: state.config,
+        zones,
+    })
+}
+
+/// Reads and checks `zonekeeper.yaml`, every zone file, and every committed file for key
+/// material; `keep`: keep the zones built.
+fn read_all(source: &Source, keep: bool) -> Result<(Option<Config>, Checked), LoadError> {
     let mut problems = Vec::new();
     let config = load_config(source, &mut problems)?;
     let files = source.zone_list()?;
     let scan_keys = source.zone_files_are_committed();
     secrets::committed_keys(source, None, scan_keys, &mut problems)?;
-    let zones = match &config {
-        Some(c) => build_zones(files, source, c, scan_keys, &mut problems)?,
-        None => BTreeMap::new(),
+    let mut checked = match &config {
+        Some(c) => build_zones(files, source, c, How { scan_keys, keep })?,
+        None => Checked::default(),
     };
-    finish(source, config, zones, Scope::Full, problems)
+    checked.problems.extend(problems);
+    Ok((config, checked))
 }
 
 /// Loads only what changed since `since` (a recorded commit). Falls back to [`load`] when
@@ -311,31 +375,30 @@ pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadEr
         }
     }
     secrets::committed_keys(source, Some(since), true, &mut problems)?;
-    let zones = match &config {
-        Some(c) => build_zones(files, source, c, true, &mut problems)?,
-        None => BTreeMap::new(),
+    let how = How {
+        scan_keys: true,
+        keep: true,
     };
-    finish(
-        source,
-        config,
-        zones,
-        Scope::Changes {
-            since: since.to_string(),
-            deleted,
-        },
-        problems,
-    )
+    let mut checked = match &config {
+        Some(c) => build_zones(files, source, c, how)?,
+        None => Checked::default(),
+    };
+    checked.problems.extend(problems);
+    let since = since.to_string();
+    finish(source, config, checked, Scope::Changes { since, deleted })
 }
 
+/// The desired state, or every problem found, sorted by file and place; a zone that is
+/// also a group's catalog zone is one.
 fn finish(
     source: &Source,
     config: Option<Config>,
-    zones: BTreeMap<String, Zone>,
+    checked: Checked,
     scope: Scope,
-    mut problems: Vec<Problem>,
 ) -> Result<DesiredState, LoadError> {
+    let mut problems = checked.problems;
     if let Some(c) = &config {
-        for z in zones.keys() {
+        for z in &checked.names {
             let zone = hickory_proto::rr::Name::from_ascii(z)
                 .unwrap_or_else(|_| hickory_proto::rr::Name::root());
             if c.groups.values().any(|g| g.catalog.zone_of(&zone)) {
@@ -354,6 +417,11 @@ fn finish(
             }
         }
     }
+    let zones = checked
+        .zones
+        .into_iter()
+        .map(|z| (crate::model::ascii(&z.name), z))
+        .collect();
     match config {
         Some(config) if problems.is_empty() => Ok(DesiredState {
             revision: source.revision().clone(),
