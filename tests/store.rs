@@ -108,13 +108,23 @@ fn postgres_store_of_7cd5e20_opens_and_migrates() {
 async fn zones_read_in_batches(url: &str) {
     use zonekeeper::store::{AuditEntry, RecordedZone};
     let store = Store::open(url).await.unwrap();
+    assert_eq!(
+        store.zone_index().await.unwrap(),
+        Vec::new(),
+        "an empty store"
+    );
     let rows: Vec<(RecordedZone, AuditEntry)> = (0..1203)
         .map(|i| {
             let name = format!("z{i:04}.test.");
             let zone = RecordedZone {
                 name: name.clone(),
-                group: "default".into(),
-                serial: i,
+                // a group name may hold spaces; a serial uses all 32 bits
+                group: if i == 5 {
+                    "two words".into()
+                } else {
+                    "default".into()
+                },
+                serial: if i == 3 { u32::MAX } else { i },
                 content_hash: format!("h{i}"),
                 content: format!("{name} 3600 IN TXT \"{i}\"\n"),
                 verified: i % 2 == 0,
@@ -132,6 +142,16 @@ async fn zones_read_in_batches(url: &str) {
         })
         .collect();
     store.record_zones(&rows).await.unwrap();
+    // the index: every zone without its content, by name
+    let index = store.zone_index().await.unwrap();
+    let without_content: Vec<RecordedZone> = rows
+        .iter()
+        .map(|(z, _)| RecordedZone {
+            content: String::new(),
+            ..z.clone()
+        })
+        .collect();
+    assert_eq!(index, without_content);
     let mut asked: Vec<String> = (0..1203)
         .rev()
         .filter(|i| i % 3 != 1)

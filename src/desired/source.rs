@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::problem::Place;
-use git2::{
-    Delta, DiffOptions, FileMode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult,
-};
+use git2::{Delta, FileMode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 /// The file that describes the primary, the secondaries and the groups.
 pub const CONFIG_FILE: &str = "zonekeeper.yaml";
@@ -85,6 +83,8 @@ pub struct Source {
     commit: Option<Oid>,
     worktree: Option<PathBuf>,
     revision: Revision,
+    /// The tree diff since a recorded commit, once made ([`Source::diff_since`]).
+    diff: std::cell::OnceCell<(String, Option<Vec<DiffFile>>)>,
 }
 
 /// Whether `path` is a zone file as [`Source::zone_list`] lists them: `zones/<name>.yaml`.
@@ -186,6 +186,7 @@ impl Source {
                     author,
                     summary: "uncommitted files".into(),
                 },
+                diff: Default::default(),
             });
         }
         let repo = Repository::open(repo_dir).map_err(|source| SourceError::Open {
@@ -212,6 +213,7 @@ impl Source {
             commit: Some(oid),
             worktree: None,
             revision,
+            diff: Default::default(),
         })
     }
 
@@ -346,27 +348,17 @@ impl Source {
         let (Some(repo), Some(tree)) = (&self.repo, self.secret_tree()) else {
             return Ok(());
         };
-        let old = since
-            .and_then(|s| Oid::from_str(s).ok())
-            .and_then(|oid| repo.find_commit(oid).ok())
-            .and_then(|c| c.tree().ok());
-        if let Some(old) = old {
-            let diff = repo.diff_tree_to_tree(Some(&old), Some(&tree), None)?;
-            for delta in diff.deltas() {
-                let file = delta.new_file();
-                if delta.status() == Delta::Deleted
-                    || !matches!(file.mode(), FileMode::Blob | FileMode::BlobExecutable)
+        if let Some(files) = since.and_then(|old| self.diff_since(old)) {
+            for file in files {
+                let Some(path) = &file.new_path else { continue };
+                if file.status == Delta::Deleted
+                    || !matches!(file.mode, FileMode::Blob | FileMode::BlobExecutable)
+                    || skip(path)
                 {
                     continue;
                 }
-                let Some(path) = file.path().map(|p| p.to_string_lossy()) else {
-                    continue;
-                };
-                if skip(&path) {
-                    continue;
-                }
-                if let Ok(blob) = repo.find_blob(file.id()) {
-                    f(&path, blob.content());
+                if let Ok(blob) = repo.find_blob(file.blob) {
+                    f(path, blob.content());
                 }
             }
             return Ok(());
@@ -395,42 +387,23 @@ impl Source {
     /// The zone files that changed since commit `old`, and whether `zonekeeper.yaml`
     /// changed too. `None` when that cannot be told cheaply (work tree, unknown commit).
     pub fn changes_since(&self, old: &str) -> Option<(bool, Vec<(String, FileChange)>)> {
-        let (repo, new) = (self.repo.as_ref()?, self.commit?);
-        let old_tree = repo
-            .find_commit(Oid::from_str(old).ok()?)
-            .ok()?
-            .tree()
-            .ok()?;
-        let new_tree = repo.find_commit(new).ok()?.tree().ok()?;
-        let mut opts = DiffOptions::new();
-        opts.pathspec(CONFIG_FILE).pathspec(format!("{ZONES_DIR}/"));
-        let diff = repo
-            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))
-            .ok()?;
+        let files = self.diff_since(old)?;
         let mut config_changed = false;
         let mut zones = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for delta in diff.deltas() {
-            let old_path = delta
-                .old_file()
-                .path()
-                .map(|p| p.to_string_lossy().to_string());
-            let new_path = delta
-                .new_file()
-                .path()
-                .map(|p| p.to_string_lossy().to_string());
-            for (path, gone) in [(old_path, true), (new_path, false)].into_iter() {
+        for file in files {
+            for (path, gone) in [(file.old_path, true), (file.new_path, false)] {
                 let Some(path) = path else { continue };
                 if path == CONFIG_FILE {
                     config_changed = true;
                 } else if is_zone_file(&path) {
-                    let change = match (delta.status(), gone) {
+                    let change = match (file.status, gone) {
                         (Delta::Deleted, _) => FileChange::Deleted,
                         (Delta::Renamed, true) => FileChange::Deleted,
                         (_, true) => continue,
                         _ => FileChange::Changed {
-                            blob: delta.new_file().id(),
-                            mode: delta.new_file().mode(),
+                            blob: file.blob,
+                            mode: file.mode,
                         },
                     };
                     if seen.insert(path.clone()) {
@@ -441,6 +414,59 @@ impl Source {
         }
         Some((config_changed, zones))
     }
+
+    /// Every file changed between commit `old` and the revision (one tree diff, made once
+    /// for [`Source::changes_since`] and [`Source::each_file`]; none when the trees are the
+    /// same). `None` when that cannot be told (work tree, unknown commit).
+    fn diff_since(&self, old: &str) -> Option<Vec<DiffFile>> {
+        if let Some((since, files)) = self.diff.get()
+            && since == old
+        {
+            return files.clone();
+        }
+        let files = self.tree_diff(old);
+        let _ = self.diff.set((old.to_string(), files.clone()));
+        files
+    }
+
+    fn tree_diff(&self, old: &str) -> Option<Vec<DiffFile>> {
+        let (repo, new) = (self.repo.as_ref()?, self.commit?);
+        let old_tree = repo
+            .find_commit(Oid::from_str(old).ok()?)
+            .ok()?
+            .tree()
+            .ok()?;
+        let new_tree = repo.find_commit(new).ok()?.tree().ok()?;
+        if old_tree.id() == new_tree.id() {
+            return Some(Vec::new());
+        }
+        let diff = repo
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), None)
+            .ok()?;
+        let path = |f: git2::DiffFile<'_>| f.path().map(|p| p.to_string_lossy().to_string());
+        let files = diff
+            .deltas()
+            .map(|d| DiffFile {
+                status: d.status(),
+                old_path: path(d.old_file()),
+                new_path: path(d.new_file()),
+                blob: d.new_file().id(),
+                mode: d.new_file().mode(),
+            })
+            .collect();
+        Some(files)
+    }
+}
+
+/// A file a tree diff found changed.
+#[derive(Debug, Clone)]
+struct DiffFile {
+    status: Delta,
+    old_path: Option<String>,
+    new_path: Option<String>,
+    /// The new blob's id and mode.
+    blob: Oid,
+    mode: FileMode,
 }
 
 fn signature(s: &git2::Signature<'_>) -> String {

@@ -74,6 +74,9 @@ pub enum StoreError {
         /// What to do.
         advice: String,
     },
+    /// A row the store holds is not as zonekeeper writes it.
+    #[error("the store holds a row zonekeeper did not write: {0}")]
+    Corrupt(String),
     /// `unlock` named a lock that is not the one recorded.
     #[error("there is no lock {wanted}: {current}")]
     NoSuchLock {

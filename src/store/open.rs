@@ -48,7 +48,7 @@ fn redact(url: &str) -> String {
 /// The migrations, in one tree for both dialects: (number, name, SQL template). Numbers
 /// are the files' own, so a number taken by another change stays free until its file
 /// arrives. A template is rendered for a dialect by [`render`].
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -71,6 +71,11 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         include_str!("../../migrations/0005_operations_timing.sql"),
     ),
     (6, "lock", include_str!("../../migrations/0006_lock.sql")),
+    (
+        7,
+        "zone index",
+        include_str!("../../migrations/0007_zone_index.sql"),
+    ),
 ];
 
 /// The dialect differences, all of them: each placeholder of a migration template and
