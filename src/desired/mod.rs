@@ -257,10 +257,6 @@ struct Checked {
     problems: Vec<Problem>,
 }
 
-/// Zone files a thread of [`build_zones`] takes at least: starting a thread costs more
-/// than checking a few files, so a small revision is checked on the calling thread.
-const FILES_PER_THREAD: usize = 256;
-
 /// Reads and checks zone files, in parallel on every core when there are many: each
 /// thread reads its share of the blobs with its own reader, so the revision is never held
 /// in memory as text, only as the zones built from it.
@@ -270,11 +266,9 @@ fn build_zones(
     config: &Config,
     how: How,
 ) -> Result<Checked, SourceError> {
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(files.len().div_ceil(FILES_PER_THREAD))
-        .max(1);
+    // not `parallel::map_parts`: each thread gets a reader of its own, opened here (a
+    // `Source` is not shared between threads)
+    let threads = crate::model::parallel::threads_for(files.len());
     let results = if threads == 1 {
         vec![read_and_check(&source.reader()?, &files, config, how)]
     } else {

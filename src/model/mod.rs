@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod idn;
+pub mod parallel;
 pub mod record;
 pub mod serial;
 pub mod served;

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::desired::{DesiredState, Scope};
+use crate::model::Zone;
+use crate::model::parallel;
 use crate::model::serial::next_serial;
 use crate::model::zone::{content_hash, lines_by_rrset, with_serial};
 use crate::procedures::zone::{self, ZoneKind};
@@ -64,10 +66,10 @@ pub struct ZoneChange {
     pub expected_serial: Option<u32>,
     /// The serial after the change.
     pub new_serial: Option<u32>,
-    /// Changed RRsets (SOA values included when they change). Left empty for a zone
-    /// created or deleted as planned: its RRsets are every line of its content, worked
-    /// out when shown ([`ZoneChange::rrset_changes`]), so a plan of 40,000 new zones does
-    /// not hold each record twice.
+    /// Changed RRsets (SOA values included when they change), as a saved plan lists
+    /// them. Left empty in a plan just made: they are worked out from `old_text` and
+    /// `new_text` when shown ([`ZoneChange::rrset_changes`]), so a plan of 40,000 zones
+    /// does not hold each record twice, nor diff zones it shows only as a count.
     pub rrsets: Vec<RrsetChange>,
     /// The recorded canonical content (for the text diff; empty for a new zone).
     #[serde(skip)]
@@ -78,14 +80,13 @@ pub struct ZoneChange {
 }
 
 impl ZoneChange {
-    /// The changed RRsets: as planned, or for a zone created or deleted, every RRset of
-    /// its content.
+    /// The changed RRsets: as a saved plan lists them, or worked out from the recorded
+    /// and the desired content of a plan just made.
     pub fn rrset_changes(&self) -> std::borrow::Cow<'_, [RrsetChange]> {
-        match self.action {
-            ZoneAction::Create | ZoneAction::Delete if self.rrsets.is_empty() => {
-                std::borrow::Cow::Owned(rrset_changes(&self.old_text, &self.new_text))
-            }
-            _ => std::borrow::Cow::Borrowed(&self.rrsets),
+        if self.rrsets.is_empty() && (!self.old_text.is_empty() || !self.new_text.is_empty()) {
+            std::borrow::Cow::Owned(rrset_changes(&self.old_text, &self.new_text))
+        } else {
+            std::borrow::Cow::Borrowed(&self.rrsets)
         }
     }
 
@@ -196,70 +197,26 @@ pub fn zones_needing_content(
     desired: &DesiredState,
     recorded: &BTreeMap<String, RecordedZone>,
 ) -> Vec<String> {
-    desired
-        .zones
-        .iter()
-        .filter_map(|(name, z)| {
-            let r = recorded.get(name)?;
-            (r.content_hash != z.content_hash() || r.group != z.group).then(|| name.clone())
-        })
-        .collect()
+    let zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
+    parallel::map(&zones, |(name, z)| {
+        let r = recorded.get(*name)?;
+        (r.group != z.group || r.content_hash != z.content_hash()).then(|| (*name).clone())
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).
+/// Zones are compared on every core when there are many.
 pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan {
-    let mut zones = Vec::new();
-    for (name, z) in &desired.zones {
-        // the content is written out once: hashed, then given its serial if it changes
-        let text = z.canonical_text(0);
-        let new_hash = content_hash(&text);
-        let new_text =
-            |serial: u32| with_serial(&text, serial).unwrap_or_else(|| z.canonical_text(serial));
-        match recorded.zones.get(name) {
-            None => {
-                let serial = next_serial(None, today);
-                let new_text = new_text(serial);
-                zones.push(ZoneChange {
-                    zone: name.clone(),
-                    action: ZoneAction::Create,
-                    group: z.group.clone(),
-                    old_group: None,
-                    expected_serial: None,
-                    new_serial: Some(serial),
-                    rrsets: Vec::new(),
-                    old_text: String::new(),
-                    new_text,
-                });
-            }
-            Some(r) if r.content_hash != new_hash || r.group != z.group => {
-                let serial = next_serial(Some(r.serial), today);
-                let new_text = new_text(serial);
-                zones.push(ZoneChange {
-                    zone: name.clone(),
-                    action: ZoneAction::Update,
-                    group: z.group.clone(),
-                    old_group: (r.group != z.group).then(|| r.group.clone()),
-                    expected_serial: Some(r.serial),
-                    new_serial: Some(serial),
-                    rrsets: rrset_changes(&r.content, &new_text),
-                    old_text: r.content.clone(),
-                    new_text,
-                });
-            }
-            Some(r) if !r.verified => zones.push(ZoneChange {
-                zone: name.clone(),
-                action: ZoneAction::Verify,
-                group: z.group.clone(),
-                old_group: None,
-                expected_serial: Some(r.serial),
-                new_serial: Some(r.serial),
-                rrsets: Vec::new(),
-                old_text: String::new(),
-                new_text: String::new(),
-            }),
-            Some(_) => {}
-        }
-    }
+    let desired_zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
+    let mut zones: Vec<ZoneChange> = parallel::map(&desired_zones, |(name, z)| {
+        zone_change(name, z, recorded.zones.get(*name), today)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let gone: Vec<&String> = match &desired.scope {
         Scope::Full => recorded
             .zones
@@ -305,6 +262,52 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
                     format!("{} {}", d.name, d.addr),
                 )
             }),
+    }
+}
+
+/// One desired zone's change against its recorded row, if it has one to make. Its content
+/// is written out once: hashed, then given its serial if it changes. The changed RRsets
+/// are left to [`ZoneChange::rrset_changes`]: worked out when shown.
+fn zone_change(
+    name: &str,
+    z: &Zone,
+    recorded: Option<&RecordedZone>,
+    today: u32,
+) -> Option<ZoneChange> {
+    let text = z.canonical_text(0);
+    let new_text =
+        |serial: u32| with_serial(&text, serial).unwrap_or_else(|| z.canonical_text(serial));
+    let change = |action, r: Option<&RecordedZone>, serial: u32, new_text: String| ZoneChange {
+        zone: name.to_string(),
+        action,
+        group: z.group.clone(),
+        old_group: r.filter(|r| r.group != z.group).map(|r| r.group.clone()),
+        expected_serial: r.map(|r| r.serial),
+        new_serial: Some(serial),
+        rrsets: Vec::new(),
+        old_text: r.map(|r| r.content.clone()).unwrap_or_default(),
+        new_text,
+    };
+    match recorded {
+        None => {
+            let serial = next_serial(None, today);
+            Some(change(ZoneAction::Create, None, serial, new_text(serial)))
+        }
+        Some(r) if r.content_hash != content_hash(&text) || r.group != z.group => {
+            let serial = next_serial(Some(r.serial), today);
+            Some(change(
+                ZoneAction::Update,
+                Some(r),
+                serial,
+                new_text(serial),
+            ))
+        }
+        Some(r) if !r.verified => {
+            let mut verify = change(ZoneAction::Verify, Some(r), r.serial, String::new());
+            verify.old_text = String::new();
+            Some(verify)
+        }
+        Some(_) => None,
     }
 }
 

@@ -105,9 +105,10 @@ fn one_changed_record_is_one_rrset_change_and_a_serial_bump() {
         (z.expected_serial, z.new_serial),
         (Some(2026112105), Some(2026112106))
     );
-    assert_eq!(z.rrsets.len(), 1);
-    assert_eq!(z.rrsets[0].old, vec!["www.a.test. 3600 IN A 192.0.2.1"]);
-    assert_eq!(z.rrsets[0].new, vec!["www.a.test. 3600 IN A 192.0.2.2"]);
+    let rrsets = z.rrset_changes();
+    assert_eq!(rrsets.len(), 1);
+    assert_eq!(rrsets[0].old, vec!["www.a.test. 3600 IN A 192.0.2.1"]);
+    assert_eq!(rrsets[0].new, vec!["www.a.test. 3600 IN A 192.0.2.2"]);
     let text = render::zone_diff(z, false);
     assert_eq!(
         text,
@@ -139,7 +140,7 @@ fn soa_timer_change_shows_as_soa_change() {
         "group: default\nsoa: {minimum: 60}\nrecords:\n  www:\n    A: 192.0.2.1\n",
     )]);
     let plan = compute(&after, &rec, 20261121);
-    assert_eq!(plan.zones[0].rrsets[0].rtype, "SOA");
+    assert_eq!(plan.zones[0].rrset_changes()[0].rtype, "SOA");
 }
 
 #[test]
