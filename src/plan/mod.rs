@@ -192,15 +192,20 @@ pub struct Recorded {
     pub primary: Option<crate::model::config::PrimaryRef>,
 }
 
-/// The zones whose recorded content the plan needs (hash differs, or group changed).
+/// The zones whose recorded content the plan needs (hash differs, or group changed). A
+/// desired state of changes only holds the zones whose files changed: their content is
+/// fetched without hashing it here (the plan hashes it again), as it has most likely
+/// changed too.
 pub fn zones_needing_content(
     desired: &DesiredState,
     recorded: &BTreeMap<String, RecordedZone>,
 ) -> Vec<String> {
+    let files_changed = matches!(desired.scope, Scope::Changes { .. });
     let zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
     parallel::map(&zones, |(name, z)| {
         let r = recorded.get(*name)?;
-        (r.group != z.group || r.content_hash != z.content_hash()).then(|| (*name).clone())
+        let changed = files_changed || r.group != z.group || r.content_hash != z.content_hash();
+        changed.then(|| (*name).clone())
     })
     .into_iter()
     .flatten()
