@@ -166,6 +166,13 @@ async fn zones_read_in_batches(url: &str) {
         .collect();
     assert_eq!(got.len(), expected.len());
     assert!(got.iter().zip(&expected).all(|(g, e)| g == *e));
+    // only the content, for zones whose index entry is read
+    let contents = store.contents(&asked).await.unwrap();
+    let expected_contents: Vec<(String, String)> = expected
+        .iter()
+        .map(|z| (z.name.clone(), z.content.clone()))
+        .collect();
+    assert_eq!(contents, expected_contents);
     assert_eq!(store.zone("missing.test.").await.unwrap(), None);
     assert_eq!(
         store.zone("z0007.test.").await.unwrap().as_ref(),

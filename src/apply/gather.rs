@@ -48,9 +48,7 @@ pub async fn gather(
     let needed: Vec<String> = decide::contents_needed(desired, &recorded.groups, &recorded.zones)
         .into_iter()
         .collect();
-    for full in store.zones(&needed).await? {
-        recorded.content.insert(full.name, full.content);
-    }
+    recorded.content.extend(store.contents(&needed).await?);
     let probes = decide::parent_probes(desired, &recorded.groups, &recorded.zones);
     let obs = observe(prober, probes).await;
     Ok((recorded, obs))

@@ -90,8 +90,10 @@ pub async fn prepare(
                 .cloned(),
         );
     }
-    for full in store.zones(&wanted).await.into_diagnostic()? {
-        zones.insert(full.name.clone(), full);
+    for (name, content) in store.contents(&wanted).await.into_diagnostic()? {
+        if let Some(z) = zones.get_mut(&name) {
+            z.content = content;
+        }
     }
     let recorded = Recorded {
         zones,

@@ -211,6 +211,28 @@ impl Store {
         Ok(out)
     }
 
+    /// The recorded content of the zones among `names`, by name: only the content, for
+    /// zones whose index entry is already read ([`Store::zone_index`]); a few queries of
+    /// [`NAMES_PER_QUERY`] names each.
+    pub async fn contents(&self, names: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::with_capacity(names.len());
+        for chunk in names.chunks(NAMES_PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT name, content FROM zones WHERE name IN ({})",
+                marks.join(", ")
+            );
+            // Only placeholders are formatted in; every name is bound.
+            let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for name in chunk {
+                query = query.bind(name);
+            }
+            out.extend(query.fetch_all(&self.pool).await?);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// Records zones as applied (created or updated), each with its audit entry, in one
     /// transaction.
     pub async fn record_zones(
