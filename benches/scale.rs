@@ -2,7 +2,8 @@
 //! `validate`, a `plan` into an empty store, a no-op `plan`, and a `plan` after one zone,
 //! 1% of the zones and every zone changed, with peak memory.
 //!
-//! Run with `cargo bench --bench scale` (N = 1,000 and 10,000), or
+//! Each command changes nothing and runs three times: the median time is shown, with the
+//! largest peak memory. Run with `cargo bench --bench scale` (N = 1,000 and 10,000), or
 //! `cargo bench --bench scale -- 40000` for other sizes. Each command is run
 //! through GNU time (`/usr/bin/time`, Debian package `time`) for its peak RSS.
 //! Targets at 10,000 zones: validate ≤ 2 s, no-op plan ≤ 1 s, one-zone plan ≤ 0.3 s,
@@ -13,7 +14,10 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{commit, generated_repo, measure, zone_text};
+use common::{commit, generated_repo, measure_median, zone_text};
+
+/// Runs of each command; the median is shown.
+const RUNS: usize = 3;
 
 use zonekeeper::desired::{self, Source};
 use zonekeeper::store::{AppliedRevision, AuditEntry, GroupRow, RecordedZone, Store, db_url};
@@ -87,19 +91,19 @@ fn run(n: usize) {
     let setup = t.elapsed().as_secs_f64();
     let db = dir.join("store.sqlite").display().to_string();
 
-    let validate = measure(&["validate"], &repo_dir, &db);
+    let validate = measure_median(&["validate"], &repo_dir, &db, RUNS);
     assert_eq!(validate.2, 0, "validate failed");
     let empty_db = dir.join("empty.sqlite").display().to_string();
-    let empty = measure(&["plan", "--detailed-exitcode"], &repo_dir, &empty_db);
+    let empty = measure_median(&["plan", "--detailed-exitcode"], &repo_dir, &empty_db, RUNS);
     assert_eq!(empty.2, 2, "plan into an empty store found no change");
     let t = Instant::now();
     record_all(&repo_dir, &db);
     let record = t.elapsed().as_secs_f64();
-    let noop = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+    let noop = measure_median(&["plan", "--detailed-exitcode"], &repo_dir, &db, RUNS);
     assert_eq!(noop.2, 0, "no-op plan found changes");
     std::fs::write(repo_dir.join("zones/zone7.example.yaml"), zone_text(7, "b")).unwrap();
     commit(&repo, "one zone changed");
-    let one = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+    let one = measure_median(&["plan", "--detailed-exitcode"], &repo_dir, &db, RUNS);
     assert_eq!(one.2, 2, "one-zone plan found no change");
     let touch = |step: usize, salt: &str| {
         for i in (0..n).step_by(step) {
@@ -110,7 +114,7 @@ fn run(n: usize) {
             .unwrap();
         }
         commit(&repo, salt);
-        let m = measure(&["plan", "--detailed-exitcode"], &repo_dir, &db);
+        let m = measure_median(&["plan", "--detailed-exitcode"], &repo_dir, &db, RUNS);
         assert_eq!(m.2, 2, "a plan after changing zones found no change");
         m
     };

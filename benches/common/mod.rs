@@ -57,6 +57,17 @@ pub fn measure(args: &[&str], repo: &Path, db: &str) -> (f64, f64, i32) {
     (secs, kb / 1024.0, out.status.code().unwrap_or(-1))
 }
 
+/// Runs a command that changes nothing `runs` times; returns the median time, the
+/// largest peak RSS and the exit code (of the last run). The first run after the store
+/// or the repository was written often pays for the page cache: one run is noise.
+pub fn measure_median(args: &[&str], repo: &Path, db: &str, runs: usize) -> (f64, f64, i32) {
+    let all: Vec<(f64, f64, i32)> = (0..runs.max(1)).map(|_| measure(args, repo, db)).collect();
+    let mut secs: Vec<f64> = all.iter().map(|m| m.0).collect();
+    secs.sort_by(f64::total_cmp);
+    let mb = all.iter().map(|m| m.1).fold(0.0, f64::max);
+    (secs[secs.len() / 2], mb, all[all.len() - 1].2)
+}
+
 /// A Git repository at `dir` with `config` as `zonekeeper.yaml` and `n` generated zones
 /// (`zones/zone<i>.example.yaml`), committed.
 pub fn generated_repo(dir: &Path, config: &str, n: usize) -> git2::Repository {
