@@ -8,7 +8,7 @@
 //! The secondaries refresh each zone at most hourly (`max-refresh-time 3600`), so an idle
 //! lab does not load the machine; `refresh=30` (the tests' lab) measures with every zone
 //! refreshed every 30 s. `ZONEKEEPER_BENCH_LOG=FILE` keeps the one-change apply's log
-//! (`ZONEKEEPER_LOG=info`, timestamped). Needs BIND (`scripts/setup.sh`'s `ensure_bind`)
+//! (`ZONEKEEPER_LOG=info`, timestamped) in FILE, the initial apply's in FILE.initial. Needs BIND (`scripts/setup.sh`'s `ensure_bind`)
 //! and GNU time.
 
 mod common;
@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{commit, generated_repo, measure, measure_median, zone_text};
+use common::{commit, generated_repo, measure_logged, measure_median, zone_text};
 use hickory_proto::rr::{Name, RData, RecordType};
 use zonekeeper_lab::{Lab, LabSpec};
 use zonekeeper_query::{Transport, query_blocking};
@@ -86,7 +86,9 @@ fn run(n: usize, refresh: u32) {
     let db = dir.path().join("store.sqlite").display().to_string();
     let apply = ["apply", "--auto-approve"];
 
-    let initial = measure(&apply, &repo_dir, &db);
+    let log = std::env::var_os("ZONEKEEPER_BENCH_LOG").map(std::path::PathBuf::from);
+    let initial_log = log.as_ref().map(|l| l.with_extension("initial"));
+    let initial = measure_logged(&apply, &repo_dir, &db, initial_log.as_deref());
     assert_eq!(
         initial.2, 0,
         "the initial apply did not complete in one run"
@@ -104,7 +106,6 @@ fn run(n: usize, refresh: u32) {
     std::fs::write(repo_dir.join("zones/zone7.example.yaml"), zone_text(7, "b")).unwrap();
     commit(&repo, "one record changed");
     let started = Instant::now();
-    let log = std::env::var_os("ZONEKEEPER_BENCH_LOG");
     let stderr = match &log {
         Some(path) => std::process::Stdio::from(std::fs::File::create(path).unwrap()),
         None => std::process::Stdio::null(),

@@ -2,7 +2,7 @@
 //! binary under GNU time for its peak memory.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// A zone of 25 records (plus the group's two apex NS).
@@ -37,24 +37,41 @@ pub fn commit(repo: &git2::Repository, message: &str) {
 
 /// Runs the binary under GNU time; returns (seconds, peak RSS in MB, exit code).
 pub fn measure(args: &[&str], repo: &Path, db: &str) -> (f64, f64, i32) {
+    measure_logged(args, repo, db, None)
+}
+
+/// [`measure`], the run's log (`ZONEKEEPER_LOG=info`, timestamped) kept in `log` if given.
+pub fn measure_logged(args: &[&str], repo: &Path, db: &str, log: Option<&Path>) -> (f64, f64, i32) {
     let bin = env!("CARGO_BIN_EXE_zonekeeper");
+    let times = tempfile::NamedTempFile::new().unwrap();
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+        None => Stdio::null(),
+    };
     let start = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
+    let status = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(times.path())
         .arg(bin)
         .args(args)
         .args(["--repo", repo.to_str().unwrap(), "--db", db])
         .env("NO_COLOR", "1")
-        .output()
+        .env(
+            "ZONEKEEPER_LOG",
+            if log.is_some() { "info" } else { "warn" },
+        )
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .status()
         .expect("/usr/bin/time (apt-get install time)");
     let secs = start.elapsed().as_secs_f64();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let kb: f64 = stderr
+    let kb: f64 = std::fs::read_to_string(times.path())
+        .unwrap_or_default()
         .lines()
         .last()
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0.0);
-    (secs, kb / 1024.0, out.status.code().unwrap_or(-1))
+    (secs, kb / 1024.0, status.code().unwrap_or(-1))
 }
 
 /// Runs a command that changes nothing `runs` times; returns the median time, the

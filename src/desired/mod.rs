@@ -12,6 +12,7 @@
 
 pub mod hostnames;
 pub mod names;
+pub mod plain;
 pub mod problem;
 pub mod secrets;
 pub mod source;
@@ -186,7 +187,8 @@ fn check_zone_file(
             return None;
         }
     };
-    match yaml::parse::<yaml::ZoneFile>(text) {
+    // most files read plainly; serde-saphyr reads (and words the errors of) the rest
+    match plain::zone_file(text).map_or_else(|| yaml::parse::<yaml::ZoneFile>(text), Ok) {
         Ok(y) => zone::build_zone(&file, origin, &y, config, problems),
         Err(e) => {
             problems.push(parse_problem(&file, &e));

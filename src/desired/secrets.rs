@@ -10,7 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde_saphyr::Spanned;
+use super::yaml::At;
 
 use super::problem::{Place, Problem, SourceFile};
 use super::source::Source;
@@ -205,7 +205,7 @@ fn is_inside(path: &Path, dir: &Path) -> bool {
 }
 
 /// Why the `secret_file` named at `f` is in the repository, if it is: `(message, help)`.
-pub fn secret_file_problem(f: &Spanned<String>, source: &Source) -> Option<(String, String)> {
+pub fn secret_file_problem(f: &At<String>, source: &Source) -> Option<(String, String)> {
     let path = PathBuf::from(&f.value);
     let workdir = source.workdir();
     let rotate = "remove it from Git (and its history), rotate the key, and keep the key file outside the repository, e.g. /etc/zonekeeper/tsig.key";

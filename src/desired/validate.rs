@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use super::yaml::At;
 use hickory_proto::rr::Name;
-use serde_saphyr::Spanned;
 
 use super::problem::{Place, Problem, SourceFile};
 use super::source::Source;
@@ -20,8 +20,8 @@ use crate::model::config::{
 use crate::model::record::{MAX_TTL, parse_name};
 use crate::model::{Config, Soa};
 
-pub(super) fn at<T>(s: &Spanned<T>) -> Place {
-    Place::of(&s.referenced)
+pub(super) fn at<T>(s: &At<T>) -> Place {
+    s.place
 }
 
 /// Collects problems for one file.
@@ -42,7 +42,7 @@ impl Checker<'_> {
             .push(Problem::new(code, self.file, place, message).help(help));
     }
 
-    pub(super) fn ttl(&mut self, v: &Spanned<u64>) -> u32 {
+    pub(super) fn ttl(&mut self, v: &At<u64>) -> u32 {
         if v.value > MAX_TTL {
             self.report(
                 "value::ttl",
@@ -55,7 +55,7 @@ impl Checker<'_> {
         v.value as u32
     }
 
-    pub(super) fn absolute_name(&mut self, v: &Spanned<String>, what: &str) -> Option<Name> {
+    pub(super) fn absolute_name(&mut self, v: &At<String>, what: &str) -> Option<Name> {
         match parse_name(&v.value, &Name::root()) {
             Ok(n) if v.value.trim().ends_with('.') => Some(n),
             Ok(_) => {
@@ -74,7 +74,7 @@ impl Checker<'_> {
         }
     }
 
-    fn address(&mut self, v: &Spanned<String>) -> Option<IpAddr> {
+    fn address(&mut self, v: &At<String>) -> Option<IpAddr> {
         match v.value.trim().parse::<IpAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
@@ -229,7 +229,7 @@ fn build_primary(c: &mut Checker<'_>, p: &PrimaryYaml, source: &Source) -> Prima
 }
 
 /// One secondary of zonekeeper.yaml.
-fn build_secondary(c: &mut Checker<'_>, name: &Spanned<String>, s: &SecondaryYaml) -> Secondary {
+fn build_secondary(c: &mut Checker<'_>, name: &At<String>, s: &SecondaryYaml) -> Secondary {
     if !crate::model::config::is_server_label(&name.value) {
         c.report(
             "secondary::name",
@@ -277,7 +277,7 @@ fn build_secondary(c: &mut Checker<'_>, name: &Spanned<String>, s: &SecondaryYam
 
 fn build_group(
     c: &mut Checker<'_>,
-    name: &Spanned<String>,
+    name: &At<String>,
     g: &GroupYaml,
     secondaries: &BTreeMap<String, Secondary>,
 ) -> Group {
@@ -312,7 +312,7 @@ fn build_group(
         .filter_map(|n| c.absolute_name(n, "nameserver"))
         .collect();
     let ttl = g.ttl.as_ref().map(|t| c.ttl(t)).unwrap_or(3600);
-    let num = |c: &mut Checker<'_>, v: &Option<Spanned<u64>>, default: u32| {
+    let num = |c: &mut Checker<'_>, v: &Option<At<u64>>, default: u32| {
         v.as_ref().map(|t| c.ttl(t)).unwrap_or(default)
     };
     let mname = match &g.soa.mname {
@@ -331,10 +331,9 @@ fn build_group(
         Some(r) => {
             let text = rname(&r.value);
             c.absolute_name(
-                &Spanned {
+                &At {
                     value: text,
-                    referenced: r.referenced,
-                    defined: r.defined,
+                    place: r.place,
                 },
                 "SOA rname",
             )
@@ -382,7 +381,7 @@ fn build_group(
     }
 }
 
-pub(super) fn soa_field<'a>(soa: &'a SoaYaml, field: &str) -> Option<&'a Spanned<u64>> {
+pub(super) fn soa_field<'a>(soa: &'a SoaYaml, field: &str) -> Option<&'a At<u64>> {
     match field {
         "refresh" => soa.refresh.as_ref(),
         "retry" => soa.retry.as_ref(),

@@ -6,6 +6,43 @@ use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
+use super::problem::Place;
+
+/// A value and the place it is written: serde-saphyr's [`Spanned`], reduced to what the
+/// messages use, so that a zone file read straight from the parser's events
+/// ([`super::plain`]) has the same places. Equal and hashed by value alone.
+#[derive(Debug, Clone)]
+pub struct At<T> {
+    /// The value.
+    pub value: T,
+    /// Where it is written (for an alias, where it is referenced).
+    pub place: Place,
+}
+
+impl<T: PartialEq> PartialEq for At<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for At<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for At<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(At {
+            value: s.value,
+            place: Place::of(&s.referenced),
+        })
+    }
+}
+
 /// `zonekeeper.yaml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,10 +51,10 @@ pub struct ConfigFile {
     pub primary: PrimaryYaml,
     /// Secondaries by name.
     #[serde(default)]
-    pub secondaries: IndexMap<Spanned<String>, SecondaryYaml>,
+    pub secondaries: IndexMap<At<String>, SecondaryYaml>,
     /// Groups by name.
     #[serde(default)]
-    pub groups: IndexMap<Spanned<String>, GroupYaml>,
+    pub groups: IndexMap<At<String>, GroupYaml>,
 }
 
 /// `primary:`.
@@ -27,12 +64,12 @@ pub struct PrimaryYaml {
     /// A label for messages.
     pub name: Option<String>,
     /// Its DNS address.
-    pub address: Spanned<String>,
+    pub address: At<String>,
     /// Its DNS port.
     pub port: Option<u16>,
     /// The most records of one type at one name the servers load (BIND's
     /// `max-records-per-type`; default 100, 0 for no limit).
-    pub max_records_per_type: Option<Spanned<u64>>,
+    pub max_records_per_type: Option<At<u64>>,
     /// Whether the servers check host names as BIND's `check-names primary fail` does
     /// (default true).
     pub check_names: Option<bool>,
@@ -47,15 +84,15 @@ pub struct PrimaryYaml {
 #[serde(deny_unknown_fields)]
 pub struct TsigYaml {
     /// Key name.
-    pub name: Spanned<String>,
+    pub name: At<String>,
     /// Algorithm (hmac-sha256).
-    pub algorithm: Option<Spanned<String>>,
+    pub algorithm: Option<At<String>>,
     /// File holding the secret.
-    pub secret_file: Option<Spanned<String>>,
+    pub secret_file: Option<At<String>>,
     /// Environment variable holding the secret.
-    pub secret_env: Option<Spanned<String>>,
+    pub secret_env: Option<At<String>>,
     /// A secret written in the repository: always refused, named so it can be pointed at.
-    pub secret: Option<Spanned<String>>,
+    pub secret: Option<At<String>>,
 }
 
 /// `primary.control:`.
@@ -65,9 +102,9 @@ pub struct ControlYaml {
     /// The rndc program.
     pub rndc: Option<String>,
     /// rndc.conf reaching the primary.
-    pub rndc_conf: Spanned<String>,
+    pub rndc_conf: At<String>,
     /// Where zonekeeper writes zones.conf and zone files.
-    pub config_dir: Spanned<String>,
+    pub config_dir: At<String>,
 }
 
 /// `secondaries.NAME:`.
@@ -75,13 +112,13 @@ pub struct ControlYaml {
 #[serde(deny_unknown_fields)]
 pub struct SecondaryYaml {
     /// IPv4/IPv6 addresses.
-    pub addresses: Vec<Spanned<String>>,
+    pub addresses: Vec<At<String>>,
     /// DNS port.
     pub port: Option<u16>,
     /// bind or knot.
-    pub software: Option<Spanned<String>>,
+    pub software: Option<At<String>>,
     /// The name published for it in NS RRsets (absent for a stealth secondary).
-    pub nameserver: Option<Spanned<String>>,
+    pub nameserver: Option<At<String>>,
 }
 
 /// `groups.NAME:`.
@@ -89,13 +126,13 @@ pub struct SecondaryYaml {
 #[serde(deny_unknown_fields)]
 pub struct GroupYaml {
     /// The catalog zone's name.
-    pub catalog: Spanned<String>,
+    pub catalog: At<String>,
     /// Member secondaries.
-    pub secondaries: Vec<Spanned<String>>,
+    pub secondaries: Vec<At<String>>,
     /// Apex NS names.
-    pub nameservers: Vec<Spanned<String>>,
+    pub nameservers: Vec<At<String>>,
     /// Default TTL.
-    pub ttl: Option<Spanned<u64>>,
+    pub ttl: Option<At<u64>>,
     /// Default SOA values.
     pub soa: SoaYaml,
 }
@@ -105,19 +142,19 @@ pub struct GroupYaml {
 #[serde(deny_unknown_fields)]
 pub struct SoaYaml {
     /// MNAME.
-    pub mname: Option<Spanned<String>>,
+    pub mname: Option<At<String>>,
     /// RNAME (hostmaster.example.net. or hostmaster@example.net).
-    pub rname: Option<Spanned<String>>,
+    pub rname: Option<At<String>>,
     /// Refresh.
-    pub refresh: Option<Spanned<u64>>,
+    pub refresh: Option<At<u64>>,
     /// Retry.
-    pub retry: Option<Spanned<u64>>,
+    pub retry: Option<At<u64>>,
     /// Expire.
-    pub expire: Option<Spanned<u64>>,
+    pub expire: Option<At<u64>>,
     /// Negative-caching TTL.
-    pub minimum: Option<Spanned<u64>>,
+    pub minimum: Option<At<u64>>,
     /// TTL of the SOA record.
-    pub ttl: Option<Spanned<u64>>,
+    pub ttl: Option<At<u64>>,
 }
 
 /// `zones/<zone>.yaml`.
@@ -125,19 +162,19 @@ pub struct SoaYaml {
 #[serde(deny_unknown_fields)]
 pub struct ZoneFile {
     /// The group that serves the zone.
-    pub group: Spanned<String>,
+    pub group: At<String>,
     /// Default TTL of the zone's RRsets.
-    pub ttl: Option<Spanned<u64>>,
+    pub ttl: Option<At<u64>>,
     /// SOA overrides.
     #[serde(default)]
     pub soa: SoaYaml,
     /// Whether the apex NS RRset comes from the group (default true).
-    pub group_nameservers: Option<Spanned<bool>>,
+    pub group_nameservers: Option<At<bool>>,
     /// How the parent's delegation is checked when the zone's servers change.
     pub delegation: Option<DelegationYaml>,
     /// Records by owner name, then by type.
     #[serde(default)]
-    pub records: IndexMap<Spanned<String>, IndexMap<Spanned<String>, Spanned<RrsetYaml>>>,
+    pub records: IndexMap<At<String>, IndexMap<At<String>, At<RrsetYaml>>>,
 }
 
 /// `delegation:` of a zone whose parent zone is not managed here.
@@ -147,21 +184,21 @@ pub struct DelegationYaml {
     /// The parent zone's servers (`address` or `address:port`), asked with recursion off
     /// whether they delegate with the new NS set. Without them an operator confirms.
     #[serde(default)]
-    pub parent_servers: Vec<Spanned<String>>,
+    pub parent_servers: Vec<At<String>>,
 }
 
 /// One RRset as written: a value, a list of values, or `{ttl, values}` / `{ttl, value}`.
 #[derive(Debug, Default)]
 pub struct RrsetYaml {
     /// TTL, when given.
-    pub ttl: Option<Spanned<u64>>,
+    pub ttl: Option<At<u64>>,
     /// Values with their spans; a lone scalar has none of its own (see `scalar`).
-    pub values: Vec<Spanned<String>>,
+    pub values: Vec<At<String>>,
     /// A lone scalar value; its span is the RRset's.
     pub scalar: Option<String>,
     /// A planned cut-over: the change to this RRset is staged (lower TTL, wait, switch,
     /// soak, restore TTL).
-    pub cutover: Option<Spanned<CutoverYaml>>,
+    pub cutover: Option<At<CutoverYaml>>,
 }
 
 /// `cutover:` of an RRset.
@@ -202,7 +239,7 @@ impl<'de> Deserialize<'de> for RrsetYaml {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RrsetYaml, A::Error> {
                 let mut values = Vec::new();
-                while let Some(v) = seq.next_element::<Spanned<String>>()? {
+                while let Some(v) = seq.next_element::<At<String>>()? {
                     values.push(v);
                 }
                 Ok(RrsetYaml {

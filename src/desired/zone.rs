@@ -5,15 +5,16 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use super::yaml::At;
 use hickory_proto::rr::{Name, RData, RecordType};
-use serde_saphyr::Spanned;
 
 use super::problem::{Place, Problem, SourceFile};
 use super::validate::{Checker, at, rname, soa_field};
 use super::yaml::{RrsetYaml, ZoneFile};
 use crate::model::config::{Group, SoaDefaults};
 use crate::model::record::{
-    MAX_TTL, Rrset, SUPPORTED_TYPES, ascii, example, parse_name, parse_rdata, presentation, target,
+    MAX_TTL, Rrset, SUPPORTED_TYPES, ascii, canonical_key, example, parse_name, parse_rdata,
+    presentation, target,
 };
 use crate::model::zone::Cutover;
 use crate::model::{Config, Soa, Zone};
@@ -69,11 +70,7 @@ pub fn build_zone(
         return None;
     }
     let mut rrsets: Vec<Rrset> = built.into_iter().map(|b| b.set).collect();
-    rrsets.sort_by(|a, b| {
-        a.owner
-            .cmp(&b.owner)
-            .then(u16::from(a.rtype).cmp(&u16::from(b.rtype)))
-    });
+    rrsets.sort_by_cached_key(|r| (canonical_key(&r.owner), u16::from(r.rtype)));
     // The collect above reuses the larger buffer of `built`: give the rest back, as the
     // zone is kept for the whole run.
     rrsets.shrink_to_fit();
@@ -94,7 +91,7 @@ fn zone_soa(
     gsoa: Option<&SoaDefaults>,
     default_ttl: u32,
 ) -> Soa {
-    let num = |c: &mut Checker<'_>, v: &Option<Spanned<u64>>, d: u32| {
+    let num = |c: &mut Checker<'_>, v: &Option<At<u64>>, d: u32| {
         v.as_ref().map(|t| c.ttl(t)).unwrap_or(d)
     };
     let soa = Soa {
@@ -105,10 +102,9 @@ fn zone_soa(
         rname: match &y.soa.rname {
             Some(r) => c
                 .absolute_name(
-                    &Spanned {
+                    &At {
                         value: rname(&r.value),
-                        referenced: r.referenced,
-                        defined: r.defined,
+                        place: r.place,
                     },
                     "SOA rname",
                 )
@@ -211,8 +207,8 @@ fn build_rrset(
     c: &mut Checker<'_>,
     owner: &Name,
     origin: &Name,
-    type_y: &Spanned<String>,
-    rrset_y: &Spanned<RrsetYaml>,
+    type_y: &At<String>,
+    rrset_y: &At<RrsetYaml>,
     default_ttl: u32,
     cutovers: &mut Vec<Cutover>,
 ) -> Option<Built> {
