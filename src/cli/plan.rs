@@ -95,13 +95,13 @@ pub async fn prepare(
             z.content = content;
         }
     }
-    let recorded = Recorded {
+    let mut recorded = Recorded {
         zones,
         groups: store.groups().await.into_diagnostic()?,
         revision: applied.map(|a| a.commit_id),
         primary: store.primary().await.into_diagnostic()?,
     };
-    let mut plan = plan::compute(&desired, &recorded, today);
+    let mut plan = plan::compute(&desired, &mut recorded, today);
     let held;
     (plan.operations, held) = staged(store, &desired, prober, index).await?;
     plan.zone_operations = plan::operations::zone_operations(&crate::procedures::zone::operations(

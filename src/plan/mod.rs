@@ -213,8 +213,9 @@ pub fn zones_needing_content(
 }
 
 /// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).
-/// Zones are compared on every core when there are many.
-pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan {
+/// Zones are compared on every core when there are many. The recorded contents of the
+/// zones that change move into the plan (as their `old_text`), not copied.
+pub fn compute(desired: &DesiredState, recorded: &mut Recorded, today: u32) -> Plan {
     let desired_zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
     let mut zones: Vec<ZoneChange> = parallel::map(&desired_zones, |(name, z)| {
         zone_change(name, z, recorded.zones.get(*name), today)
@@ -222,6 +223,12 @@ pub fn compute(desired: &DesiredState, recorded: &Recorded, today: u32) -> Plan 
     .into_iter()
     .flatten()
     .collect();
+    for change in zones.iter_mut().filter(|c| c.action == ZoneAction::Update) {
+        if let Some(r) = recorded.zones.get_mut(&change.zone) {
+            change.old_text = std::mem::take(&mut r.content);
+        }
+    }
+    let recorded = &*recorded;
     let gone: Vec<&String> = match &desired.scope {
         Scope::Full => recorded
             .zones
@@ -290,7 +297,8 @@ fn zone_change(
         expected_serial: r.map(|r| r.serial),
         new_serial: Some(serial),
         rrsets: Vec::new(),
-        old_text: r.map(|r| r.content.clone()).unwrap_or_default(),
+        // the recorded content moves in afterwards (`compute`)
+        old_text: String::new(),
         new_text,
     };
     match recorded {
@@ -308,9 +316,7 @@ fn zone_change(
             ))
         }
         Some(r) if !r.verified => {
-            let mut verify = change(ZoneAction::Verify, Some(r), r.serial, String::new());
-            verify.old_text = String::new();
-            Some(verify)
+            Some(change(ZoneAction::Verify, Some(r), r.serial, String::new()))
         }
         Some(_) => None,
     }
