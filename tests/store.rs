@@ -129,6 +129,12 @@ async fn zones_read_in_batches(url: &str) {
                 content: format!("{name} 3600 IN TXT \"{i}\"\n"),
                 verified: i % 2 == 0,
                 commit_id: "c".into(),
+                // not known for some (recorded before sources were), or a hash
+                source: if i % 4 == 1 {
+                    String::new()
+                } else {
+                    format!("{i:032x}")
+                },
             };
             let audit = AuditEntry {
                 at: 0,

@@ -203,6 +203,8 @@ impl<'a> Sender<'a> {
             content: served.text.clone(),
             verified: false,
             commit_id: i.commit_id.clone(),
+            // not known: the zone is read again by the next plan
+            source: String::new(),
         };
         let audit = self.audit(
             "update",
@@ -250,6 +252,12 @@ impl<'a> Sender<'a> {
                 content: s.target.clone(),
                 verified: false,
                 commit_id: self.desired.revision.id.clone(),
+                source: self
+                    .desired
+                    .zones
+                    .get(&key)
+                    .map(|z| z.source.clone())
+                    .unwrap_or_default(),
             },
             self.audit(s.action, &key, s.detail.clone()),
         )

@@ -131,6 +131,8 @@ pub(super) async fn send_and_record(
                     content: served.text.clone(),
                     verified: false,
                     commit_id: i.commit_id.clone(),
+                    // not known: the zone is read again by the next plan
+                    source: String::new(),
                 };
                 let audit = AuditEntry {
                     at: ctx.opts.now,
@@ -167,6 +169,12 @@ pub(super) async fn send_and_record(
         content: want,
         verified: false,
         commit_id: ctx.desired.revision.id.clone(),
+        source: ctx
+            .desired
+            .zones
+            .get(&name)
+            .map(|z| z.source.clone())
+            .unwrap_or_default(),
     };
     let audit = AuditEntry {
         at: ctx.opts.now,

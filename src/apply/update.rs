@@ -299,6 +299,7 @@ mod tests {
             rrsets,
             parent_servers: Vec::new(),
             cutovers: Vec::new(),
+            source: String::new(),
         }
     }
 

@@ -109,7 +109,13 @@ async fn locked(
     let rev = saved
         .map(|p| p.revision.clone())
         .unwrap_or_else(|| g.rev.clone());
-    let prepared = match prepare(g, store, &rev, today, &crate::live::Network).await? {
+    // a saved plan is checked RRset by RRset; JSON shows every zone change's RRsets
+    let detail = if saved.is_some() || g.format == Format::Json {
+        crate::plan::Detail::Full
+    } else {
+        crate::plan::Detail::Text
+    };
+    let prepared = match prepare(g, store, &rev, today, &crate::live::Network, detail).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

@@ -11,7 +11,7 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::{Format, Global, color_wanted};
 use crate::apply;
 use crate::desired::{self, DesiredState, LoadError, Source};
-use crate::plan::{self, Plan, Recorded};
+use crate::plan::{self, Detail, Plan, Recorded};
 use crate::store::{self, Store};
 use crate::{out, outln};
 
@@ -52,7 +52,8 @@ pub struct Prepared {
 }
 
 /// Loads the desired state at `rev` (incrementally when the store has an applied
-/// revision) and computes the plan. `Ok(Err(code))` when the desired state is invalid
+/// revision) and computes the plan, with the recorded content of the zone changes that
+/// `detail` shows (the plan is decided from the index's hashes alone). `Ok(Err(code))` when the desired state is invalid
 /// (problems already printed). `prober` asks the parents' servers what the staged
 /// operations need (the network; the simulated fleet in tests).
 pub async fn prepare(
@@ -61,11 +62,20 @@ pub async fn prepare(
     rev: &str,
     today: u32,
     prober: &dyn crate::live::Prober,
+    detail: Detail,
 ) -> miette::Result<Result<Prepared, u8>> {
     let source = Source::open(&g.repo, Some(rev), g.worktree).into_diagnostic()?;
     let applied = store.applied_revision().await.into_diagnostic()?;
+    let index = store.zone_index().await.into_diagnostic()?;
     let loaded = match (&applied, g.worktree) {
-        (Some(a), false) => desired::load_changes(&source, &a.commit_id),
+        (Some(a), false) => {
+            // a zone's source counts only once every server was seen serving it
+            let sources = index
+                .iter()
+                .map(|z| (z.name.as_str(), if z.verified { &z.source[..] } else { "" }))
+                .collect();
+            desired::load_changes(&source, &a.commit_id, &sources)
+        }
         _ => desired::load(&source),
     };
     let desired = match loaded {
@@ -76,25 +86,8 @@ pub async fn prepare(
         }
         Err(e) => return Err(e).into_diagnostic(),
     };
-    let index = store.zone_index().await.into_diagnostic()?;
-    let mut zones: BTreeMap<String, store::RecordedZone> =
+    let zones: BTreeMap<String, store::RecordedZone> =
         index.iter().map(|z| (z.name.clone(), z.clone())).collect();
-    let mut wanted = plan::zones_needing_content(&desired, &zones);
-    if let desired::Scope::Changes { deleted, .. } = &desired.scope {
-        wanted.extend(deleted.iter().cloned());
-    } else {
-        wanted.extend(
-            zones
-                .keys()
-                .filter(|n| !desired.zones.contains_key(*n))
-                .cloned(),
-        );
-    }
-    for (name, content) in store.contents(&wanted).await.into_diagnostic()? {
-        if let Some(z) = zones.get_mut(&name) {
-            z.content = content;
-        }
-    }
     let mut recorded = Recorded {
         zones,
         groups: store.groups().await.into_diagnostic()?,
@@ -102,6 +95,8 @@ pub async fn prepare(
         primary: store.primary().await.into_diagnostic()?,
     };
     let mut plan = plan::compute(&desired, &mut recorded, today);
+    let wanted = plan.old_text_wanted(detail);
+    plan.fill_old_text(store.contents(&wanted).await.into_diagnostic()?);
     let held;
     (plan.operations, held) = staged(store, &desired, prober, index).await?;
     plan.zone_operations = plan::operations::zone_operations(&crate::procedures::zone::operations(
@@ -150,7 +145,12 @@ pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Resu
 pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
     let store = open_store(g).await?;
     let today = crate::model::serial::yyyymmdd(now());
-    let prepared = match prepare(g, &store, &g.rev, today, &crate::live::Network).await? {
+    let detail = if g.format == Format::Json || args.out.is_some() {
+        Detail::Full
+    } else {
+        Detail::Text
+    };
+    let prepared = match prepare(g, &store, &g.rev, today, &crate::live::Network, detail).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

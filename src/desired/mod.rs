@@ -10,6 +10,7 @@
 //! Nothing invalid goes further: [`load`] returns every problem of the revision at once,
 //! each pointing at `file:line:col`.
 
+mod changes;
 pub mod hostnames;
 pub mod names;
 pub mod plain;
@@ -22,6 +23,7 @@ pub mod zone;
 
 use std::collections::BTreeMap;
 
+pub use changes::{load_changes, source_id};
 pub use problem::{Place, Problem, Problems, SourceFile};
 pub use source::{Content, FileChange, Pending, Reader, Refused, Revision, Source, SourceError};
 
@@ -208,6 +210,7 @@ fn read_and_check(
 ) -> Result<Checked, SourceError> {
     let mut out = Checked::default();
     let problems = &mut out.problems;
+    let settings = how.keep.then(|| changes::zone_settings(config));
     for (path, pending) in part {
         let Some(bytes) = reader.bytes(path, pending)? else {
             continue;
@@ -229,8 +232,11 @@ fn read_and_check(
                 None
             }
         };
-        if let Some(zone) = zone {
+        if let Some(mut zone) = zone {
             out.names.push(crate::model::ascii(&zone.name));
+            if let (Some(settings), Pending::Blob(blob)) = (&settings, pending) {
+                zone.source = source_id(blob, settings);
+            }
             if how.keep {
                 out.zones.push(zone);
             }
@@ -346,42 +352,6 @@ fn read_all(source: &Source, keep: bool) -> Result<(Option<Config>, Checked), Lo
     };
     checked.problems.extend(problems);
     Ok((config, checked))
-}
-
-/// Loads only what changed since `since` (a recorded commit). Falls back to [`load`] when
-/// the change cannot be told cheaply, or when `zonekeeper.yaml` changed.
-pub fn load_changes(source: &Source, since: &str) -> Result<DesiredState, LoadError> {
-    let Some((config_changed, changes)) = source.changes_since(since) else {
-        return load(source);
-    };
-    if config_changed {
-        return load(source);
-    }
-    let mut problems = Vec::new();
-    let config = load_config(source, &mut problems)?;
-    let mut files = Vec::new();
-    let mut deleted = Vec::new();
-    for (path, change) in changes {
-        match change {
-            FileChange::Deleted => deleted.extend(names::zone_name_of(&path)),
-            FileChange::Changed { blob, mode } => {
-                let pending = Pending::of_change(&path, blob, mode);
-                files.push((path, pending));
-            }
-        }
-    }
-    secrets::committed_keys(source, Some(since), true, &mut problems)?;
-    let how = How {
-        scan_keys: true,
-        keep: true,
-    };
-    let mut checked = match &config {
-        Some(c) => build_zones(files, source, c, how)?,
-        None => Checked::default(),
-    };
-    checked.problems.extend(problems);
-    let since = since.to_string();
-    finish(source, config, checked, Scope::Changes { since, deleted })
 }
 
 /// The desired state, or every problem found, sorted by file and place; a zone that is

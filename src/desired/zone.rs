@@ -81,6 +81,7 @@ pub fn build_zone(
         rrsets,
         parent_servers,
         cutovers,
+        source: String::new(),
     })
 }
 

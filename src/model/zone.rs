@@ -44,6 +44,10 @@ pub struct Zone {
     pub parent_servers: Vec<std::net::SocketAddr>,
     /// RRsets whose change is a planned cut-over, by (lower-case owner, type).
     pub cutovers: Vec<Cutover>,
+    /// What it was built from: its file's Git blob and the configuration's zone settings,
+    /// hashed (`desired::source_id`); the same source builds the same zone. Empty when
+    /// it was not read from a commit.
+    pub source: String,
 }
 
 /// A planned cut-over of one RRset (migration document section 4).
@@ -250,6 +254,7 @@ mod tests {
             ],
             parent_servers: Vec::new(),
             cutovers: Vec::new(),
+            source: String::new(),
         }
     }
 

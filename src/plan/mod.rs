@@ -178,8 +178,45 @@ impl Plan {
     }
 }
 
-/// What the plan needs from the store: the zone index (content loaded for every zone whose
-/// hash differs from the desired one), the groups as applied, and the applied revision.
+/// How much of a plan is shown, which decides whose recorded content is read for it: a
+/// text plan of 40,000 updates shows 20 diffs, and needs 20 zones' content, not 40,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Every zone change with its RRsets: JSON, a saved plan, a saved plan's check.
+    Full,
+    /// As the text plan shows it ([`render::zones_in_full`]).
+    Text,
+}
+
+impl Plan {
+    /// The zones whose recorded content `detail` shows: updates and deletions among the
+    /// zone changes shown in full.
+    pub fn old_text_wanted(&self, detail: Detail) -> Vec<String> {
+        let shown = match detail {
+            Detail::Full => self.zones.len(),
+            Detail::Text => render::zones_in_full(self.zones.len()),
+        };
+        self.zones[..shown]
+            .iter()
+            .filter(|z| matches!(z.action, ZoneAction::Update | ZoneAction::Delete))
+            .map(|z| z.zone.clone())
+            .collect()
+    }
+
+    /// Sets the recorded content of the zone changes named in `contents`.
+    pub fn fill_old_text(&mut self, contents: impl IntoIterator<Item = (String, String)>) {
+        let mut contents: std::collections::HashMap<String, String> =
+            contents.into_iter().collect();
+        for z in &mut self.zones {
+            if let Some(text) = contents.remove(&z.zone) {
+                z.old_text = text;
+            }
+        }
+    }
+}
+
+/// What the plan needs from the store: the zone index (hashes and serials; content only
+/// where it is shown), the groups as applied, and the applied revision.
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
     /// Recorded zones by name.
@@ -190,26 +227,6 @@ pub struct Recorded {
     pub revision: Option<String>,
     /// The primary changes were last sent to.
     pub primary: Option<crate::model::config::PrimaryRef>,
-}
-
-/// The zones whose recorded content the plan needs (hash differs, or group changed). A
-/// desired state of changes only holds the zones whose files changed: their content is
-/// fetched without hashing it here (the plan hashes it again), as it has most likely
-/// changed too.
-pub fn zones_needing_content(
-    desired: &DesiredState,
-    recorded: &BTreeMap<String, RecordedZone>,
-) -> Vec<String> {
-    let files_changed = matches!(desired.scope, Scope::Changes { .. });
-    let zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
-    parallel::map(&zones, |(name, z)| {
-        let r = recorded.get(*name)?;
-        let changed = files_changed || r.group != z.group || r.content_hash != z.content_hash();
-        changed.then(|| (*name).clone())
-    })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).

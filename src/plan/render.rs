@@ -184,14 +184,19 @@ pub const ZONES_SHOWN: usize = 100;
 /// The zone changes shown in full when there are more than [`ZONES_SHOWN`].
 pub const ZONES_IN_FULL: usize = 20;
 
+/// How many of `count` zone changes (the first, by zone name) a text plan shows in full.
+pub fn zones_in_full(count: usize) -> usize {
+    if count > ZONES_SHOWN {
+        ZONES_IN_FULL
+    } else {
+        count
+    }
+}
+
 /// The zone changes as the text plan shows them: each with its diff, or, for many, the
 /// first ones with theirs and the rest counted by action with the first few names.
 fn zones_text(zones: &[ZoneChange], color: bool) -> String {
-    let full = if zones.len() > ZONES_SHOWN {
-        ZONES_IN_FULL
-    } else {
-        zones.len()
-    };
+    let full = zones_in_full(zones.len());
     let mut out: String = zones[..full].iter().map(|z| zone_text(z, color)).collect();
     let rest = &zones[full..];
     if rest.is_empty() {

@@ -47,6 +47,7 @@ fn recorded_from(d: &DesiredState, serial: u32) -> Recorded {
                     content: z.canonical_text(serial),
                     verified: true,
                     commit_id: "c0".into(),
+                    source: z.source.clone(),
                 },
             )
         })

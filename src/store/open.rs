@@ -48,7 +48,7 @@ fn redact(url: &str) -> String {
 /// The migrations, in one tree for both dialects: (number, name, SQL template). Numbers
 /// are the files' own, so a number taken by another change stays free until its file
 /// arrives. A template is rendered for a dialect by [`render`].
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -75,6 +75,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         7,
         "zone index",
         include_str!("../../migrations/0007_zone_index.sql"),
+    ),
+    (
+        8,
+        "zone source",
+        include_str!("../../migrations/0008_zone_source.sql"),
     ),
 ];
 
@@ -190,7 +195,7 @@ mod tests {
     /// refuses to open a store whose applied migration's SQL changed by one byte: these
     /// constants must NEVER change. A failure here means a released migration or a
     /// placeholder's rendering was edited; undo that and add a new migration instead.
-    const RELEASED: [(Backend, i64, &str); 12] = [
+    const RELEASED: [(Backend, i64, &str); 16] = [
         (
             Backend::Sqlite,
             1,
@@ -222,6 +227,16 @@ mod tests {
             "22fc52405414bbf24d8fd66f3710c9767a09d2d31e5a6d46d2f685369c3e6516cb372377a281ad2db417b3b4ef0c63f7",
         ),
         (
+            Backend::Sqlite,
+            7,
+            "a9fb50979f5f84c66c5a52e7727bdbbf512fee920326b14c4e64ca4a87ff3e3c300e1e30f50cb43b02343ecc2ffc1993",
+        ),
+        (
+            Backend::Sqlite,
+            8,
+            "852c48a2d281dbf803b6aeec9b8a0109af5735848db53454bb5f46787843c3d7b508dfc488398567f571ed736f3698f6",
+        ),
+        (
             Backend::Postgres,
             1,
             "2f9a7619f363c60e9d94f910bdd95a7b8de4a68d305ff8ced2ad95c13420882ce27f18861c757c23d8e344095d915332",
@@ -250,6 +265,16 @@ mod tests {
             Backend::Postgres,
             6,
             "22fc52405414bbf24d8fd66f3710c9767a09d2d31e5a6d46d2f685369c3e6516cb372377a281ad2db417b3b4ef0c63f7",
+        ),
+        (
+            Backend::Postgres,
+            7,
+            "a9fb50979f5f84c66c5a52e7727bdbbf512fee920326b14c4e64ca4a87ff3e3c300e1e30f50cb43b02343ecc2ffc1993",
+        ),
+        (
+            Backend::Postgres,
+            8,
+            "852c48a2d281dbf803b6aeec9b8a0109af5735848db53454bb5f46787843c3d7b508dfc488398567f571ed736f3698f6",
         ),
     ];
 

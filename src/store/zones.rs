@@ -32,16 +32,21 @@ pub struct RecordedZone {
     pub verified: bool,
     /// The commit it was applied from.
     pub commit_id: String,
+    /// What it was built from: its file's blob and the zone settings, hashed
+    /// (`desired::source_id`); empty when not known, and the zone is then read again.
+    pub source: String,
 }
 
-/// One row of [`Store::zone_index`]: name, serial, content hash, verified, commit, group.
+/// One row of [`Store::zone_index`]: name, serial, content hash, verified, commit, source,
+/// group (last: a group name may hold spaces).
 fn index_row(line: &str) -> Option<RecordedZone> {
-    let mut f = line.splitn(6, ' ');
+    let mut f = line.splitn(7, ' ');
     let name = f.next()?.to_string();
     let serial = f.next()?.parse::<i64>().ok()? as u32;
     let content_hash = f.next()?.to_string();
     let verified = f.next()? != "0";
     let commit_id = f.next()?.to_string();
+    let source = f.next()?.to_string();
     let group = f.next()?.to_string();
     Some(RecordedZone {
         name,
@@ -51,6 +56,7 @@ fn index_row(line: &str) -> Option<RecordedZone> {
         content: String::new(),
         verified,
         commit_id,
+        source,
     })
 }
 
@@ -65,6 +71,7 @@ impl RecordedZone {
             content: zone.canonical_text(serial),
             verified: false,
             commit_id: commit_id.to_string(),
+            source: zone.source.clone(),
         }
     }
 }
@@ -153,7 +160,7 @@ impl Store {
     /// comes last), rows by ASCII's record separator.
     pub async fn zone_index(&self) -> Result<Vec<RecordedZone>, StoreError> {
         const ROW: &str = "name || ' ' || serial || ' ' || content_hash || ' ' || verified \
-                           || ' ' || commit_id || ' ' || grp";
+                           || ' ' || commit_id || ' ' || source || ' ' || grp";
         let sql = match self.backend {
             Backend::Sqlite => format!("SELECT group_concat({ROW}, char(30)) FROM zones"),
             Backend::Postgres => format!("SELECT string_agg({ROW}, chr(30)) FROM zones"),
@@ -186,7 +193,7 @@ impl Store {
         for chunk in names.chunks(NAMES_PER_QUERY) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT name, grp, serial, content_hash, verified, commit_id, content \
+                "SELECT name, grp, serial, content_hash, verified, commit_id, content, source \
                  FROM zones WHERE name IN ({})",
                 marks.join(", ")
             );
@@ -204,6 +211,7 @@ impl Store {
                     verified: r.get::<i64, _>(4) != 0,
                     commit_id: r.get(5),
                     content: r.get(6),
+                    source: r.get(7),
                 });
             }
         }
@@ -242,11 +250,11 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (z, audit) in zones {
             sqlx::query(
-                "INSERT INTO zones (name, grp, serial, content_hash, content, verified, commit_id, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                "INSERT INTO zones (name, grp, serial, content_hash, content, verified, commit_id, updated_at, source) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (name) DO UPDATE SET grp = excluded.grp, serial = excluded.serial, \
                  content_hash = excluded.content_hash, content = excluded.content, verified = excluded.verified, \
-                 commit_id = excluded.commit_id, updated_at = excluded.updated_at",
+                 commit_id = excluded.commit_id, updated_at = excluded.updated_at, source = excluded.source",
             )
             .bind(&z.name)
             .bind(&z.group)
@@ -256,6 +264,7 @@ impl Store {
             .bind(i64::from(z.verified))
             .bind(&z.commit_id)
             .bind(audit.at)
+            .bind(&z.source)
             .execute(&mut *tx)
             .await?;
             insert_audit(&mut tx, audit).await?;
@@ -312,6 +321,7 @@ mod tests {
             content: "example.com. 3600 IN SOA …".into(),
             verified: false,
             commit_id: "c1".into(),
+            source: "5e1f".into(),
         };
         let audit = AuditEntry {
             at: 1,
@@ -326,7 +336,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.zone("example.com.").await.unwrap().unwrap(), z);
-        assert_eq!(store.zone_index().await.unwrap()[0].serial, 2026112100);
+        let index = store.zone_index().await.unwrap();
+        assert_eq!(index[0].serial, 2026112100);
+        assert_eq!(index[0].source, "5e1f");
         store
             .delete_zones(&[("example.com.".into(), audit)])
             .await
