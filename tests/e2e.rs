@@ -323,3 +323,54 @@ fn many_new_zones_are_verified_in_one_run_while_secondaries_progress() {
         "{status}"
     );
 }
+
+both_stores!(
+    a_plan_after_history_was_rewritten_reads_only_the_changed_zone,
+    |db| {
+        let env = Env::new(db);
+        three_zones(&env);
+        // the applied commit is amended away and collected: no diff from it can be made
+        env.zone("a.test", &zone_yaml("192.0.2.77"));
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&env.repo)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", text(&out));
+        };
+        git(&["add", "-A"]);
+        git(&[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.net",
+            "commit",
+            "-q",
+            "--amend",
+            "-m",
+            "rewritten",
+        ]);
+        git(&["reflog", "expire", "--expire=now", "--all"]);
+        git(&["gc", "-q", "--prune=now"]);
+        let plan = env.zk_env(
+            &["plan", "--detailed-exitcode"],
+            &[("ZONEKEEPER_LOG", "info")],
+        );
+        let shown = text(&plan);
+        assert_eq!(plan.status.code(), Some(2), "{shown}");
+        assert!(shown.contains("~ update a.test."), "{shown}");
+        assert!(
+            !shown.contains("b.test.") && !shown.contains("c.test."),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("read=1") && shown.contains("unchanged=2"),
+            "only a.test is read: {shown}"
+        );
+        env.apply(&[], 0);
+        let www = crate::support::dig_short(env.lab.dns_addr("ns2").unwrap(), "www.a.test.", "A");
+        assert_eq!(www, vec!["192.0.2.77"]);
+        env.assert_converged("after the rewritten revision was applied");
+    }
+);

@@ -91,6 +91,11 @@ fn load_diff(
             }
         }
     }
+    tracing::info!(
+        read = files.len(),
+        deleted = deleted.len(),
+        "zone files read: those changed since the applied commit"
+    );
     secrets::committed_keys(source, Some(since), true, &mut problems)?;
     let how = How {
         scan_keys: true,
@@ -120,6 +125,7 @@ fn load_by_source(
     let settings = zone_settings(&config);
     let mut listed = HashSet::new();
     let mut files = Vec::new();
+    let mut unchanged = 0usize;
     for (path, pending) in source.zone_list()? {
         let name = recorded_name_of(&path);
         let same = match (&pending, &name) {
@@ -129,10 +135,17 @@ fn load_by_source(
             _ => false,
         };
         listed.extend(name);
-        if !same {
+        if same {
+            unchanged += 1;
+        } else {
             files.push((path, pending));
         }
     }
+    tracing::info!(
+        read = files.len(),
+        unchanged,
+        "zone files read: those whose recorded source differs (the applied commit is not in the repository, or zonekeeper.yaml changed)"
+    );
     // zone files were read as committed: their bytes are checked for key material as
     // they are read, every other file here
     secrets::committed_keys(source, None, true, &mut problems)?;

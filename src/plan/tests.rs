@@ -389,3 +389,47 @@ fn a_text_plan_of_many_zones_shows_the_first_in_full_and_counts_the_rest() {
         "the last zone's records are not shown"
     );
 }
+
+#[test]
+fn a_text_plan_wants_the_recorded_content_of_the_zones_it_shows_json_of_every_zone() {
+    let names: Vec<String> = (0..130).map(|i| format!("z{i:03}.test")).collect();
+    let before: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), A)).collect();
+    // every zone changes but the last, which is deleted; one is new
+    let mut after: Vec<(&str, &str)> = names[..129].iter().map(|n| (n.as_str(), A2)).collect();
+    after.push(("new.test", A));
+    let mut rec = recorded_from(&desired(&before), 2026112000);
+    let contents: Vec<(String, String)> = rec
+        .zones
+        .values_mut()
+        .map(|z| (z.name.clone(), std::mem::take(&mut z.content)))
+        .collect();
+    // as `prepare` plans: from the index, without content
+    let mut plan = compute(&desired(&after), &mut rec, 20261121);
+    assert_eq!(plan.zones.len(), 131);
+    let text = plan.old_text_wanted(Detail::Text);
+    assert_eq!(
+        text,
+        (0..render::ZONES_IN_FULL - 1)
+            .map(|i| format!("z{i:03}.test."))
+            .collect::<Vec<_>>(),
+        "the zones shown in full but new.test. (first, and new: nothing recorded)"
+    );
+    let full = plan.old_text_wanted(Detail::Full);
+    assert_eq!(full.len(), 130, "every update and the deletion");
+    assert!(full.contains(&"z129.test.".to_string()));
+    plan.fill_old_text(contents.into_iter().filter(|(n, _)| full.contains(n)));
+    let last = plan.zones.iter().find(|z| z.zone == "z128.test.").unwrap();
+    let changes = last.rrset_changes();
+    assert!(
+        changes
+            .iter()
+            .any(|c| !c.old.is_empty() && !c.new.is_empty() && c.old != c.new),
+        "{changes:?}"
+    );
+    let gone = plan.zones.iter().find(|z| z.zone == "z129.test.").unwrap();
+    assert!(
+        gone.rrset_changes()
+            .iter()
+            .all(|c| c.new.is_empty() && !c.old.is_empty())
+    );
+}
