@@ -53,8 +53,8 @@ pub struct Prepared {
 
 /// Loads the desired state at `rev` (incrementally when the store has an applied
 /// revision) and computes the plan, with the recorded content of the zone changes that
-/// `detail` shows (the plan is decided from the index's hashes alone). `Ok(Err(code))` when the desired state is invalid
-/// (problems already printed). `prober` asks the parents' servers what the staged
+/// `detail` shows (the plan is decided from the index's hashes alone). `Ok(Err(code))`
+/// when the desired state is invalid (problems already printed). `prober` asks the parents' servers what the staged
 /// operations need (the network; the simulated fleet in tests).
 pub async fn prepare(
     g: &Global,
