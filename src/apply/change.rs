@@ -252,12 +252,7 @@ impl<'a> Sender<'a> {
                 content: s.target.clone(),
                 verified: false,
                 commit_id: self.desired.revision.id.clone(),
-                source: self
-                    .desired
-                    .zones
-                    .get(&key)
-                    .map(|z| z.source.clone())
-                    .unwrap_or_default(),
+                source: self.desired.source_of(&key),
             },
             self.audit(s.action, &key, s.detail.clone()),
         )

@@ -169,12 +169,7 @@ pub(super) async fn send_and_record(
         content: want,
         verified: false,
         commit_id: ctx.desired.revision.id.clone(),
-        source: ctx
-            .desired
-            .zones
-            .get(&name)
-            .map(|z| z.source.clone())
-            .unwrap_or_default(),
+        source: ctx.desired.source_of(&name),
     };
     let audit = AuditEntry {
         at: ctx.opts.now,

@@ -23,13 +23,7 @@ use crate::model::Config;
 /// What a zone built from the file with blob `blob` under zone settings `settings`
 /// ([`zone_settings`]) is recorded with: the same source builds the same zone.
 pub fn source_id(blob: &git2::Oid, settings: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(blob.as_bytes());
-    h.update(settings.as_bytes());
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    short_hash(&[blob.as_bytes(), settings.as_bytes()])
 }
 
 /// Everything of the configuration that building or checking a zone reads (its group's
@@ -44,8 +38,19 @@ pub fn zone_settings(config: &Config) -> String {
         config.max_records_per_type,
         config.check_names
     );
-    let digest = Sha256::digest(text.as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    short_hash(&[text.as_bytes()])
+}
+
+/// The first 128 bits of the SHA-256 of `parts` one after another, in hex.
+fn short_hash(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The zone a file names, as the store records it (lower case, ASCII, trailing dot).
@@ -97,12 +102,8 @@ fn load_diff(
         "zone files read: those changed since the applied commit"
     );
     secrets::committed_keys(source, Some(since), true, &mut problems)?;
-    let how = How {
-        scan_keys: true,
-        keep: true,
-    };
     let mut checked = match &config {
-        Some(c) => build_zones(files, source, c, how)?,
+        Some(c) => build_zones(files, source, c, How::CHANGES)?,
         None => Checked::default(),
     };
     checked.problems.extend(problems);
@@ -149,11 +150,7 @@ fn load_by_source(
     // zone files were read as committed: their bytes are checked for key material as
     // they are read, every other file here
     secrets::committed_keys(source, None, true, &mut problems)?;
-    let how = How {
-        scan_keys: true,
-        keep: true,
-    };
-    let mut checked = build_zones(files, source, &config, how)?;
+    let mut checked = build_zones(files, source, &config, How::CHANGES)?;
     checked.problems.extend(problems);
     let built: HashSet<&str> = checked.names.iter().map(String::as_str).collect();
     let deleted = recorded

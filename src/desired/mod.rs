@@ -43,6 +43,17 @@ pub struct DesiredState {
     pub scope: Scope,
 }
 
+impl DesiredState {
+    /// What zone `name` was built from ([`source_id`]), to record with it; empty when it
+    /// is not among the zones read.
+    pub fn source_of(&self, name: &str) -> String {
+        self.zones
+            .get(name)
+            .map(|z| z.source.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// How much of the revision was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -252,6 +263,14 @@ struct How {
     scan_keys: bool,
     /// Keep the zones built; without, only their names (`validate` needs no more).
     keep: bool,
+}
+
+impl How {
+    /// The changed zone files of a commit: checked for key material, kept.
+    const CHANGES: How = How {
+        scan_keys: true,
+        keep: true,
+    };
 }
 
 /// What [`build_zones`] found.
