@@ -13,7 +13,9 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc: checking 40,000 zones on every core allocates millions of small values from
 /// several threads at once, which the system allocator serves with lock contention and
-/// page faults (measured: `scripts/bench`, README "Scale").
+/// page faults (measured: `scripts/bench`, README "Scale"). Without transparent huge
+/// pages (`no_thp`): asking for them made the kernel compact memory on page faults, a
+/// third of a 40,000-zone plan's time on some runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

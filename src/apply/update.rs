@@ -114,7 +114,7 @@ fn rrset_records(zone: &Zone, c: &RrsetChange) -> Result<(Vec<Record>, Vec<Recor
                 .nth(4)
                 .and_then(|t| Name::from_ascii(t).ok())
                 .ok_or_else(|| bad(format!("the recorded NS record `{line}` is unreadable")))?;
-            if desired.is_none_or(|s| !s.rdatas.contains(&RData::NS(NS(target.clone())))) {
+            if desired.is_none_or(|s| !s.rdatas().any(|r| r == RData::NS(NS(target.clone())))) {
                 let mut r = Record::from_rdata(owner.clone(), 0, RData::NS(NS(target)));
                 r.dns_class = hickory_proto::rr::DNSClass::NONE;
                 deletes.push(r);
@@ -268,20 +268,24 @@ pub fn zone_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::record::Rrset;
+    use crate::model::ParsedRrset;
     use crate::model::zone::Soa;
 
     fn zone(n: usize) -> Zone {
         let origin = Name::from_ascii("big.test.").unwrap();
         let txt = "x".repeat(230);
         let rrsets = (0..n)
-            .map(|i| Rrset {
-                owner: Name::from_ascii(format!("t{i:04}.big.test.")).unwrap(),
-                rtype: RecordType::TXT,
-                ttl: 300,
-                rdatas: vec![RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![
-                    txt.clone(),
-                ]))],
+            .map(|i| {
+                ParsedRrset {
+                    owner: Name::from_ascii(format!("t{i:04}.big.test.")).unwrap(),
+                    rtype: RecordType::TXT,
+                    ttl: 300,
+                    rdatas: vec![RData::TXT(hickory_proto::rr::rdata::TXT::new(vec![
+                        txt.clone(),
+                    ]))],
+                }
+                .into_wire()
+                .unwrap()
             })
             .collect();
         Zone {

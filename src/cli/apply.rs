@@ -113,7 +113,7 @@ async fn locked(
     let detail = if saved.is_some() || g.format == Format::Json {
         crate::plan::Detail::Full
     } else {
-        crate::plan::Detail::Text
+        crate::plan::Detail::Apply
     };
     let prepared = match prepare(g, store, &rev, today, &crate::live::Network, detail).await? {
         Ok(p) => p,

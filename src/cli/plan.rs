@@ -94,7 +94,7 @@ pub async fn prepare(
         revision: applied.map(|a| a.commit_id),
         primary: store.primary().await.into_diagnostic()?,
     };
-    let mut plan = plan::compute(&desired, &mut recorded, today);
+    let mut plan = plan::compute(&desired, &mut recorded, today, detail);
     let wanted = plan.old_text_wanted(detail);
     plan.fill_old_text(store.contents(&wanted).await.into_diagnostic()?);
     let held;

@@ -13,15 +13,15 @@ use super::validate::{Checker, at, rname, soa_field};
 use super::yaml::{RrsetYaml, ZoneFile};
 use crate::model::config::{Group, SoaDefaults};
 use crate::model::record::{
-    MAX_TTL, Rrset, SUPPORTED_TYPES, ascii, canonical_key, example, parse_name, parse_rdata,
-    presentation, target,
+    MAX_TTL, SUPPORTED_TYPES, ascii, canonical_key, example, parse_name, parse_rdata, presentation,
+    target,
 };
 use crate::model::zone::Cutover;
-use crate::model::{Config, Soa, Zone};
+use crate::model::{Config, ParsedRrset, Rrset, Soa, Zone};
 
 /// An RRset being built, with the places it came from.
 struct Built {
-    set: Rrset,
+    set: ParsedRrset,
     type_place: Place,
     value_places: Vec<Place>,
 }
@@ -69,11 +69,21 @@ pub fn build_zone(
     if c.problems.len() > before {
         return None;
     }
-    let mut rrsets: Vec<Rrset> = built.into_iter().map(|b| b.set).collect();
+    // kept in wire form for the whole run: each record is written and read back here
+    let mut rrsets: Vec<Rrset> = Vec::with_capacity(built.len());
+    for b in built {
+        match b.set.into_wire() {
+            Ok(set) => rrsets.push(set),
+            Err((i, e)) => {
+                let place = b.value_places.get(i).copied().unwrap_or(b.type_place);
+                c.report("record::value", place, e.message, e.help)
+            }
+        }
+    }
+    if c.problems.len() > before {
+        return None;
+    }
     rrsets.sort_by_cached_key(|r| (canonical_key(&r.owner), u16::from(r.rtype)));
-    // The collect above reuses the larger buffer of `built`: give the rest back, as the
-    // zone is kept for the whole run.
-    rrsets.shrink_to_fit();
     Some(Zone {
         name: origin,
         group: y.group.value.clone(),
@@ -278,7 +288,7 @@ fn build_rrset(
     }
     // Sized for its values: most RRsets hold one record, and a zone is kept for the whole
     // run (a vector grown by push would hold room for four).
-    let mut set = Rrset {
+    let mut set = ParsedRrset {
         owner: owner.clone(),
         rtype,
         ttl,
@@ -348,7 +358,7 @@ fn apex_ns(
                 .iter()
                 .map(|n| RData::NS(hickory_proto::rr::rdata::NS(n.clone())))
                 .collect();
-            let set = Rrset {
+            let set = ParsedRrset {
                 owner: origin.clone(),
                 rtype: RecordType::NS,
                 ttl: default_ttl,

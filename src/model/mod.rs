@@ -10,11 +10,13 @@ pub mod config;
 pub mod idn;
 pub mod parallel;
 pub mod record;
+pub mod rrset;
 pub mod serial;
 pub mod served;
 pub mod zone;
 
 pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};
-pub use record::{Rrset, ascii, name_of, presentation};
+pub use record::{ascii, name_of, presentation};
+pub use rrset::{ParsedRrset, Rrset};
 pub use serial::next_serial;
 pub use zone::{Soa, Zone};

@@ -9,7 +9,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SRV, TXT};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 
 /// The record types zonekeeper manages in zone files.
 pub const SUPPORTED_TYPES: &[RecordType] = &[
@@ -26,41 +26,6 @@ pub const SUPPORTED_TYPES: &[RecordType] = &[
 
 /// The largest TTL RFC 2181 allows: 2^31 - 1 seconds.
 pub const MAX_TTL: u64 = (1 << 31) - 1;
-
-/// One RRset: every record of one type at one owner name, sharing one TTL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rrset {
-    /// The owner name, fully qualified.
-    pub owner: Name,
-    /// The record type.
-    pub rtype: RecordType,
-    /// The TTL of the whole RRset.
-    pub ttl: u32,
-    /// The record data, in the order written.
-    pub rdatas: Vec<RData>,
-}
-
-impl Rrset {
-    /// The RRset's records, ready for an UPDATE message.
-    pub fn records(&self) -> Vec<Record> {
-        self.rdatas
-            .iter()
-            .map(|d| Record::from_rdata(self.owner.clone(), self.ttl, d.clone()))
-            .collect()
-    }
-
-    /// The canonical presentation lines of this RRset (`owner ttl IN TYPE rdata`), sorted.
-    pub fn lines(&self) -> Vec<String> {
-        let owner = ascii(&self.owner);
-        let mut lines: Vec<String> = self
-            .rdatas
-            .iter()
-            .map(|d| format!("{owner} {} IN {} {}", self.ttl, self.rtype, presentation(d)))
-            .collect();
-        lines.sort();
-        lines
-    }
-}
 
 /// A key whose byte order is the canonical order of names (RFC 4034 §6.1: labels from the
 /// root, each compared as lower-case octets, a shorter label first), for sorting many
@@ -435,25 +400,5 @@ mod tests {
             "0 issue \"letsencrypt.org\""
         );
         assert!(parse_rdata(RecordType::CAA, "0 issue", &origin()).is_err());
-    }
-
-    #[test]
-    fn rrset_lines_are_sorted_and_lowercase() {
-        let set = Rrset {
-            owner: Name::from_ascii("WWW.example.com.").unwrap(),
-            rtype: RecordType::A,
-            ttl: 60,
-            rdatas: vec![
-                parse_rdata(RecordType::A, "192.0.2.2", &origin()).unwrap(),
-                parse_rdata(RecordType::A, "192.0.2.1", &origin()).unwrap(),
-            ],
-        };
-        assert_eq!(
-            set.lines(),
-            vec![
-                "www.example.com. 60 IN A 192.0.2.1",
-                "www.example.com. 60 IN A 192.0.2.2"
-            ]
-        );
     }
 }

@@ -7,7 +7,8 @@ use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sha2::{Digest, Sha256};
 
-use super::record::{Rrset, ascii, presentation};
+use super::record::{ascii, presentation};
+use super::rrset::Rrset;
 
 /// The SOA values zonekeeper writes; the serial is managed separately.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,14 +223,18 @@ mod tests {
 
     pub(crate) fn zone() -> Zone {
         let origin = Name::from_ascii("example.com.").unwrap();
-        let rr = |owner: &str, t: RecordType, ttl: u32, vals: &[&str]| Rrset {
-            owner: Name::from_ascii(owner).unwrap(),
-            rtype: t,
-            ttl,
-            rdatas: vals
-                .iter()
-                .map(|v| parse_rdata(t, v, &origin).unwrap())
-                .collect(),
+        let rr = |owner: &str, t: RecordType, ttl: u32, vals: &[&str]| {
+            crate::model::ParsedRrset {
+                owner: Name::from_ascii(owner).unwrap(),
+                rtype: t,
+                ttl,
+                rdatas: vals
+                    .iter()
+                    .map(|v| parse_rdata(t, v, &origin).unwrap())
+                    .collect(),
+            }
+            .into_wire()
+            .unwrap()
         };
         Zone {
             name: origin.clone(),

@@ -178,25 +178,35 @@ impl Plan {
     }
 }
 
-/// How much of a plan is shown, which decides whose recorded content is read for it: a
-/// text plan of 40,000 updates shows 20 diffs, and needs 20 zones' content, not 40,000.
+/// How much of a plan's content is held, which decides what is written out and what is
+/// read from the store for it: a text plan of 40,000 updates shows 20 diffs, and needs 20
+/// zones' content, not 40,000 twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Every zone change with its RRsets: JSON, a saved plan, a saved plan's check.
+    /// Every zone change with its RRsets, old and new: JSON, a saved plan, a saved plan's
+    /// check.
     Full,
-    /// As the text plan shows it ([`render::zones_in_full`]).
+    /// The new content of every zone change (what `apply` sends), the old content of
+    /// those the text shows.
+    Apply,
+    /// Old and new content of the zone changes the text plan shows
+    /// ([`render::zones_in_full`]).
     Text,
 }
 
 impl Plan {
+    /// How many zone changes (the first, by name) `detail` shows in full.
+    fn shown(&self, detail: Detail) -> usize {
+        match detail {
+            Detail::Full => self.zones.len(),
+            Detail::Apply | Detail::Text => render::zones_in_full(self.zones.len()),
+        }
+    }
+
     /// The zones whose recorded content `detail` shows: updates and deletions among the
     /// zone changes shown in full.
     pub fn old_text_wanted(&self, detail: Detail) -> Vec<String> {
-        let shown = match detail {
-            Detail::Full => self.zones.len(),
-            Detail::Text => render::zones_in_full(self.zones.len()),
-        };
-        self.zones[..shown]
+        self.zones[..self.shown(detail)]
             .iter()
             .filter(|z| matches!(z.action, ZoneAction::Update | ZoneAction::Delete))
             .map(|z| z.zone.clone())
@@ -231,11 +241,19 @@ pub struct Recorded {
 
 /// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).
 /// Zones are compared on every core when there are many. The recorded contents of the
-/// zones that change move into the plan (as their `old_text`), not copied.
-pub fn compute(desired: &DesiredState, recorded: &mut Recorded, today: u32) -> Plan {
+/// zones that change move into the plan (as their `old_text`), not copied. The desired
+/// content (`new_text`) is held for every zone change, or with [`Detail::Text`] for
+/// those shown: written out once to be hashed, then dropped for the rest.
+pub fn compute(
+    desired: &DesiredState,
+    recorded: &mut Recorded,
+    today: u32,
+    detail: Detail,
+) -> Plan {
     let desired_zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
+    let keep = detail != Detail::Text;
     let mut zones: Vec<ZoneChange> = parallel::map(&desired_zones, |(name, z)| {
-        zone_change(name, z, recorded.zones.get(*name), today)
+        zone_change(name, z, recorded.zones.get(*name), today, keep)
     })
     .into_iter()
     .flatten()
@@ -272,6 +290,16 @@ pub fn compute(desired: &DesiredState, recorded: &mut Recorded, today: u32) -> P
         });
     }
     zones.sort_by(|a, b| a.zone.cmp(&b.zone));
+    if !keep {
+        let shown = render::zones_in_full(zones.len());
+        for z in &mut zones[..shown] {
+            if let (Some(zone), Some(serial)) = (desired.zones.get(&z.zone), z.new_serial)
+                && z.action != ZoneAction::Verify
+            {
+                z.new_text = zone.canonical_text(serial);
+            }
+        }
+    }
     Plan {
         revision: desired.revision.id.clone(),
         author: desired.revision.author.clone(),
@@ -295,17 +323,20 @@ pub fn compute(desired: &DesiredState, recorded: &mut Recorded, today: u32) -> P
 }
 
 /// One desired zone's change against its recorded row, if it has one to make. Its content
-/// is written out once: hashed, then given its serial if it changes. The changed RRsets
-/// are left to [`ZoneChange::rrset_changes`]: worked out when shown.
+/// is written out once: hashed, then given its serial if it changes and `keep`. The
+/// changed RRsets are left to [`ZoneChange::rrset_changes`]: worked out when shown.
 fn zone_change(
     name: &str,
     z: &Zone,
     recorded: Option<&RecordedZone>,
     today: u32,
+    keep: bool,
 ) -> Option<ZoneChange> {
     let text = z.canonical_text(0);
-    let new_text =
-        |serial: u32| with_serial(&text, serial).unwrap_or_else(|| z.canonical_text(serial));
+    let new_text = |serial: u32| match keep {
+        true => with_serial(&text, serial).unwrap_or_else(|| z.canonical_text(serial)),
+        false => String::new(),
+    };
     let change = |action, r: Option<&RecordedZone>, serial: u32, new_text: String| ZoneChange {
         zone: name.to_string(),
         action,

@@ -66,7 +66,7 @@ const A2: &str = "group: default\nrecords:\n  www:\n    A: 192.0.2.2\n";
 #[test]
 fn new_zones_are_created_with_todays_serial() {
     let d = desired(&[("a.test", A), ("b.test", A)]);
-    let plan = compute(&d, &mut Recorded::default(), 20261121);
+    let plan = compute(&d, &mut Recorded::default(), 20261121, Detail::Full);
     assert_eq!(plan.count(ZoneAction::Create), 2);
     assert_eq!(plan.zones[0].new_serial, Some(2026112100));
     assert_eq!(plan.groups.len(), 1, "the group is new");
@@ -83,7 +83,7 @@ fn unchanged_zones_make_an_empty_plan() {
         secondaries: vec!["ns1".into()],
         nameservers: vec!["ns1.example.net.".into()],
     }];
-    let plan = compute(&d, &mut rec.clone(), 20261121);
+    let plan = compute(&d, &mut rec.clone(), 20261121, Detail::Full);
     assert!(!plan.has_changes(), "{plan:?}");
     assert!(render::text(&plan, false).contains("No changes"));
 }
@@ -93,7 +93,7 @@ fn one_changed_record_is_one_rrset_change_and_a_serial_bump() {
     let before = desired(&[("a.test", A), ("b.test", A)]);
     let rec = recorded_from(&before, 2026112105);
     let after = desired(&[("a.test", A2), ("b.test", A)]);
-    let plan = compute(&after, &mut rec.clone(), 20261121);
+    let plan = compute(&after, &mut rec.clone(), 20261121, Detail::Full);
     let changes: Vec<_> = plan
         .zones
         .iter()
@@ -122,7 +122,7 @@ fn removed_zone_files_are_deletions() {
     let before = desired(&[("a.test", A), ("b.test", A)]);
     let rec = recorded_from(&before, 1);
     let after = desired(&[("a.test", A)]);
-    let plan = compute(&after, &mut rec.clone(), 20261121);
+    let plan = compute(&after, &mut rec.clone(), 20261121, Detail::Full);
     let deletes: Vec<_> = plan
         .zones
         .iter()
@@ -140,7 +140,7 @@ fn soa_timer_change_shows_as_soa_change() {
         "a.test",
         "group: default\nsoa: {minimum: 60}\nrecords:\n  www:\n    A: 192.0.2.1\n",
     )]);
-    let plan = compute(&after, &mut rec.clone(), 20261121);
+    let plan = compute(&after, &mut rec.clone(), 20261121, Detail::Full);
     assert_eq!(plan.zones[0].rrset_changes()[0].rtype, "SOA");
 }
 
@@ -149,7 +149,7 @@ fn unverified_zones_are_verified_again() {
     let d = desired(&[("a.test", A)]);
     let mut rec = recorded_from(&d, 3);
     rec.zones.values_mut().for_each(|z| z.verified = false);
-    let plan = compute(&d, &mut rec.clone(), 20261121);
+    let plan = compute(&d, &mut rec.clone(), 20261121, Detail::Full);
     assert_eq!(plan.zones[0].action, ZoneAction::Verify);
     assert_eq!(plan.zones[0].new_serial, Some(3));
 }
@@ -180,7 +180,7 @@ fn a_plan_of_operations_only_has_changes_and_shows_their_waits() {
     let d = desired(&[("a.test", A)]);
     let mut rec = recorded_from(&d, 3);
     rec.groups = vec![crate::store::GroupRow::of(&d.config.groups["default"])];
-    let mut plan = compute(&d, &mut rec.clone(), 20261121);
+    let mut plan = compute(&d, &mut rec.clone(), 20261121, Detail::Full);
     assert!(!plan.has_changes(), "{plan:?}");
     plan.operations = vec![operations::new_operation(&removal())];
     assert!(
@@ -271,7 +271,7 @@ fn operations_under_way_show_their_state_and_count_as_something_to_do() {
             .collect(),
     };
     let d = desired(&[("a.test", A)]);
-    let mut plan = compute(&d, &mut recorded_from(&d, 3), 20261121);
+    let mut plan = compute(&d, &mut recorded_from(&d, 3), 20261121, Detail::Full);
     plan.groups.clear();
     plan.operations = vec![operations::active_operation(&row)];
     assert!(plan.has_changes());
@@ -311,7 +311,7 @@ fn zone_operations_are_counted_by_kind_and_group_with_their_steps() {
         ("d.test", A),
         ("e.test", A),
     ]);
-    let mut plan = compute(&after, &mut rec.clone(), 20261121);
+    let mut plan = compute(&after, &mut rec.clone(), 20261121, Detail::Full);
     // a.test is held by a staged operation: its update is the operation's, not a zone
     // operation of its own.
     let ops = crate::procedures::zone::operations(
@@ -357,7 +357,10 @@ fn a_text_plan_of_many_zones_shows_the_first_in_full_and_counts_the_rest() {
     let names: Vec<String> = (0..130).map(|i| format!("z{i:03}.test")).collect();
     let mut files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), A)).collect();
     let d = desired(&files[..render::ZONES_SHOWN]);
-    let text = render::text(&compute(&d, &mut Recorded::default(), 20261121), false);
+    let text = render::text(
+        &compute(&d, &mut Recorded::default(), 20261121, Detail::Full),
+        false,
+    );
     assert_eq!(
         text.matches("+ create ").count(),
         render::ZONES_SHOWN,
@@ -369,7 +372,12 @@ fn a_text_plan_of_many_zones_shows_the_first_in_full_and_counts_the_rest() {
     let before = desired(&files[..1]);
     files[0].1 = A2;
     let d = desired(&files);
-    let plan = compute(&d, &mut recorded_from(&before, 2026112000), 20261121);
+    let plan = compute(
+        &d,
+        &mut recorded_from(&before, 2026112000),
+        20261121,
+        Detail::Full,
+    );
     let text = render::text(&plan, false);
     assert_eq!(text.matches("+ create ").count(), render::ZONES_IN_FULL - 1);
     assert_eq!(text.matches("~ update ").count(), 1);
@@ -404,7 +412,7 @@ fn a_text_plan_wants_the_recorded_content_of_the_zones_it_shows_json_of_every_zo
         .map(|z| (z.name.clone(), std::mem::take(&mut z.content)))
         .collect();
     // as `prepare` plans: from the index, without content
-    let mut plan = compute(&desired(&after), &mut rec, 20261121);
+    let mut plan = compute(&desired(&after), &mut rec, 20261121, Detail::Full);
     assert_eq!(plan.zones.len(), 131);
     let text = plan.old_text_wanted(Detail::Text);
     assert_eq!(
@@ -432,4 +440,39 @@ fn a_text_plan_wants_the_recorded_content_of_the_zones_it_shows_json_of_every_zo
             .iter()
             .all(|c| c.new.is_empty() && !c.old.is_empty())
     );
+}
+
+#[test]
+fn a_text_plan_holds_the_new_content_of_the_zones_it_shows_and_renders_as_the_full_one() {
+    let names: Vec<String> = (0..130).map(|i| format!("z{i:03}.test")).collect();
+    let before: Vec<(&str, &str)> = names[..60].iter().map(|n| (n.as_str(), A)).collect();
+    let after: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), A2)).collect();
+    let rec = recorded_from(&desired(&before), 2026112000);
+    let d = desired(&after);
+    let full = compute(&d, &mut rec.clone(), 20261121, Detail::Full);
+    let apply = compute(&d, &mut rec.clone(), 20261121, Detail::Apply);
+    let text = compute(&d, &mut rec.clone(), 20261121, Detail::Text);
+    assert_eq!(full.zones.len(), 130);
+    assert!(full.zones.iter().all(|z| !z.new_text.is_empty()));
+    assert_eq!(apply, full, "apply sends every zone's content");
+    let held: Vec<&str> = text
+        .zones
+        .iter()
+        .filter(|z| !z.new_text.is_empty())
+        .map(|z| z.zone.as_str())
+        .collect();
+    let shown: Vec<&str> = full.zones[..render::ZONES_IN_FULL]
+        .iter()
+        .map(|z| z.zone.as_str())
+        .collect();
+    assert_eq!(held, shown);
+    for (t, f) in text
+        .zones
+        .iter()
+        .zip(&full.zones)
+        .take(render::ZONES_IN_FULL)
+    {
+        assert_eq!(t.new_text, f.new_text, "{}", t.zone);
+    }
+    assert_eq!(render::text(&text, false), render::text(&full, false));
 }

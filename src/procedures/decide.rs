@@ -502,9 +502,8 @@ pub fn zone_delegation(
     let ns: Vec<Name> = d
         .rrset(&d.name, RecordType::NS)
         .map(|s| {
-            s.rdatas
-                .iter()
-                .filter_map(|r| crate::model::record::target(r).cloned())
+            s.rdatas()
+                .filter_map(|r| crate::model::record::target(&r).cloned())
                 .collect()
         })
         .unwrap_or_default();

@@ -233,7 +233,7 @@ impl<'r> Sim<'r> {
             rev,
             today,
             self.fleet.effects().prober.as_ref(),
-            zonekeeper::plan::Detail::Text,
+            zonekeeper::plan::Detail::Apply,
         )
         .await
         {

@@ -78,6 +78,13 @@ pub(crate) async fn load(
                     primary.name
                 ));
             }
+            // a plan made for display holds the content of the zones it shows only
+            _ if zones.ops[i].change.new_text.is_empty() => {
+                let zone = zones.ops[i].op.zone.clone();
+                zones.fail(i, format!(
+                    "zone {zone}: the plan holds no content for it (a plan made to be shown, not applied); nothing was sent. This is a bug in zonekeeper: please report it"
+                ));
+            }
             _ => {
                 control
                     .write_zone_file(&zname, &zones.ops[i].change.new_text)

@@ -34,12 +34,14 @@ pub(super) async fn set_rrset(
     for v in values {
         rdatas.push(crate::model::record::parse_rdata(t, v, &origin)?);
     }
-    let set = crate::model::Rrset {
+    let set = crate::model::ParsedRrset {
         owner: owner_name.clone(),
         rtype: t,
         ttl,
         rdatas,
-    };
+    }
+    .into_wire()
+    .map_err(|(_, e)| e)?;
     let key = (owner.to_string(), rtype.to_string());
     let lines = set.lines();
     if lines_by_rrset(&recorded.content).get(&key) == Some(&lines) {
