@@ -19,7 +19,7 @@ pub const MEMBERS_PER_UPDATE: usize = 500;
 /// The unique member label of a zone: 16 hex digits of the SHA-256 of its lower-case name.
 pub fn member_label(zone: &Name) -> String {
     let digest = Sha256::digest(crate::model::ascii(zone).as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::model::hex(&digest[..8])
 }
 
 /// `<label>.zones.<catalog>`.

@@ -87,7 +87,7 @@ pub async fn prepare(
         Err(e) => return Err(e).into_diagnostic(),
     };
     let zones: BTreeMap<String, store::RecordedZone> =
-        index.iter().map(|z| (z.name.clone(), z.clone())).collect();
+        index.into_iter().map(|z| (z.name.clone(), z)).collect();
     let mut recorded = Recorded {
         zones,
         groups: store.groups().await.into_diagnostic()?,
@@ -97,6 +97,8 @@ pub async fn prepare(
     let mut plan = plan::compute(&desired, &mut recorded, today, detail);
     let wanted = plan.old_text_wanted(detail);
     plan.fill_old_text(store.contents(&wanted).await.into_diagnostic()?);
+    // the index again, by name as it was read (the contents moved into the plan)
+    let index = recorded.zones.into_values().collect();
     let held;
     (plan.operations, held) = staged(store, &desired, prober, index).await?;
     plan.zone_operations = plan::operations::zone_operations(&crate::procedures::zone::operations(

@@ -47,10 +47,7 @@ fn short_hash(parts: &[&[u8]]) -> String {
     for part in parts {
         h.update(part);
     }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::model::hex(&h.finalize()[..16])
 }
 
 /// The zone a file names, as the store records it (lower case, ASCII, trailing dot).

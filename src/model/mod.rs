@@ -20,3 +20,14 @@ pub use record::{ascii, name_of, presentation};
 pub use rrset::{ParsedRrset, Rrset};
 pub use serial::next_serial;
 pub use zone::{Soa, Zone};
+
+/// Bytes as lower-case hex digits (hashes in the store, catalog member labels).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}

@@ -164,7 +164,7 @@ pub fn text_hash(text: &str) -> String {
 /// SHA-256 (hex) of a canonical text.
 pub fn content_hash(canonical_text: &str) -> String {
     let digest = Sha256::digest(canonical_text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&digest)
 }
 
 /// A canonical text with its SOA serial set to `serial`: what `canonical_text(serial)`

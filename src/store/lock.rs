@@ -148,7 +148,7 @@ fn new_lock_id() -> String {
             sha2::Sha256::digest(format!("{nanos} {} {}", this_host(), std::process::id()));
         bytes.copy_from_slice(&digest[..8]);
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::model::hex(&bytes)
 }
 
 fn info_of(row: &sqlx::any::AnyRow) -> LockInfo {

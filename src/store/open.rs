@@ -278,9 +278,7 @@ mod tests {
         ),
     ];
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::model::hex;
 
     #[test]
     fn rendered_migrations_are_what_stores_applied() {
