@@ -69,7 +69,9 @@ pub fn build_zone(
     if c.problems.len() > before {
         return None;
     }
-    // kept in wire form for the whole run: each record is written and read back here
+    // in canonical order, then kept in wire form for the whole run: each name and record
+    // is written and read back here
+    built.sort_by_cached_key(|b| (canonical_key(&b.set.owner), u16::from(b.set.rtype)));
     let mut rrsets: Vec<Rrset> = Vec::with_capacity(built.len());
     for b in built {
         match b.set.into_wire() {
@@ -83,7 +85,6 @@ pub fn build_zone(
     if c.problems.len() > before {
         return None;
     }
-    rrsets.sort_by_cached_key(|r| (canonical_key(&r.owner), u16::from(r.rtype)));
     Some(Zone {
         name: origin,
         group: y.group.value.clone(),

@@ -119,7 +119,7 @@ impl Zone {
     pub fn rrset(&self, owner: &Name, rtype: RecordType) -> Option<&Rrset> {
         self.rrsets
             .iter()
-            .find(|s| s.rtype == rtype && &s.owner == owner)
+            .find(|s| s.rtype == rtype && s.owner() == *owner)
     }
 }
 
