@@ -20,7 +20,18 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = zonekeeper::cli::Cli::parse();
+    // a usage error exits 1, as every other error: 2 is `--detailed-exitcode`'s "changes"
+    let cli = match zonekeeper::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("ZONEKEEPER_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),

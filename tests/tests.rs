@@ -7,6 +7,8 @@
 /// The test harness: lab + Git repository + store + the real binary.
 mod support;
 
+/// Checks in CI: planned with a read-only store; usage errors exit 1.
+mod ci;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
 mod e2e;
 /// The lab harness itself.

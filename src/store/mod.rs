@@ -57,6 +57,18 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("cannot migrate the store: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// The schema is older than this release and the store (or the role) refuses the
+    /// change.
+    #[error(
+        "the store's schema is older than this zonekeeper (migration {first} and later are not applied), and this connection may not change it: run any zonekeeper command once with a role that owns the schema (or on a writable file), then again with this one: {source}"
+    )]
+    Outdated {
+        /// The first migration not applied.
+        first: i64,
+        /// The refusal.
+        #[source]
+        source: sqlx::Error,
+    },
     /// A query failed.
     #[error("store query failed: {0}")]
     Query(#[source] sqlx::Error),
@@ -107,7 +119,8 @@ enum Unwritable {
 
 /// Recognises a read-only or full store: SQLite result codes `SQLITE_READONLY` (8) and
 /// `SQLITE_FULL` (13), extended codes included; PostgreSQL SQLSTATEs 25006
-/// (read_only_sql_transaction), 53100 (disk_full) and 53000 (insufficient_resources);
+/// (read_only_sql_transaction), 42501 (insufficient_privilege: a role that may only
+/// read), 53100 (disk_full) and 53000 (insufficient_resources);
 /// and the operating system's errors of the same meaning.
 fn unwritable(e: &sqlx::Error) -> Option<Unwritable> {
     match e {
@@ -118,7 +131,8 @@ fn unwritable(e: &sqlx::Error) -> Option<Unwritable> {
                 .is_some()
             {
                 return match code.as_ref() {
-                    "25006" => Some(Unwritable::ReadOnly),
+                    // read_only_sql_transaction, insufficient_privilege
+                    "25006" | "42501" => Some(Unwritable::ReadOnly),
                     "53100" | "53000" => Some(Unwritable::Full),
                     _ => None,
                 };

@@ -163,17 +163,43 @@ impl Store {
                 .execute(&pool)
                 .await?;
         }
-        migrator(backend).run(&pool).await.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(e)
-            | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
-                if unwritable(&e).is_some() =>
-            {
-                StoreError::from(e)
-            }
-            other => StoreError::Migrate(other),
-        })?;
+        let migrator = migrator(backend);
+        let pending = pending(&pool, &migrator).await;
+        if let Some(first) = pending {
+            migrator.run(&pool).await.map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
+                    if unwritable(&e).is_some() =>
+                {
+                    match StoreError::from(e) {
+                        StoreError::ReadOnly(e) => StoreError::Outdated { first, source: e },
+                        other => other,
+                    }
+                }
+                other => StoreError::Migrate(other),
+            })?;
+        }
         Ok(Store { pool, backend })
     }
+}
+
+/// The first migration the store has not applied (with the checksum of this release's
+/// SQL), if any. A store that has them all is opened without a write, so a read-only role
+/// (a CI job's) can plan; any doubt (no migrations table yet) counts as pending.
+async fn pending(pool: &sqlx::AnyPool, migrator: &Migrator) -> Option<i64> {
+    let applied: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    migrator
+        .iter()
+        .find(|m| {
+            !applied
+                .iter()
+                .any(|(v, c)| *v == m.version && c[..] == m.checksum[..])
+        })
+        .map(|m| m.version)
 }
 
 #[cfg(test)]
