@@ -11,6 +11,8 @@ mod support;
 mod ci;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
 mod e2e;
+/// Changes by `git push`: the hooks in a real bare repository.
+mod hooks;
 /// The lab harness itself.
 mod lab;
 /// Staged procedures: add and remove a secondary, with a lame-delegation monitor.

@@ -4,6 +4,7 @@
 pub mod out;
 
 pub mod apply;
+pub mod hook;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod ops;
@@ -108,6 +109,9 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Git server hooks of the desired-state repository: validate pushes, apply them.
+    #[command(subcommand)]
+    Hook(hook::HookCommand),
     /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
     #[cfg(feature = "lab")]
     #[command(subcommand)]
@@ -141,6 +145,7 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Reset { op, yes } => runtime.block_on(ops::run(g, ops::What::Reset(*op), *yes)),
         Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
         Command::Unlock { lock_id, yes } => runtime.block_on(unlock::run(g, lock_id, *yes)),
+        Command::Hook(cmd) => hook::run(g, cmd, &runtime),
     }
 }
 
@@ -182,6 +187,8 @@ mod tests {
             &["zonekeeper", "reset", "12"],
             &["zonekeeper", "cancel", "12", "--yes"],
             &["zonekeeper", "unlock", "3f9a1c2e4b5d6e7f", "--yes"],
+            &["zonekeeper", "hook", "pre-receive", "--branch", "main"],
+            &["zonekeeper", "hook", "post-receive"],
         ] {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }

@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 
 pub use changes::{load_changes, source_id};
 pub use problem::{Place, Problem, Problems, SourceFile};
-pub use source::{Content, FileChange, Pending, Reader, Refused, Revision, Source, SourceError};
+pub use source::{
+    Content, FileChange, Pending, Reader, Refused, Revision, Source, SourceError, open_repository,
+};
 
 use crate::model::{Config, Zone};
 

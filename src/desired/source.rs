@@ -160,6 +160,23 @@ pub(crate) fn text_of(path: &str, bytes: Vec<u8>) -> Content {
     }
 }
 
+/// Opens a repository. In a receive hook (Git sets `GIT_QUARANTINE_PATH`), the objects
+/// being pushed are read too: Git keeps them apart until the hook accepts them.
+pub fn open_repository(repo_dir: &Path) -> Result<Repository, SourceError> {
+    let open = |source| SourceError::Open {
+        path: repo_dir.to_path_buf(),
+        source,
+    };
+    let repo = Repository::open(repo_dir).map_err(open)?;
+    if let Some(quarantine) = std::env::var_os("GIT_QUARANTINE_PATH") {
+        let quarantine = Path::new(&quarantine);
+        let odb = repo.odb().map_err(open)?;
+        odb.add_disk_alternate(&quarantine.to_string_lossy())
+            .map_err(open)?;
+    }
+    Ok(repo)
+}
+
 impl Source {
     /// Opens `repo_dir` at `rev` (default `HEAD`), or its work tree when `worktree` is set.
     pub fn open(repo_dir: &Path, rev: Option<&str>, worktree: bool) -> Result<Source, SourceError> {
@@ -193,10 +210,7 @@ impl Source {
         // default) costs a tenth of a 40,000-zone validation and guards against disk
         // corruption only, which `git fsck` is for.
         git2::opts::strict_hash_verification(false);
-        let repo = Repository::open(repo_dir).map_err(|source| SourceError::Open {
-            path: repo_dir.to_path_buf(),
-            source,
-        })?;
+        let repo = open_repository(repo_dir)?;
         let rev = rev.unwrap_or("HEAD");
         let commit = repo
             .revparse_single(rev)

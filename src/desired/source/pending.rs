@@ -91,7 +91,7 @@ impl Source {
     /// A reader of this revision's files, for one thread.
     pub fn reader(&self) -> Result<Reader, SourceError> {
         let repo = match (&self.worktree, &self.repo) {
-            (None, Some(r)) => Some(Repository::open(r.path())?),
+            (None, Some(r)) => Some(super::open_repository(r.path())?),
             _ => None,
         };
         Ok(Reader {
