@@ -36,20 +36,6 @@ fn read_only_url(env: &Env, db: Db) -> String {
     }
 }
 
-/// The real binary with `args`, on `env`'s repository and the store at `url`.
-fn zk_at(env: &Env, url: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .args(args)
-        .arg("--repo")
-        .arg(&env.repo)
-        .arg("--db")
-        .arg(url)
-        .env("NO_COLOR", "1")
-        .env_remove("ZONEKEEPER_DB")
-        .output()
-        .unwrap()
-}
-
 both_stores!(a_merge_request_is_planned_with_a_read_only_store, |db| {
     let env = Env::new(db);
     env.zone("a.test", &zone_yaml("192.0.2.1"));
@@ -60,7 +46,7 @@ both_stores!(a_merge_request_is_planned_with_a_read_only_store, |db| {
     env.zone("b.test", &zone_yaml("192.0.2.3"));
     env.commit("the merge request");
     let url = read_only_url(&env, db);
-    let out = zk_at(&env, &url, &["plan", "--detailed-exitcode"]);
+    let out = env.zk_db(&url, &["plan", "--detailed-exitcode"]);
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(2), "{shown}");
     assert!(
@@ -69,7 +55,7 @@ both_stores!(a_merge_request_is_planned_with_a_read_only_store, |db| {
     );
     assert!(shown.contains("create b.test."), "{shown}");
     // the read-only connection cannot apply: it says so, and nothing changed
-    let out = zk_at(&env, &url, &["apply", "--auto-approve"]);
+    let out = env.zk_db(&url, &["apply", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("read-only"), "{}", text(&out));
     assert_eq!(env.store_dump(), before, "the store is unchanged");
@@ -106,7 +92,7 @@ both_stores!(
             }
             pool.close().await;
         });
-        let out = zk_at(&env, &url, &["plan"]);
+        let out = env.zk_db(&url, &["plan"]);
         let shown = text(&out);
         assert_eq!(out.status.code(), Some(1), "{shown}");
         assert!(
@@ -115,7 +101,7 @@ both_stores!(
         );
         // as the message says: once with the owner, then the read-only role plans
         env.assert_converged("the owner migrates the store");
-        let out = zk_at(&env, &url, &["plan", "--detailed-exitcode"]);
+        let out = env.zk_db(&url, &["plan", "--detailed-exitcode"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
 );

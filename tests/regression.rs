@@ -4,7 +4,8 @@
 //!
 //! One module per group of defects of the issue that reported them (issue 7, "never lose a
 //! change, never report one that did not happen"; issue 8, defects the simulated fleet
-//! found, in `interrupted`); within a module, one test per defect.
+//! found, in `interrupted`; issue 9, 40,000 zones, in `scale`); within a module, one test
+//! per defect.
 
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
@@ -18,3 +19,5 @@ mod interrupted;
 mod lock;
 /// Staged operations.
 mod operations;
+/// 40,000 zones (issue 9): verification, output and plans at scale.
+mod scale;

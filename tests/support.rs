@@ -220,6 +220,23 @@ impl Env {
             .unwrap()
     }
 
+    /// Runs the real binary against this repository with another store, `db` (a path or
+    /// URL: a read-only connection, another store).
+    pub fn zk_db(&self, db: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .args(args)
+            .arg("--repo")
+            .arg(&self.repo)
+            .arg("--db")
+            .arg(db)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("ZONEKEEPER_DB")
+            .env_remove("ZONEKEEPER_REPO")
+            .output()
+            .unwrap()
+    }
+
     /// The real binary with `args`, `--repo` and `--db` set, run from the test's directory
     /// with stable output, not started yet.
     pub fn command(&self, args: &[&str]) -> Command {

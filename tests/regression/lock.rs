@@ -16,21 +16,6 @@ fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
-/// Runs the real binary against `env`'s repository with another `--db`.
-fn zk_db(env: &Env, db: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .args(args)
-        .arg("--repo")
-        .arg(&env.repo)
-        .arg("--db")
-        .arg(db)
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("ZONEKEEPER_DB")
-        .output()
-        .unwrap()
-}
-
 /// What the primary answers for `www.<zone>` A.
 fn www(env: &Env, zone: &str) -> String {
     let addr = env.lab.dns_addr("ns0").unwrap();
@@ -347,8 +332,7 @@ both_stores!(readonly_store_says_so, |db| {
     let env = Env::new(db);
     applied_then_changed(&env);
     let out = match db {
-        Db::Sqlite => zk_db(
-            &env,
+        Db::Sqlite => env.zk_db(
             &format!("sqlite://{}?mode=ro", env.db),
             &["apply", "--auto-approve"],
         ),
@@ -360,7 +344,7 @@ both_stores!(readonly_store_says_so, |db| {
                 env.db,
                 options.replace(' ', "%20").replace('=', "%3D")
             );
-            zk_db(&env, &url, &["apply", "--auto-approve"])
+            env.zk_db(&url, &["apply", "--auto-approve"])
         }
     };
     let t = flat(&out);
