@@ -127,6 +127,10 @@ fn server_row(
         last_check_at: None,
         last_state: None,
         last_message: None,
+        state_since: None,
+        zones_served: None,
+        zones_lagging: None,
+        maintenance_since: None,
     }
 }
 

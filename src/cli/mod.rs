@@ -4,9 +4,11 @@
 pub mod out;
 
 pub mod apply;
+pub mod check;
 pub mod hook;
 #[cfg(feature = "lab")]
 pub mod lab;
+pub mod maintenance;
 pub mod ops;
 pub mod plan;
 pub mod show;
@@ -71,6 +73,17 @@ pub enum Command {
     /// The primary, groups and servers with their zone counts and last checks, and the
     /// last applied revision.
     Status,
+    /// Ask every server about each of its zones now: OK, RETRY or BROKEN, and the zones
+    /// each lags on (exit 0 all OK, 2 not).
+    Check(check::CheckArgs),
+    /// Take a secondary out knowingly (`on`), or bring it back (`off`).
+    Maintenance {
+        /// The secondary's name.
+        server: String,
+        /// on or off.
+        #[arg(value_enum)]
+        switch: maintenance::Switch,
+    },
     /// One zone as desired, recorded and served, with its operations.
     #[command(subcommand)]
     Show(show::ShowCommand),
@@ -136,6 +149,10 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Plan(args) => runtime.block_on(plan::run(g, args)),
         Command::Apply(args) => runtime.block_on(apply::run(g, args)),
         Command::Status => runtime.block_on(status::run(g)),
+        Command::Check(args) => runtime.block_on(check::run(g, args)),
+        Command::Maintenance { server, switch } => {
+            runtime.block_on(maintenance::run(g, server, *switch))
+        }
         #[cfg(feature = "lab")]
         Command::Lab(cmd) => lab::run(g, cmd),
         Command::Show(cmd) => runtime.block_on(show::run(g, cmd)),

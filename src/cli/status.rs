@@ -8,7 +8,9 @@ use super::plan::open_store;
 use super::{Format, Global};
 use crate::outln;
 use crate::store::lock::{LockInfo, LockState, utc};
-use crate::store::{AppliedRevision, AuditEntry, GroupRow, OperationRow, RecordedZone, ServerRow};
+use crate::store::{
+    AppliedRevision, AuditEntry, GroupRow, LagRow, LastSweep, OperationRow, RecordedZone, ServerRow,
+};
 
 fn when(t: Option<i64>) -> String {
     t.map(utc).unwrap_or_else(|| "never".into())
@@ -60,6 +62,8 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
         audit: store.audit_tail(10).await.into_diagnostic()?,
         ops: store.operations(false).await.into_diagnostic()?,
         lock: store.lock_state().await.into_diagnostic()?,
+        lags: store.lagging(SHOWN_LAGS).await.into_diagnostic()?,
+        sweep: store.last_sweep().await.into_diagnostic()?,
     };
     store.close().await;
     if g.format == Format::Json {
@@ -68,7 +72,9 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
     }
     st.print_summary()?;
     st.print_fleet()?;
+    st.print_lags()?;
     print_operations(&st.ops)?;
+    print_next(&st.ops)?;
     print_audit(&st.audit)?;
     Ok(0)
 }
@@ -82,6 +88,26 @@ struct Status {
     audit: Vec<AuditEntry>,
     ops: Vec<OperationRow>,
     lock: LockState,
+    /// The first lagging zones, and how many there are.
+    lags: (Vec<LagRow>, i64),
+    sweep: Option<LastSweep>,
+}
+
+/// How many lagging zones `status` lists.
+const SHOWN_LAGS: i64 = 20;
+
+/// A server's state for people: maintenance first, then the last check's verdict.
+fn state_of(s: &ServerRow) -> String {
+    match (s.maintenance_since, &s.last_state) {
+        (Some(t), _) => format!("MAINTENANCE since {}", utc(t)),
+        (None, Some(state)) => format!(
+            "{state}{}",
+            s.state_since
+                .map(|t| format!(" since {}", utc(t)))
+                .unwrap_or_default()
+        ),
+        (None, None) => "UNCHECKED".into(),
+    }
 }
 
 impl Status {
@@ -113,7 +139,21 @@ impl Status {
             "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
             "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
             "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-            "servers": servers.iter().map(|s| serde_json::json!({"name": s.name, "role": s.role, "address": s.address, "software": s.software, "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) }, "last_check_at": s.last_check_at, "state": s.last_state, "message": s.last_message})).collect::<Vec<_>>(),
+            "servers": servers.iter().map(|s| serde_json::json!({
+                "name": s.name, "role": s.role, "address": s.address, "software": s.software,
+                "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) },
+                "last_check_at": s.last_check_at, "state": s.last_state, "state_since": s.state_since,
+                "message": s.last_message, "zones_served": s.zones_served, "zones_lagging": s.zones_lagging,
+                "maintenance_since": s.maintenance_since,
+            })).collect::<Vec<_>>(),
+            "lagging": {"total": self.lags.1, "first": self.lags.0.iter().map(|l| serde_json::json!({
+                "zone": l.zone, "server": l.server, "expected": l.expected, "served": l.served,
+                "since": l.since, "detail": l.detail,
+            })).collect::<Vec<_>>()},
+            "last_sweep": self.sweep.as_ref().map(|w| serde_json::json!({
+                "started_at": w.started_at, "duration_ms": w.duration_ms, "zones": w.zones, "queries": w.queries,
+            })),
+            "next": next_steps(ops).iter().map(|(at, what)| serde_json::json!({"at": at, "what": what})).collect::<Vec<_>>(),
         })
     }
 
@@ -145,14 +185,14 @@ impl Status {
         let server_zones = |groups_of: &str| self.server_zones(groups_of);
         for s in servers.iter().filter(|s| s.role == "primary") {
             outln!(
-                "\nPrimary {} {} ({} zones): {} {}",
+                "\nPrimary {} {} ({} zones): {}{}",
                 s.name,
                 s.address,
                 zones.len(),
-                s.last_state.as_deref().unwrap_or("UNCHECKED"),
+                state_of(s),
                 s.last_message
                     .as_deref()
-                    .map(|m| format!("— {m}, {}", when(s.last_check_at)))
+                    .map(|m| format!(" — {m} (checked {})", when(s.last_check_at)))
                     .unwrap_or_default()
             )?;
         }
@@ -168,21 +208,87 @@ impl Status {
                 s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name)
             }) {
                 outln!(
-                    "  {:<10} {:<22} {:<5} {:>6} zones  {:<9} {}",
+                    "  {:<10} {:<22} {:<5} {:>6} zones{}  {}",
                     s.name,
                     s.address,
                     s.software,
                     server_zones(&s.groups),
-                    s.last_state.as_deref().unwrap_or("UNCHECKED"),
-                    s.last_message
-                        .as_deref()
-                        .map(|m| format!("{m} ({})", when(s.last_check_at)))
-                        .unwrap_or_default()
+                    s.zones_lagging
+                        .map(|n| format!(", {n} lagging"))
+                        .unwrap_or_default(),
+                    state_of(s),
+                )?;
+                if let Some(m) = &s.last_message {
+                    outln!("  {:<10} last check {}: {m}", "", when(s.last_check_at))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Status {
+    fn print_lags(&self) -> miette::Result<()> {
+        match &self.sweep {
+            Some(w) => outln!(
+                "\nLast sweep: {}, {} zone(s), {} question(s) in {:.1} s.",
+                utc(w.started_at),
+                w.zones,
+                w.queries,
+                w.duration_ms as f64 / 1000.0
+            )?,
+            None => outln!("\nNo sweep yet: `zonekeeper check` runs one.")?,
+        }
+        let (lags, total) = &self.lags;
+        if *total > 0 {
+            outln!("Lagging zones ({total}, oldest first):")?;
+            for l in lags {
+                outln!(
+                    "  {:<32} {:<10} since {}: {}",
+                    l.zone,
+                    l.server,
+                    utc(l.since),
+                    l.detail
+                )?;
+            }
+            if *total > lags.len() as i64 {
+                outln!(
+                    "  … and {} more (`zonekeeper check --format json` lists them all)",
+                    *total - lags.len() as i64
                 )?;
             }
         }
         Ok(())
     }
+}
+
+/// What happens next and when: each operation step waiting for a time, soonest first,
+/// and each waiting for an operator.
+fn next_steps(ops: &[OperationRow]) -> Vec<(Option<i64>, String)> {
+    let mut next: Vec<(Option<i64>, String)> = ops
+        .iter()
+        .filter_map(|o| {
+            let s = o.steps.iter().find(|s| s.state != "done")?;
+            let what = format!("op {} step {} ({}): {}", o.id, s.idx, s.name, s.message);
+            Some((s.not_before, what))
+        })
+        .collect();
+    next.sort_by_key(|(at, _)| at.unwrap_or(i64::MAX));
+    next
+}
+
+fn print_next(ops: &[OperationRow]) -> miette::Result<()> {
+    let next = next_steps(ops);
+    if !next.is_empty() {
+        outln!("\nNext:")?;
+        for (at, what) in next {
+            match at {
+                Some(t) => outln!("  at {}  {what}", utc(t))?,
+                None => outln!("  when the next apply runs  {what}")?,
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_operations(ops: &[OperationRow]) -> miette::Result<()> {

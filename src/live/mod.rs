@@ -19,6 +19,7 @@ use zonekeeper_query as query;
 use crate::clock::Clock;
 use crate::model::serial::serial_ge;
 
+pub mod batch;
 mod prober;
 pub use prober::{Network, Prober};
 
@@ -89,11 +90,22 @@ pub async fn soa(
         Ok(reply) => reply,
         Err(e) => return SoaAnswer::NoAnswer(e.to_string()),
     };
-    let soa = reply.answers.iter().find_map(|r| match &r.data {
+    judge_soa(zone, reply.rcode, reply.authoritative, &reply.answers)
+}
+
+/// What an answer to `SOA zone` says: the zone is served only with NOERROR, AA and the
+/// zone's own SOA in the answer section.
+pub fn judge_soa(
+    zone: &Name,
+    rcode: ResponseCode,
+    authoritative: bool,
+    answers: &[hickory_proto::rr::Record],
+) -> SoaAnswer {
+    let soa = answers.iter().find_map(|r| match &r.data {
         RData::SOA(soa) if r.name.to_lowercase() == zone.to_lowercase() => Some(soa.serial),
         _ => None,
     });
-    match (reply.rcode, reply.authoritative, soa) {
+    match (rcode, authoritative, soa) {
         (ResponseCode::NoError, true, Some(serial)) => SoaAnswer::Serves { serial },
         (rcode, aa, _) => SoaAnswer::NotAuthoritative {
             rcode: rcode.to_string(),

@@ -26,6 +26,14 @@ pub struct ServerRow {
     pub last_state: Option<String>,
     /// What the last check said.
     pub last_message: Option<String>,
+    /// Since when it is in `last_state` (Unix seconds).
+    pub state_since: Option<i64>,
+    /// How many of its zones the last sweep saw it serve at the expected serial.
+    pub zones_served: Option<i64>,
+    /// How many of its zones it did not serve at the expected serial.
+    pub zones_lagging: Option<i64>,
+    /// Since when it is in maintenance; None: it is not.
+    pub maintenance_since: Option<i64>,
 }
 
 /// A group as recorded.
@@ -112,7 +120,8 @@ impl Store {
     /// The servers as applied, with their last check.
     pub async fn servers(&self) -> Result<Vec<ServerRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, role, address, software, groups, last_check_at, last_state, last_message FROM servers ORDER BY role, name",
+            "SELECT name, role, address, software, groups, last_check_at, last_state, last_message, \
+             state_since, zones_served, zones_lagging, maintenance_since FROM servers ORDER BY role, name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -127,6 +136,10 @@ impl Store {
                 last_check_at: r.get(5),
                 last_state: r.get(6),
                 last_message: r.get(7),
+                state_since: r.get(8),
+                zones_served: r.get(9),
+                zones_lagging: r.get(10),
+                maintenance_since: r.get(11),
             })
             .collect())
     }
@@ -134,8 +147,10 @@ impl Store {
     /// Records the result of checking a server (creating its row if needed).
     pub async fn set_server_health(&self, server: &ServerRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO servers (name, role, address, software, groups, last_check_at, last_state, last_message) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET \
+            "INSERT INTO servers (name, role, address, software, groups, last_check_at, last_state, last_message, state_since) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6) ON CONFLICT (name) DO UPDATE SET \
+             state_since = CASE WHEN COALESCE(servers.last_state, '') = COALESCE(excluded.last_state, '') \
+             THEN servers.state_since ELSE excluded.last_check_at END, \
              last_check_at = excluded.last_check_at, last_state = excluded.last_state, last_message = excluded.last_message",
         )
         .bind(&server.name)
@@ -194,6 +209,10 @@ pub(super) async fn replace_servers(
         let name: String = row.get(0);
         if !names.contains(&name.as_str()) {
             sqlx::query("DELETE FROM servers WHERE name = $1")
+                .bind(&name)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM zone_lag WHERE server = $1")
                 .bind(&name)
                 .execute(&mut **tx)
                 .await?;

@@ -19,6 +19,8 @@
 //!   UPDATE is sent ([`ZoneIntent`]);
 //! - `fleet.rs`: groups ([`GroupRow`]), servers and their health ([`ServerRow`]), and the
 //!   primary;
+//! - `health.rs`: what the last sweep saw ([`SweepRecord`]): zones servers lag on
+//!   ([`LagRow`]), and secondaries in maintenance;
 //! - `audit.rs`: the audit trail ([`AuditEntry`]) and the revision applied in full
 //!   ([`AppliedRevision`]);
 //! - `operations.rs`: staged operations and their steps ([`OperationRow`]);
@@ -30,12 +32,14 @@ use sqlx::{AnyPool, Row};
 
 mod audit;
 mod fleet;
+mod health;
 mod open;
 mod operations;
 mod zones;
 
 pub use audit::{AppliedRevision, AuditEntry};
 pub use fleet::{GroupRow, ServerRow};
+pub use health::{LagRow, LastSweep, ServerCheck, SweepRecord};
 pub use open::{DEFAULT_DB, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use zones::{RecordedZone, ZoneIntent};

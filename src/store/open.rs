@@ -48,7 +48,7 @@ fn redact(url: &str) -> String {
 /// The migrations, in one tree for both dialects: (number, name, SQL template). Numbers
 /// are the files' own, so a number taken by another change stays free until its file
 /// arrives. A template is rendered for a dialect by [`render`].
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -80,6 +80,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         8,
         "zone source",
         include_str!("../../migrations/0008_zone_source.sql"),
+    ),
+    (
+        9,
+        "health",
+        include_str!("../../migrations/0009_health.sql"),
     ),
 ];
 

@@ -295,6 +295,10 @@ impl Store {
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("DELETE FROM zone_lag WHERE zone = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
             insert_audit(&mut tx, audit).await?;
         }
         tx.commit().await?;
