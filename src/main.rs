@@ -32,9 +32,14 @@ fn main() -> ExitCode {
             };
         }
     };
+    // a daemon's log says what it does; a command's only what went wrong
+    let level = match cli.command {
+        zonekeeper::cli::Command::Watch(_) => "zonekeeper=info,warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("ZONEKEEPER_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_env("ZONEKEEPER_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())

@@ -52,6 +52,20 @@ pub struct Report {
     /// When to look again (Unix seconds): the earliest wait or back-off end of the waiting
     /// operations; `None` when none waits for a time.
     pub requeue_at: Option<i64>,
+    /// Secondaries zone changes did not wait for (the quorum held without them).
+    pub missed: Vec<Missed>,
+}
+
+/// A secondary zone changes did not wait for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Missed {
+    /// Its name.
+    pub server: String,
+    /// Why: in maintenance, or BROKEN at the last check.
+    pub why: String,
+    /// How many zone changes it has to catch up on (recorded as lagging; sweeps verify
+    /// it once it answers).
+    pub zones: usize,
 }
 
 impl Report {

@@ -55,7 +55,7 @@ use crate::plan::{Plan, ZoneAction};
 use crate::procedures;
 use crate::store::{RecordedZone, Store};
 use ctx::{Ctx, connect};
-pub use ctx::{Options, Report};
+pub use ctx::{Missed, Options, Report};
 pub use error::ApplyError;
 pub use record::unchanged as record_unchanged;
 
@@ -120,6 +120,7 @@ async fn run(
         opts.allow_delete,
     );
     let mut zones = zones::Zones::new(plan, &index, &cats, &desired_groups, ops);
+    zones.absent = absent(store).await?;
     let waits = operations::drive(&ctx, Some(&mut zones)).await?;
     let mut report = zones.report();
     if !opts.allow_delete {
@@ -142,4 +143,28 @@ async fn run(
         report.revision_recorded = true;
     }
     Ok(report)
+}
+
+/// The secondaries known not to answer, with why: in maintenance, or BROKEN at their last
+/// check (a sweep's or an apply's). Zone changes do not wait for them while the quorum of
+/// their group holds without them.
+async fn absent(store: &Store) -> Result<BTreeMap<String, String>, ApplyError> {
+    use crate::store::lock::utc;
+    Ok(store
+        .servers()
+        .await?
+        .into_iter()
+        .filter(|s| s.role == "secondary")
+        .filter_map(|s| {
+            let why = match (s.maintenance_since, s.last_state.as_deref()) {
+                (Some(t), _) => format!("in maintenance since {}", utc(t)),
+                (None, Some("BROKEN")) => format!(
+                    "BROKEN at its last check ({})",
+                    s.last_check_at.map(utc).unwrap_or_default()
+                ),
+                _ => return None,
+            };
+            Some((s.name, why))
+        })
+        .collect())
 }

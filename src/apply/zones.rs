@@ -78,6 +78,8 @@ pub(super) struct Running<'a> {
     pub(super) probes: Vec<Probe>,
     /// The servers that must stop serving it (the current gate's).
     pub(super) stopping: Vec<String>,
+    /// The secondaries its current gate does not wait for (absent, with why).
+    pub(super) missing: Vec<(String, String)>,
 }
 
 impl Running<'_> {
@@ -117,6 +119,9 @@ pub(super) struct Outcome {
     pub(super) failures: Vec<String>,
     /// Each server's checks.
     pub(super) health: Health,
+    /// Secondaries not waited for (absent, below the quorum's need): why, and the zones
+    /// verified without them.
+    pub(super) missed: BTreeMap<String, (String, usize)>,
 }
 
 /// The zone operations of one apply.
@@ -129,6 +134,10 @@ pub(super) struct Zones<'a> {
     pub(super) desired_groups: &'a BTreeMap<String, String>,
     /// The operations.
     pub(super) ops: Vec<Running<'a>>,
+    /// Secondaries known not to answer (in maintenance, or BROKEN at the last check),
+    /// with why: zone changes do not wait for them while the quorum holds without them
+    /// (`procedures::quorum`).
+    pub(super) absent: BTreeMap<String, String>,
     /// The last time (on the clock) some gate held or some server began to serve: while
     /// servers make progress, failing gates are observed past their deadline
     /// (`procedures::gates::polls_until`).
@@ -197,6 +206,7 @@ impl<'a> Zones<'a> {
                     adopted: false,
                     probes: Vec::new(),
                     stopping: Vec::new(),
+                    missing: Vec::new(),
                 })
             })
             .collect();
@@ -205,6 +215,7 @@ impl<'a> Zones<'a> {
             cats,
             desired_groups,
             ops,
+            absent: BTreeMap::new(),
             progress: None,
             dropped: BTreeSet::new(),
             out: Outcome::default(),
@@ -220,6 +231,10 @@ impl<'a> Zones<'a> {
             deleted: std::mem::take(&mut o.deleted),
             verified: std::mem::take(&mut o.verified),
             failures: std::mem::take(&mut o.failures),
+            missed: std::mem::take(&mut o.missed)
+                .into_iter()
+                .map(|(server, (why, zones))| super::ctx::Missed { server, why, zones })
+                .collect(),
             ..super::Report::default()
         }
     }

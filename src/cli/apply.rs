@@ -227,12 +227,13 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
                 "waiting": report.waiting,
                 "requeue_at": report.requeue_at,
+                "not_waited_for": report.missed,
             })
         );
     }
     let rev = short(&plan.revision);
     let done = format!(
-        "{} created, {} updated, {} deleted; {} zone(s) verified on every server",
+        "{} created, {} updated, {} deleted; {} zone(s) verified on every server waited for",
         report.created.len(),
         report.updated.len(),
         report.deleted.len(),
@@ -247,6 +248,14 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
             "Revision {rev} was NOT applied: {} error(s), below. Done so far, and recorded: {done}.",
             report.failures.len() + usize::from(!report.skipped_deletes.is_empty())
         )?,
+    }
+    for m in &report.missed {
+        outln!(
+            "Not waited for: {} ({}); {} zone change(s) for it to catch up on, shown by `zonekeeper status` until a sweep sees it serve them.",
+            m.server,
+            m.why,
+            m.zones
+        )?;
     }
     for line in error_lines(&report.failures, SHOWN_FAILURES) {
         eprintln!("error: {line}");

@@ -33,7 +33,7 @@ pub async fn run(g: &Global, args: &CheckArgs) -> miette::Result<u8> {
         timeout: std::time::Duration::from_millis(args.timeout_ms.max(1)),
         ..BatchOptions::default()
     };
-    let outcome = health::sweep(&store, &opts, super::plan::now()).await;
+    let outcome = health::sweep(&store, &opts, super::plan::now(), &[]).await;
     store.close().await;
     let outcome = outcome.into_diagnostic()?;
     if g.format == Format::Json {

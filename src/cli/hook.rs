@@ -4,8 +4,9 @@
 //! pre-receive validates every revision pushed to the tracked branch, oldest first, and
 //! refuses the whole push with the problems (file:line:col) when one is invalid: nothing
 //! is stored and nothing changes. It reads the pushed objects where Git keeps them until
-//! the hook accepts them (its quarantine directory). post-receive applies the tracked
-//! branch's new revision (`apply --auto-approve`), its output shown to the pusher.
+//! the hook accepts them (its quarantine directory). post-receive leaves the new revision
+//! to the daemon when one leads the store (`zonekeeper watch` saw the ref move), and
+//! otherwise applies it itself (`apply --auto-approve`), its output shown to the pusher.
 
 use std::io::BufRead;
 
@@ -21,7 +22,8 @@ pub enum HookCommand {
     /// Validate every revision pushed to the tracked branch; refuse the push when one is
     /// invalid (install as the bare repository's hooks/pre-receive).
     PreReceive(HookArgs),
-    /// Apply the tracked branch's new revision (install as hooks/post-receive).
+    /// Wake the daemon, or apply the tracked branch's new revision when none runs
+    /// (install as hooks/post-receive).
     PostReceive(HookArgs),
 }
 
@@ -146,6 +148,21 @@ fn post_receive(
         db: g.db.clone(),
         format: g.format,
     };
+    // a daemon that leads this store has seen the ref move: the push is its to apply
+    let led = runtime.block_on(async {
+        let store = super::plan::open_store(&g).await?;
+        let led = store.led().await;
+        store.close().await;
+        led.map_err(|e| miette::miette!("{e}"))
+    })?;
+    if led {
+        eprintln!(
+            "zonekeeper: {} of {} is applied by the daemon (`zonekeeper status` shows it)",
+            validate::short(&g.rev),
+            update.name
+        );
+        return Ok(0);
+    }
     let apply = super::apply::ApplyArgs {
         file: None,
         auto_approve: true,

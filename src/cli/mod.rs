@@ -15,6 +15,7 @@ pub mod show;
 pub mod status;
 pub mod unlock;
 pub mod validate;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -122,6 +123,9 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// The daemon: apply new commits of the branch, carry waiting operations on, sweep
+    /// the fleet; one of several daemons on a PostgreSQL store leads.
+    Watch(watch::WatchArgs),
     /// Git server hooks of the desired-state repository: validate pushes, apply them.
     #[command(subcommand)]
     Hook(hook::HookCommand),
@@ -163,6 +167,7 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
         Command::Unlock { lock_id, yes } => runtime.block_on(unlock::run(g, lock_id, *yes)),
         Command::Hook(cmd) => hook::run(g, cmd, &runtime),
+        Command::Watch(args) => runtime.block_on(watch::run(g, args)),
     }
 }
 

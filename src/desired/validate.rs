@@ -371,8 +371,28 @@ fn build_group(
     c.soa_timers(&as_soa, &|field| {
         soa_field(&g.soa, field).map(at).unwrap_or(fallback)
     });
+    let members = g.secondaries.len();
+    let quorum = match &g.quorum {
+        None => crate::model::config::default_quorum(members),
+        Some(q) if q.value >= 1 && q.value <= members as u64 => q.value as usize,
+        Some(q) => {
+            c.report(
+                "group::quorum",
+                at(q),
+                format!(
+                    "group `{}` has a quorum of {} but {members} secondaries",
+                    name.value, q.value
+                ),
+                format!(
+                    "set `quorum` between 1 and {members}: how many secondaries must serve a change for it to count as served"
+                ),
+            );
+            members
+        }
+    };
     Group {
         name: name.value.clone(),
+        quorum,
         catalog,
         secondaries: g.secondaries.iter().map(|s| s.value.clone()).collect(),
         nameservers,

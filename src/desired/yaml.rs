@@ -131,6 +131,8 @@ pub struct GroupYaml {
     pub secondaries: Vec<At<String>>,
     /// Apex NS names.
     pub nameservers: Vec<At<String>>,
+    /// How many secondaries must serve a change for it to count as served.
+    pub quorum: Option<At<u64>>,
     /// Default TTL.
     pub ttl: Option<At<u64>>,
     /// Default SOA values.

@@ -21,6 +21,8 @@ pub struct SweepOutcome {
     pub record: SweepRecord,
     /// The secondaries in maintenance, not asked.
     pub in_maintenance: Vec<String>,
+    /// The servers left alone this time (their back-off runs).
+    pub resting: Vec<String>,
 }
 
 impl SweepOutcome {
@@ -42,17 +44,26 @@ impl SweepOutcome {
 }
 
 /// Sweeps the fleet the store records, at `now` (Unix seconds), and records the verdict.
+/// The servers named in `rest` are not asked this time (a daemon's back-off for BROKEN
+/// ones): what was recorded of them stays.
 pub async fn sweep(
     store: &Store,
     opts: &BatchOptions,
     now: i64,
+    rest: &[String],
 ) -> Result<SweepOutcome, StoreError> {
     let started = Instant::now();
     let servers = store.servers().await?;
     let groups = store.groups().await?;
     let zones = store.zone_index().await?;
-    let fleet = Fleet::recorded(&servers, &groups, &zones);
+    let mut fleet = Fleet::recorded(&servers, &groups, &zones);
     drop(zones);
+    let resting: Vec<usize> = (0..fleet.servers.len())
+        .filter(|&i| rest.contains(&fleet.servers[i].name) && !fleet.servers[i].maintenance)
+        .collect();
+    for &i in &resting {
+        fleet.servers[i].maintenance = true;
+    }
     let (observed, queries) = ask(&fleet, opts).await;
     let (checks, lags) = judge(&fleet, &observed, now);
     let record = SweepRecord {
@@ -69,8 +80,13 @@ pub async fn sweep(
         in_maintenance: fleet
             .servers
             .iter()
-            .filter(|s| s.maintenance)
-            .map(|s| s.name.clone())
+            .enumerate()
+            .filter(|(i, s)| s.maintenance && !resting.contains(i))
+            .map(|(_, s)| s.name.clone())
+            .collect(),
+        resting: resting
+            .iter()
+            .map(|&i| fleet.servers[i].name.clone())
             .collect(),
     })
 }

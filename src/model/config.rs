@@ -174,6 +174,18 @@ pub struct Group {
     pub ttl: u32,
     /// Default SOA values.
     pub soa: SoaDefaults,
+    /// How many of its secondaries must serve a change of a zone for the change to count
+    /// as served (with the primary); the others are shown lagging and verified by sweeps
+    /// once they answer. Never used by the gates of staged procedures, which need each
+    /// server itself. See [`default_quorum`].
+    pub quorum: usize,
+}
+
+/// The quorum of a group of `members` secondaries when zonekeeper.yaml sets none: all but
+/// one for groups of three or more (one secondary down or in maintenance holds nothing
+/// back), all of them for smaller groups.
+pub fn default_quorum(members: usize) -> usize {
+    if members >= 3 { members - 1 } else { members }
 }
 
 /// The catalog zone secondary `server` consumes for the group whose catalog is `catalog`:

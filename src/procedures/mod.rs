@@ -16,6 +16,7 @@ pub mod delegation;
 pub mod gates;
 pub mod move_primary;
 pub mod move_zone;
+pub mod quorum;
 pub mod remove_secondary;
 pub mod renumber;
 pub mod zone;

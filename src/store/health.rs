@@ -156,6 +156,29 @@ impl Store {
         Ok(())
     }
 
+    /// Records zones servers lag on, beside those recorded (a zone change that did not
+    /// wait for an absent secondary): a row already there keeps its `since`.
+    pub async fn add_lags(&self, lags: &[LagRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for l in lags {
+            sqlx::query(
+                "INSERT INTO zone_lag (zone, server, expected, served, since, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (zone, server) DO UPDATE SET \
+                 expected = excluded.expected, served = excluded.served, detail = excluded.detail",
+            )
+            .bind(&l.zone)
+            .bind(&l.server)
+            .bind(i64::from(l.expected))
+            .bind(l.served.map(i64::from))
+            .bind(l.since)
+            .bind(&l.detail)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The last sweep, if any ran.
     pub async fn last_sweep(&self) -> Result<Option<LastSweep>, StoreError> {
         let row = sqlx::query(

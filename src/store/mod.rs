@@ -26,6 +26,7 @@
 //! - `operations.rs`: staged operations and their steps ([`OperationRow`]);
 //! - [`lock`]: the apply lock ([`ApplyLock`]).
 
+pub mod leader;
 pub mod lock;
 
 use sqlx::{AnyPool, Row};
@@ -44,11 +45,15 @@ pub use open::{DEFAULT_DB, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use zones::{RecordedZone, ZoneIntent};
 
+pub use leader::Leadership;
 pub use lock::{ApplyLock, LockInfo, LockState, this_host};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Leadership could not be tried (the lock file of a SQLite store).
+    #[error("cannot take part in leadership: {0}")]
+    Leader(String),
     /// Connecting failed.
     #[error("cannot open the store {url}: {source}")]
     Open {

@@ -21,6 +21,7 @@ pub(super) async fn proven(
     let mut rows = Vec::new();
     let mut verified = Vec::new();
     let mut forgotten = Vec::new();
+    let mut missed = Vec::new();
     for &i in &proven {
         let r = &zones.ops[i];
         match (r.gate(), &r.sent) {
@@ -33,6 +34,22 @@ pub(super) async fn proven(
                         .entry(p.check.server.clone())
                         .or_default()
                         .0 += 1;
+                }
+                for (server, why) in &r.missing {
+                    missed.push(crate::store::LagRow {
+                        zone: r.op.zone.clone(),
+                        server: server.clone(),
+                        expected: r.serial(),
+                        served: None,
+                        since: now,
+                        detail: format!("not waited for: {why}"),
+                    });
+                    zones
+                        .out
+                        .missed
+                        .entry(server.clone())
+                        .or_insert((why.clone(), 0))
+                        .1 += 1;
                 }
                 verified.push(r.op.zone.clone());
             }
@@ -48,6 +65,9 @@ pub(super) async fn proven(
             )),
             _ => {}
         }
+    }
+    if !missed.is_empty() {
+        ctx.store.add_lags(&missed).await?;
     }
     if !rows.is_empty() {
         sender.record(rows).await?;

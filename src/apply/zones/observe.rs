@@ -54,8 +54,22 @@ pub(super) async fn round(
                     primary.addr,
                     serial,
                 ));
+                let members: Vec<String> = config
+                    .group_secondaries(&r.op.group)
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect();
+                let quorum = config
+                    .groups
+                    .get(&r.op.group)
+                    .map_or(members.len(), |g| g.quorum);
+                let (asked, missing) =
+                    crate::procedures::quorum::waited_for(&members, quorum, &zones.absent);
+                r.missing = missing;
                 for (server, addr) in group_sockets(config, &r.op.group) {
-                    checks.push(Check::serves(zone.clone(), &server, addr, serial));
+                    if asked.contains(&server) {
+                        checks.push(Check::serves(zone.clone(), &server, addr, serial));
+                    }
                 }
             }
             Some(Gate::GroupStopped { group, .. }) => {

@@ -48,6 +48,7 @@ fn config(members: &[&str]) -> Config {
                 secondaries: members.iter().map(|s| s.to_string()).collect(),
                 nameservers: vec![],
                 ttl: 300,
+                quorum: members.len(),
                 soa: SoaDefaults {
                     mname: n("p."),
                     rname: n("h."),
