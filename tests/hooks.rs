@@ -10,7 +10,7 @@ use crate::support::{Db, Env, text, zone_yaml};
 
 /// A bare repository with zonekeeper's hooks, as examples/hooks/ ships them, run with
 /// `env`'s store.
-fn served_repository(env: &Env) -> PathBuf {
+pub(crate) fn served_repository(env: &Env) -> PathBuf {
     let bare = env.dir.path().join("served.git");
     let init = Command::new("git")
         .args(["init", "--quiet", "--bare", "--initial-branch=main"])
@@ -28,7 +28,7 @@ fn served_repository(env: &Env) -> PathBuf {
 
 /// `git push` of the work repository's HEAD to `main` of `bare`, the hooks finding the
 /// zonekeeper binary on PATH and the store in ZONEKEEPER_DB.
-fn push(env: &Env, bare: &Path) -> Output {
+pub(crate) fn push(env: &Env, bare: &Path) -> Output {
     let bin = Path::new(env!("CARGO_BIN_EXE_zonekeeper"))
         .parent()
         .unwrap();

@@ -26,3 +26,5 @@ mod sim;
 mod store;
 /// `validate`: the example repository, and bad input.
 mod validate;
+/// The daemon as a real process; `check` and `maintenance`.
+mod watch;

@@ -166,6 +166,8 @@ async fn lead_loop(
         allow_delete: args.allow_delete,
     };
     let _ = metrics::refresh(figures, store, true).await;
+    // each server's state at the last sweep: a change of state is logged, not every sweep
+    let mut states = std::collections::BTreeMap::new();
     loop {
         if stop.requested() {
             return;
@@ -191,7 +193,7 @@ async fn lead_loop(
             return;
         }
         if schedule.sweep_due(now()) {
-            sweep(store, &mut schedule, figures).await;
+            sweep(store, &mut schedule, figures, &mut states).await;
         }
         let wake = schedule.next_wake(now());
         let sleep = Duration::from_secs(u64::try_from(wake - now()).unwrap_or(0));
@@ -215,8 +217,14 @@ fn outcome_name(report: &pass::PassReport) -> &'static str {
     }
 }
 
-/// One sweep, its BROKEN secondaries given their back-off.
-async fn sweep(store: &Store, schedule: &mut Schedule, figures: &metrics::Shared) {
+/// One sweep, its BROKEN secondaries given their back-off; a server whose state changed
+/// since the last sweep (`states`) is logged.
+async fn sweep(
+    store: &Store,
+    schedule: &mut Schedule,
+    figures: &metrics::Shared,
+    states: &mut std::collections::BTreeMap<String, String>,
+) {
     let at = now();
     let rest = schedule.resting(at);
     match health::sweep(store, &BatchOptions::default(), at, &rest).await {
@@ -226,11 +234,17 @@ async fn sweep(store: &Store, schedule: &mut Schedule, figures: &metrics::Shared
                 .map(|s| s.name.clone())
                 .collect();
             for s in &outcome.record.servers {
-                if s.state != "OK" {
+                if states.get(&s.name) == Some(&s.state) {
+                    continue;
+                }
+                if s.state == "OK" {
+                    info!(server = %s.name, "OK: {}", s.message);
+                } else {
                     warn!(server = %s.name, state = %s.state, "{}", s.message);
                 }
+                states.insert(s.name.clone(), s.state.clone());
             }
-            info!(
+            tracing::debug!(
                 zones = outcome.record.zones,
                 queries = outcome.record.queries,
                 ms = outcome.record.duration_ms,

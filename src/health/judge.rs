@@ -26,6 +26,8 @@ pub fn judge(fleet: &Fleet, observed: &[Observed], now: i64) -> (Vec<ServerCheck
     for o in observed {
         let server = &fleet.servers[o.server];
         let mut served = 0i64;
+        // zones it serves at some serial, if not the expected one
+        let mut answering = 0usize;
         let before = lags.len();
         for (k, &zi) in o.zones.iter().enumerate() {
             let zone = &fleet.zones[zi];
@@ -38,18 +40,22 @@ pub fn judge(fleet: &Fleet, observed: &[Observed], now: i64) -> (Vec<ServerCheck
             };
             match lag(o, k, expected, server.role) {
                 None => served += 1,
-                Some((served_serial, detail)) => lags.push(LagRow {
-                    zone: zone.name.clone(),
-                    server: server.name.clone(),
-                    expected,
-                    served: served_serial,
-                    since: now,
-                    detail,
-                }),
+                Some((served_serial, detail)) => {
+                    answering += usize::from(served_serial.is_some());
+                    lags.push(LagRow {
+                        zone: zone.name.clone(),
+                        server: server.name.clone(),
+                        expected,
+                        served: served_serial,
+                        since: now,
+                        detail,
+                    });
+                }
             }
         }
         let lagging = lags.len() - before;
-        let (state, message) = verdict(o.zones.len(), lagging, lags.get(before));
+        let silent = lagging - answering;
+        let (state, message) = verdict(o.zones.len(), lagging, silent, lags.get(before));
         checks.push(ServerCheck {
             name: server.name.clone(),
             state: state.as_str().into(),
@@ -107,8 +113,9 @@ fn lag(o: &Observed, k: usize, expected: u32, role: Role) -> Option<(Option<u32>
     })
 }
 
-/// A server's state and what to say of it, from how many zones it has and lags on.
-fn verdict(zones: usize, lagging: usize, first: Option<&LagRow>) -> (State, String) {
+/// A server's state and what to say of it, from how many zones it has, lags on, and does
+/// not serve at all (`silent`): BROKEN only when it serves none of them at any serial.
+fn verdict(zones: usize, lagging: usize, silent: usize, first: Option<&LagRow>) -> (State, String) {
     let first = first
         .map(|l| format!(": {} {}", l.zone, l.detail))
         .unwrap_or_default();
@@ -116,7 +123,7 @@ fn verdict(zones: usize, lagging: usize, first: Option<&LagRow>) -> (State, Stri
         (State::Ok, "has no zones to serve".into())
     } else if lagging == 0 {
         (State::Ok, format!("serves all {zones} zone(s)"))
-    } else if lagging == zones {
+    } else if silent == zones {
         (
             State::Broken,
             format!("serves none of its {zones} zone(s){first}"),
@@ -227,6 +234,19 @@ mod tests {
             "{}",
             s2[0].detail
         );
+    }
+
+    #[test]
+    fn a_server_behind_on_every_zone_lags_and_is_not_broken() {
+        let f = fleet();
+        let obs = vec![
+            observed(0, vec![vec![serves(11), serves(21)]]),
+            observed(1, vec![vec![serves(10), serves(20)]]),
+        ];
+        let (checks, lags) = judge(&f, &obs, 100);
+        assert_eq!(checks[1].state, "RETRY", "{}", checks[1].message);
+        assert!(checks[1].message.starts_with("lags on 2 of 2"));
+        assert_eq!(lags.len(), 2);
     }
 
     #[test]
