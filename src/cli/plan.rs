@@ -1,5 +1,7 @@
 //! `zonekeeper plan`: diff the desired state against the store and show what `apply`
-//! would do: zone changes, and staged operations with their steps and waits. Also the
+//! would do: zone changes, and staged operations with their steps and waits. It reads the
+//! repository and the store only, never a server (what the parents' servers would tell a
+//! staged operation shows as unknown until `apply` asks them). Also the
 //! shared preparation of `apply`. Exit code with `--detailed-exitcode`: 0 nothing to do,
 //! 2 something to do (a staged operation to create or to carry on counts), 1 error.
 
@@ -152,7 +154,8 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
     } else {
         Detail::Text
     };
-    let prepared = match prepare(g, &store, &g.rev, today, &crate::live::Network, detail).await? {
+    // plan never touches a server: a CI job plans without reaching the fleet
+    let prepared = match prepare(g, &store, &g.rev, today, &crate::live::Offline, detail).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

@@ -21,7 +21,7 @@ use crate::model::serial::serial_ge;
 
 pub mod batch;
 mod prober;
-pub use prober::{Network, Prober};
+pub use prober::{Network, Offline, Prober};
 
 /// At most this many probes are in flight at once: enough to check 40,000 zones × 3
 /// servers in well under a minute, few enough not to flood a secondary's UDP buffer.

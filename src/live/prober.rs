@@ -57,3 +57,31 @@ impl Prober for Network {
         super::ns_set_ttl(server, zone, timeout).await
     }
 }
+
+/// No network at all: every question is answered "not asked". `plan` uses it, so that it
+/// never touches a server (a CI job plans without network access to the fleet): what a
+/// staged operation would learn from the parents' servers shows as unknown until `apply`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Offline;
+
+#[async_trait]
+impl Prober for Offline {
+    async fn soa(
+        &self,
+        _server: SocketAddr,
+        _zone: &Name,
+        _transport: Transport,
+        _timeout: Duration,
+    ) -> SoaAnswer {
+        SoaAnswer::NoAnswer("not asked: plan asks no server".into())
+    }
+
+    async fn ns_set_ttl(
+        &self,
+        _server: SocketAddr,
+        _zone: &Name,
+        _timeout: Duration,
+    ) -> Result<(Vec<String>, u32), String> {
+        Err("not asked: plan asks no server".into())
+    }
+}
