@@ -2,7 +2,8 @@
 //! primary and two secondaries on loopback, each fed by its own catalog zone), SQLite
 //! store. Measures, with peak memory: the initial apply (verified on every server, in one
 //! run), the latency of one changed record (from `apply` starting to both secondaries
-//! answering with the new serial), and a no-op apply.
+//! answering with the new serial), a no-op apply, and a sweep (`check`: every server
+//! asked about each of its zones, the verdict recorded).
 //!
 //! `cargo bench --bench lab` (N = 10,000), or `cargo bench --bench lab -- 1000 40000`.
 //! The secondaries refresh each zone at most hourly (`max-refresh-time 3600`), so an idle
@@ -137,6 +138,10 @@ fn run(n: usize, refresh: u32) {
     let noop = measure_median(&apply, &repo_dir, &db, 3);
     assert_eq!(noop.2, 0, "the no-op apply failed");
 
+    // a sweep: every server asked about each of its zones (N × 3 questions), recorded
+    let sweep = measure_median(&["check"], &repo_dir, &db, 3);
+    assert_eq!(sweep.2, 0, "a server was not OK in the sweep");
+
     println!(
         "N = {n} zones × 25 records, BIND lab (primary + 2 secondaries, max-refresh-time {refresh}), SQLite"
     );
@@ -154,6 +159,12 @@ fn run(n: usize, refresh: u32) {
         "one record changed: apply finished", change_apply, "-"
     );
     println!("  {:<40} {:>8.3} {:>12.1}", "no-op apply", noop.0, noop.1);
+    println!(
+        "  {:<40} {:>8.3} {:>12.1}",
+        format!("sweep (check): {} questions", 3 * n),
+        sweep.0,
+        sweep.1
+    );
 }
 
 fn main() {
