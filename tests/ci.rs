@@ -6,7 +6,7 @@ use crate::support::{Db, Env, pg_exec, text, zone_yaml};
 
 /// A URL reaching the store of `env` without the right to write: a role that may only
 /// read (PostgreSQL), or the file opened read-only (SQLite).
-fn read_only_url(env: &Env, db: Db) -> String {
+pub(crate) fn read_only_url(env: &Env, db: Db) -> String {
     match db {
         Db::Sqlite => format!("sqlite://{}?mode=ro", env.db),
         Db::Postgres => {

@@ -4,11 +4,13 @@
 //!
 //! One module per group of defects of the issue that reported them (issue 7, "never lose a
 //! change, never report one that did not happen"; issue 8, defects the simulated fleet
-//! found, in `interrupted`; issue 9, 40,000 zones, in `scale`); within a module, one test
-//! per defect.
+//! found, in `interrupted`; issue 9, 40,000 zones, in `scale`; issue 10, running it every
+//! day, in `daily`); within a module, one test per defect.
 
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
+/// Running it every day (issue 10): unattended applies, CI.
+mod daily;
 /// A fresh machine.
 mod fresh_machine;
 /// IDN, names, limits, symlinks, secrets, UTF-8.

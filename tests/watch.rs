@@ -3,8 +3,10 @@
 //! not wait for it, SIGTERM mid-operation and a resumed run, and two daemons on one store
 //! of which one leads and the other takes over when it is killed.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::both_stores;
@@ -20,6 +22,11 @@ struct Daemon {
 impl Daemon {
     /// Starts `watch` on `repo` (branch `rev`) with `env`'s store, sweeping every second.
     fn start(env: &Env, repo: &Path, rev: &str, name: &str) -> Daemon {
+        Daemon::start_with(env, repo, rev, name, &[])
+    }
+
+    /// [`Daemon::start`] with environment variables `vars`.
+    fn start_with(env: &Env, repo: &Path, rev: &str, name: &str, vars: &[(&str, &str)]) -> Daemon {
         let log = env.dir.path().join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
@@ -42,6 +49,7 @@ impl Daemon {
             .env("ZONEKEEPER_LOG", "info")
             .env_remove("ZONEKEEPER_DB")
             .env_remove("ZONEKEEPER_REPO")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
@@ -84,6 +92,38 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A webhook receiver on loopback: its URL, and the bodies POSTed to it.
+fn hook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut reader = BufReader::new(c.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            keep.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, seen)
 }
 
 /// Polls `cond` every 200 ms until it holds or `secs` pass.
@@ -132,12 +172,19 @@ both_stores!(
     |db| {
         // three secondaries: the default quorum is two
         let mut env = Env::with(db, 3, &["ns1", "ns2", "ns3"], 60);
+        let yaml = std::fs::read_to_string(env.repo.join("zonekeeper.yaml")).unwrap();
+        env.write(
+            "zonekeeper.yaml",
+            &format!("{yaml}webhooks:\n  - url_env: ZK_TEST_HOOK\n    events: [server-broken]\n"),
+        );
+        let (hook_url, posted) = hook_receiver();
         let bare = served_repository(&env);
         env.zone("a.test", &zone_yaml("192.0.2.1"));
         env.commit("a.test");
         let out = push(&env, &bare);
         assert!(out.status.success(), "{}", text(&out));
-        let mut daemon = Daemon::start(&env, &bare, "main", "watch");
+        let mut daemon =
+            Daemon::start_with(&env, &bare, "main", "watch", &[("ZK_TEST_HOOK", &hook_url)]);
         let log = || std::fs::read_to_string(env.dir.path().join("watch.log")).unwrap_or_default();
 
         // a push is observed and applied by the daemon, the hook leaving it to it
@@ -167,6 +214,16 @@ both_stores!(
             || state(&env, "ns3") == "BROKEN",
             log,
         );
+        // ... and reported to the webhook
+        eventually(
+            10,
+            "the webhook told",
+            || !posted.lock().unwrap().is_empty(),
+            log,
+        );
+        let body: serde_json::Value = serde_json::from_str(&posted.lock().unwrap()[0]).unwrap();
+        assert_eq!(body["event"], "server-broken", "{body}");
+        assert_eq!(body["server"], "ns3", "{body}");
         env.zone("a.test", &zone_yaml("192.0.2.3"));
         env.commit("www moves again");
         let started = Instant::now();

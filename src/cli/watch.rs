@@ -15,6 +15,7 @@ mod pass;
 mod refs;
 mod schedule;
 mod stop;
+mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use super::plan::{now, open_store};
 use crate::apply::effects::Effects;
 use crate::health;
 use crate::live::batch::BatchOptions;
+use crate::model::config::{Webhook, WebhookEvent};
 use crate::store::Store;
 use pass::{PassOptions, pass};
 use schedule::{Outcome, Schedule, Timing};
@@ -166,13 +168,30 @@ async fn lead_loop(
         allow_delete: args.allow_delete,
     };
     let _ = metrics::refresh(figures, store, true).await;
-    // each server's state at the last sweep: a change of state is logged, not every sweep
-    let mut states = std::collections::BTreeMap::new();
+    // each server's state as last recorded: a change of state is logged (and a server
+    // turning BROKEN reported to the webhooks), not every sweep
+    let mut states: std::collections::BTreeMap<String, String> = store
+        .servers()
+        .await
+        .map(|all| {
+            all.into_iter()
+                .filter_map(|s| Some((s.name, s.last_state?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // the webhooks of zonekeeper.yaml, read again when the tip moves
+    let mut hooks: (String, Vec<Webhook>) = (String::new(), Vec::new());
     loop {
         if stop.requested() {
             return;
         }
-        match refs::tip(&g.repo, &g.rev) {
+        let tip = refs::tip(&g.repo, &g.rev);
+        if let Ok(tip) = &tip
+            && hooks.0 != *tip
+        {
+            hooks = (tip.clone(), webhooks_at(&g.repo, tip).unwrap_or(hooks.1));
+        }
+        match tip {
             Ok(tip) if schedule.pass_due(&tip, now()) => {
                 let effects = Effects {
                     boundary: stop.hook(),
@@ -183,6 +202,13 @@ async fn lead_loop(
                     () = stop.parked() => return,
                 };
                 metrics::count_pass(figures, outcome_name(&report));
+                if report.outcome == Outcome::Failed {
+                    webhook::notify(
+                        &hooks.1,
+                        WebhookEvent::ApplyFailed,
+                        serde_json::json!({"revision": tip, "failures": report.failures}),
+                    );
+                }
                 schedule.after_pass(&tip, &report.outcome, now(), jitter());
                 let _ = metrics::refresh(figures, store, true).await;
             }
@@ -193,7 +219,7 @@ async fn lead_loop(
             return;
         }
         if schedule.sweep_due(now()) {
-            sweep(store, &mut schedule, figures, &mut states).await;
+            sweep(store, &mut schedule, figures, &mut states, &hooks.1).await;
         }
         let wake = schedule.next_wake(now());
         let sleep = Duration::from_secs(u64::try_from(wake - now()).unwrap_or(0));
@@ -224,6 +250,7 @@ async fn sweep(
     schedule: &mut Schedule,
     figures: &metrics::Shared,
     states: &mut std::collections::BTreeMap<String, String>,
+    hooks: &[Webhook],
 ) {
     let at = now();
     let rest = schedule.resting(at);
@@ -239,6 +266,13 @@ async fn sweep(
                 }
                 if s.state == "OK" {
                     info!(server = %s.name, "OK: {}", s.message);
+                } else if s.state == health::State::Broken.as_str() {
+                    warn!(server = %s.name, state = %s.state, "{}", s.message);
+                    webhook::notify(
+                        hooks,
+                        WebhookEvent::ServerBroken,
+                        serde_json::json!({"server": s.name, "message": s.message}),
+                    );
                 } else {
                     warn!(server = %s.name, state = %s.state, "{}", s.message);
                 }
@@ -258,4 +292,13 @@ async fn sweep(
         }
     }
     let _ = metrics::refresh(figures, store, true).await;
+}
+
+/// The webhooks `zonekeeper.yaml` names at `tip`; None when it cannot be read or is
+/// invalid (the pass says why; the webhooks known so far stay).
+fn webhooks_at(repo: &std::path::Path, tip: &str) -> Option<Vec<Webhook>> {
+    let source = crate::desired::Source::open(repo, Some(tip), false).ok()?;
+    let mut problems = Vec::new();
+    let config = crate::desired::load_config(&source, &mut problems).ok()??;
+    problems.is_empty().then_some(config.webhooks)
 }

@@ -12,10 +12,10 @@ use hickory_proto::rr::Name;
 
 use super::problem::{Place, Problem, SourceFile};
 use super::source::Source;
-use super::yaml::{ConfigFile, GroupYaml, PrimaryYaml, SecondaryYaml, SoaYaml};
+use super::yaml::{ConfigFile, GroupYaml, PrimaryYaml, SecondaryYaml, SoaYaml, WebhookYaml};
 use crate::model::config::{
     DEFAULT_MAX_RECORDS_PER_TYPE, Group, Primary, Secondary, SecretSource, SoaDefaults, Software,
-    TsigKeyRef,
+    TsigKeyRef, Webhook,
 };
 use crate::model::record::{MAX_TTL, parse_name};
 use crate::model::{Config, Soa};
@@ -175,7 +175,79 @@ pub fn build_config(
         groups,
         max_records_per_type,
         check_names: p.check_names.unwrap_or(true),
+        webhooks: y
+            .webhooks
+            .iter()
+            .map(|w| build_webhook(&mut c, w, source))
+            .collect(),
     }
+}
+
+/// One webhook of zonekeeper.yaml: its URL from a file outside the repository or a
+/// variable, never written in it (it may carry a token).
+fn build_webhook(c: &mut Checker<'_>, item: &At<WebhookYaml>, source: &Source) -> Webhook {
+    use crate::model::config::WebhookEvent;
+    let w = &item.value;
+    if let Some(url) = &w.url {
+        c.report(
+            "webhook::url-in-repository",
+            at(url),
+            "a webhook URL must not be written in the repository: it may carry a token",
+            "name a file outside the repository with `url_file`, or a variable with `url_env`",
+        );
+    }
+    let url = match (&w.url_file, &w.url_env) {
+        (Some(f), None) => {
+            if let Some((message, help)) = super::secrets::secret_file_problem(f, source) {
+                c.report("webhook::url-in-repository", at(f), message, help);
+            }
+            SecretSource::File(PathBuf::from(&f.value))
+        }
+        (None, Some(e)) => SecretSource::Env(e.value.clone()),
+        (Some(f), Some(_)) => {
+            c.report(
+                "webhook::url",
+                at(f),
+                "give exactly one of `url_file` or `url_env`",
+                "e.g. `url_env: ZONEKEEPER_WEBHOOK_URL`",
+            );
+            SecretSource::Env(String::new())
+        }
+        (None, None) => {
+            if w.url.is_none() {
+                c.report(
+                    "webhook::url",
+                    item.place,
+                    "a webhook needs `url_file` or `url_env`",
+                    "e.g. `url_env: ZONEKEEPER_WEBHOOK_URL`",
+                );
+            }
+            SecretSource::Env(String::new())
+        }
+    };
+    let events = match &w.events {
+        None => WebhookEvent::ALL.iter().map(|(e, _)| *e).collect(),
+        Some(list) => list
+            .iter()
+            .filter_map(|e| {
+                let found = WebhookEvent::ALL
+                    .iter()
+                    .find(|(_, n)| *n == e.value)
+                    .map(|(ev, _)| *ev);
+                if found.is_none() {
+                    let known: Vec<&str> = WebhookEvent::ALL.iter().map(|(_, n)| *n).collect();
+                    c.report(
+                        "webhook::event",
+                        at(e),
+                        format!("unknown webhook event `{}`", e.value),
+                        format!("use one of: {}", known.join(", ")),
+                    );
+                }
+                found
+            })
+            .collect(),
+    };
+    Webhook { url, events }
 }
 
 /// The primary of zonekeeper.yaml.

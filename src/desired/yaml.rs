@@ -55,6 +55,24 @@ pub struct ConfigFile {
     /// Groups by name.
     #[serde(default)]
     pub groups: IndexMap<At<String>, GroupYaml>,
+    /// Where the daemon reports what needs a person.
+    #[serde(default)]
+    pub webhooks: Vec<At<WebhookYaml>>,
+}
+
+/// `webhooks: - …`: where the daemon POSTs an event. The URL may carry a token, so it is
+/// never written in the repository: a file or an environment variable holds it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookYaml {
+    /// A file holding the URL.
+    pub url_file: Option<At<String>>,
+    /// An environment variable holding the URL.
+    pub url_env: Option<At<String>>,
+    /// A URL written in the repository: always refused, named so it can be pointed at.
+    pub url: Option<At<String>>,
+    /// Which events (default: all).
+    pub events: Option<Vec<At<String>>>,
 }
 
 /// `primary:`.

@@ -23,6 +23,42 @@ pub struct Config {
     /// Whether the servers refuse names that are not host names where BIND's
     /// `check-names primary fail` (its default) does; validation then refuses them first.
     pub check_names: bool,
+    /// Where the daemon reports what needs a person.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// What the daemon reports to a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WebhookEvent {
+    /// A pass did not apply the revision (servers, store, a refused change).
+    ApplyFailed,
+    /// A server turned BROKEN: it serves none of its zones.
+    ServerBroken,
+}
+
+impl WebhookEvent {
+    /// Every event, as written in YAML.
+    pub const ALL: [(WebhookEvent, &'static str); 2] = [
+        (WebhookEvent::ApplyFailed, "apply-failed"),
+        (WebhookEvent::ServerBroken, "server-broken"),
+    ];
+
+    /// As written in YAML and in the JSON body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::ApplyFailed => "apply-failed",
+            WebhookEvent::ServerBroken => "server-broken",
+        }
+    }
+}
+
+/// A webhook: where its URL is read from (never the repository), and what it is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// Where the URL comes from.
+    pub url: SecretSource,
+    /// The events it is told of.
+    pub events: Vec<WebhookEvent>,
 }
 
 /// BIND's default `max-records-per-type`.

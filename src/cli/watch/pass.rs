@@ -20,6 +20,26 @@ pub struct PassReport {
     pub outcome: Outcome,
     /// Whether the revision is now recorded as applied.
     pub applied: bool,
+    /// Why it failed, when it did.
+    pub failures: Vec<String>,
+}
+
+impl PassReport {
+    fn settled(applied: bool) -> PassReport {
+        PassReport {
+            outcome: Outcome::Settled,
+            applied,
+            failures: Vec::new(),
+        }
+    }
+
+    fn failed(failures: Vec<String>) -> PassReport {
+        PassReport {
+            outcome: Outcome::Failed,
+            applied: false,
+            failures,
+        }
+    }
 }
 
 /// What a pass may do.
@@ -40,15 +60,11 @@ pub async fn pass(
     opts: PassOptions,
     effects: Effects,
 ) -> PassReport {
-    let failed = PassReport {
-        outcome: Outcome::Failed,
-        applied: false,
-    };
     let lock = match store.lock().await {
         Ok(lock) => lock,
         Err(e) => {
             warn!("no pass now: {e}");
-            return failed;
+            return PassReport::failed(vec![e.to_string()]);
         }
     };
     let result = tokio::select! {
@@ -61,7 +77,7 @@ pub async fn pass(
         Ok(report) => report,
         Err(e) => {
             error!("pass of {} failed: {e:?}", short(rev));
-            failed
+            PassReport::failed(vec![e.to_string()])
         }
     }
 }
@@ -98,10 +114,7 @@ async fn locked(
                 "revision {} is invalid (problems above): nothing applied; push a corrected commit",
                 short(rev)
             );
-            return Ok(PassReport {
-                outcome: Outcome::Settled,
-                applied: false,
-            });
+            return Ok(PassReport::settled(false));
         }
     };
     let plan = &prepared.plan;
@@ -115,10 +128,7 @@ async fn locked(
                 "recorded as applied: an earlier pass was interrupted after every change took effect"
             );
         }
-        return Ok(PassReport {
-            outcome: Outcome::Settled,
-            applied: true,
-        });
+        return Ok(PassReport::settled(true));
     }
     let options = Options {
         allow_delete: opts.allow_delete,
@@ -143,10 +153,7 @@ async fn locked(
     }
     if report.revision_recorded {
         info!(revision = short(rev), "applied: {done}");
-        return Ok(PassReport {
-            outcome: Outcome::Settled,
-            applied: true,
-        });
+        return Ok(PassReport::settled(true));
     }
     for f in &report.failures {
         error!(revision = short(rev), "{f}");
@@ -164,10 +171,7 @@ async fn locked(
             revision = short(rev),
             "not applied yet ({done}); trying again after a back-off"
         );
-        return Ok(PassReport {
-            outcome: Outcome::Failed,
-            applied: false,
-        });
+        return Ok(PassReport::failed(report.failures));
     }
     if let Some(wait) = &report.waiting {
         info!(revision = short(rev), "waiting: {wait} ({done})");
@@ -176,11 +180,9 @@ async fn locked(
                 until: report.requeue_at,
             },
             applied: false,
+            failures: Vec::new(),
         });
     }
     // only deletions are left: the operator's to allow
-    Ok(PassReport {
-        outcome: Outcome::Settled,
-        applied: false,
-    })
+    Ok(PassReport::settled(false))
 }

@@ -63,6 +63,7 @@ fn config(members: &[&str]) -> Config {
         .into(),
         max_records_per_type: 100,
         check_names: true,
+        webhooks: Vec::new(),
     }
 }
 
