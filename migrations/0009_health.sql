@@ -32,3 +32,16 @@ CREATE TABLE last_sweep (
     zones        BIGINT  NOT NULL,
     queries      BIGINT  NOT NULL
 );
+
+-- The daemon that leads (`zonekeeper watch`): who, since when, when it was last awake,
+-- and when it looks again, for `status`.
+CREATE TABLE daemon (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    host        TEXT    NOT NULL,
+    pid         BIGINT  NOT NULL,
+    since       BIGINT  NOT NULL,
+    seen_at     BIGINT  NOT NULL,
+    revision    TEXT    NOT NULL,
+    next_wake   BIGINT  NOT NULL,
+    next_sweep  BIGINT  NOT NULL
+);

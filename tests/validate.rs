@@ -118,3 +118,46 @@ fn all_problems_are_reported_at_once() {
             .all(|p| p["line"].as_u64().unwrap() >= 1)
     );
 }
+
+/// A webhook's URL written in the repository is refused (it may carry a token), as are an
+/// unknown event and a quorum larger than the group; each with file:line:col.
+#[test]
+fn webhook_url_in_the_repository_and_a_bad_quorum_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    // the key file outside this copy of the repository
+    let config = std::fs::read_to_string(examples.join("zonekeeper.yaml"))
+        .unwrap()
+        .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key");
+    let bad = config.replace(
+        "    secondaries: [ns1, ns2]\n",
+        "    secondaries: [ns1, ns2]\n    quorum: 3\n",
+    ) + "webhooks:\n  - url: https://hooks.example.net/T0KEN\n  - url_env: HOOK\n    events: [apply-failed, server-down]\n";
+    assert!(
+        bad.contains("quorum: 3"),
+        "the example has a group of ns1, ns2"
+    );
+    std::fs::write(dir.path().join("zonekeeper.yaml"), &bad).unwrap();
+    let out = zk(&["validate", "--worktree", "--repo", "."], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines = bad.lines().count();
+    assert!(
+        err.contains(&format!("zonekeeper.yaml:{}:", lines - 2))
+            && err.contains("webhook URL must not be written in the repository"),
+        "{err}"
+    );
+    assert!(!err.contains("T0KEN"), "the URL is not echoed: {err}");
+    assert!(err.contains("unknown webhook event `server-down`"), "{err}");
+    assert!(err.contains("a quorum of 3 but 2 secondaries"), "{err}");
+    // written right, it is valid
+    let good = config + "webhooks:\n  - url_env: HOOK\n";
+    std::fs::write(dir.path().join("zonekeeper.yaml"), good).unwrap();
+    let out = zk(&["validate", "--worktree", "--repo", "."], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

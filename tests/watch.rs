@@ -191,6 +191,12 @@ both_stores!(
         env.zone("a.test", &zone_yaml("192.0.2.2"));
         env.commit("www moves");
         eventually(10, "the daemon leads", || log().contains("leading"), log);
+        eventually(
+            5,
+            "status shows the daemon",
+            || text(&env.zk(&["status"])).contains("Daemon: leads on host"),
+            log,
+        );
         let out = push(&env, &bare);
         assert!(out.status.success(), "{}", text(&out));
         assert!(
@@ -283,6 +289,8 @@ both_stores!(
         daemon.signal("TERM");
         assert_eq!(daemon.wait(Duration::from_secs(30)), Some(0), "{}", log());
         assert!(log().contains("stopped after"), "{}", log());
+        let shown = text(&env.zk(&["status"]));
+        assert!(shown.contains("Daemon: none leads"), "{shown}");
         env.lab.resume("ns2").unwrap();
 
         // a new daemon resumes: the change is served everywhere and recorded

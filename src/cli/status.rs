@@ -9,7 +9,8 @@ use super::{Format, Global};
 use crate::outln;
 use crate::store::lock::{LockInfo, LockState, utc};
 use crate::store::{
-    AppliedRevision, AuditEntry, GroupRow, LagRow, LastSweep, OperationRow, RecordedZone, ServerRow,
+    AppliedRevision, AuditEntry, DaemonRow, GroupRow, LagRow, LastSweep, OperationRow,
+    RecordedZone, ServerRow,
 };
 
 fn when(t: Option<i64>) -> String {
@@ -64,6 +65,8 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
         lock: store.lock_state().await.into_diagnostic()?,
         lags: store.lagging(SHOWN_LAGS).await.into_diagnostic()?,
         sweep: store.last_sweep().await.into_diagnostic()?,
+        daemon: store.daemon().await.into_diagnostic()?,
+        led: store.led().await.into_diagnostic()?,
     };
     store.close().await;
     if g.format == Format::Json {
@@ -91,6 +94,48 @@ struct Status {
     /// The first lagging zones, and how many there are.
     lags: (Vec<LagRow>, i64),
     sweep: Option<LastSweep>,
+    /// What the leading daemon last said of itself, and whether one leads now.
+    daemon: Option<DaemonRow>,
+    led: bool,
+}
+
+impl Status {
+    /// The daemon for people: who leads, and when it looks again.
+    fn daemon_line(&self) -> String {
+        match (&self.daemon, self.led) {
+            (Some(d), true) => format!(
+                "Daemon: leads on host {} (pid {}) since {}; last awake {}, looking at {}; next look by {}, next sweep {}",
+                d.host,
+                d.pid,
+                utc(d.since),
+                utc(d.seen_at),
+                &d.revision[..d.revision.len().min(12)],
+                utc(d.next_wake),
+                utc(d.next_sweep)
+            ),
+            (Some(d), false) => format!(
+                "Daemon: none leads (the last, on host {} pid {}, was last awake {}); changes wait for `zonekeeper apply` or a daemon",
+                d.host,
+                d.pid,
+                utc(d.seen_at)
+            ),
+            (None, true) => "Daemon: one leads, and has not recorded itself yet".into(),
+            (None, false) => "Daemon: none (`zonekeeper watch` runs one)".into(),
+        }
+    }
+
+    fn daemon_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "leads": self.led,
+            "host": self.daemon.as_ref().map(|d| &d.host),
+            "pid": self.daemon.as_ref().map(|d| d.pid),
+            "since": self.daemon.as_ref().map(|d| d.since),
+            "seen_at": self.daemon.as_ref().map(|d| d.seen_at),
+            "revision": self.daemon.as_ref().map(|d| &d.revision),
+            "next_wake": self.daemon.as_ref().map(|d| d.next_wake),
+            "next_sweep": self.daemon.as_ref().map(|d| d.next_sweep),
+        })
+    }
 }
 
 /// How many lagging zones `status` lists.
@@ -134,6 +179,7 @@ impl Status {
         let server_zones = |groups_of: &str| self.server_zones(groups_of);
         serde_json::json!({
             "lock": lock_json(lock),
+            "daemon": self.daemon_json(),
             "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
             "zones": zones.len(),
             "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
@@ -170,6 +216,7 @@ impl Status {
             None => outln!("Nothing applied yet.")?,
         }
         outln!("{}", lock_line(lock))?;
+        outln!("{}", self.daemon_line())?;
         let unverified = zones.iter().filter(|z| !z.verified).count();
         outln!(
             "Zones: {} recorded, {} not yet verified on every server",

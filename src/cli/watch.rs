@@ -31,7 +31,7 @@ use crate::apply::effects::Effects;
 use crate::health;
 use crate::live::batch::BatchOptions;
 use crate::model::config::{Webhook, WebhookEvent};
-use crate::store::Store;
+use crate::store::{DaemonRow, Store};
 use pass::{PassOptions, pass};
 use schedule::{Outcome, Schedule, Timing};
 pub use stop::Stop;
@@ -163,6 +163,7 @@ async fn lead_loop(
         max_backoff: args.max_backoff.max(1) as i64,
     };
     let mut schedule = Schedule::new(timing, now());
+    let leading_since = now();
     let opts = PassOptions {
         verify_timeout: Duration::from_secs(args.verify_timeout),
         allow_delete: args.allow_delete,
@@ -222,6 +223,18 @@ async fn lead_loop(
             sweep(store, &mut schedule, figures, &mut states, &hooks.1).await;
         }
         let wake = schedule.next_wake(now());
+        let me = DaemonRow {
+            host: crate::store::this_host(),
+            pid: i64::from(std::process::id()),
+            since: leading_since,
+            seen_at: now(),
+            revision: hooks.0.clone(),
+            next_wake: wake,
+            next_sweep: schedule.next_sweep(),
+        };
+        if let Err(e) = store.set_daemon(&me).await {
+            warn!("cannot record this daemon in the store: {e}");
+        }
         let sleep = Duration::from_secs(u64::try_from(wake - now()).unwrap_or(0));
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}

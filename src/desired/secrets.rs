@@ -19,11 +19,16 @@ use super::source::Source;
 /// `secret: value`, BIND `secret "value";`). `secret_file` and `secret_env` are not
 /// secrets.
 fn secret_values(text: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
-    const KEY: &[u8] = b"secret";
+    values_of(text, b"secret")
+}
+
+/// Where the keyword `key` starts in `text` (as a word of its own), with the span of the
+/// value after it.
+fn values_of(text: &[u8], key: &[u8]) -> Vec<(usize, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(i) = find(&text[from..], KEY).map(|i| i + from) {
-        from = i + KEY.len();
+    while let Some(i) = find(&text[from..], key).map(|i| i + from) {
+        from = i + key.len();
         let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
         if i > 0 && word(text[i - 1]) || text.get(from).is_some_and(|b| word(*b)) {
             continue;
@@ -61,11 +66,14 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
-/// `text` with every secret's value replaced by `*` (same length in bytes; newlines kept).
-/// A YAML block scalar (`secret: |`) is masked up to the next line indented no deeper.
+/// `text` with every secret's value replaced by `*` (same length in bytes; newlines kept):
+/// TSIG secrets, and webhook URLs written in the repository (they may carry a token). A
+/// YAML block scalar (`secret: |`) is masked up to the next line indented no deeper.
 pub fn redact(text: &str) -> String {
     let mut bytes = text.as_bytes().to_vec();
-    for (key, value) in secret_values(text.as_bytes()) {
+    let mut values = secret_values(text.as_bytes());
+    values.extend(values_of(text.as_bytes(), b"url"));
+    for (key, value) in values {
         let block = matches!(bytes.get(value.start), Some(b'|' | b'>'));
         let mut end = value.end;
         if block {
@@ -258,6 +266,9 @@ mod tests {
         let r = redact(block);
         assert!(!r.contains("c2VjcmV0") && !r.contains("bW9yZQ"), "{r}");
         assert!(r.contains("name: k"), "{r}");
+        let hooks = "webhooks:\n  - url: https://h.example/T0KEN\n  - url_env: HOOK\n";
+        let r = redact(hooks);
+        assert!(!r.contains("T0KEN") && r.contains("url_env: HOOK"), "{r}");
     }
 
     #[test]

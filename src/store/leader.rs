@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use sqlx::Row;
 use tokio::sync::{oneshot, watch};
 
 use super::{Backend, Store, StoreError};
@@ -147,6 +148,65 @@ impl Store {
                 .await?
                 .unwrap_or_default();
         Ok((!file.is_empty()).then(|| format!("{file}.leader")))
+    }
+}
+
+/// What the leading daemon last said of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonRow {
+    /// Its host.
+    pub host: String,
+    /// Its process id there.
+    pub pid: i64,
+    /// Since when it leads (Unix seconds).
+    pub since: i64,
+    /// When it was last awake.
+    pub seen_at: i64,
+    /// The tip of the tracked branch it last looked at.
+    pub revision: String,
+    /// When it wakes next at the latest.
+    pub next_wake: i64,
+    /// When it sweeps next.
+    pub next_sweep: i64,
+}
+
+impl Store {
+    /// Records what the leading daemon says of itself.
+    pub async fn set_daemon(&self, d: &DaemonRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO daemon (id, host, pid, since, seen_at, revision, next_wake, next_sweep) \
+             VALUES (1, $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET host = excluded.host, \
+             pid = excluded.pid, since = excluded.since, seen_at = excluded.seen_at, \
+             revision = excluded.revision, next_wake = excluded.next_wake, next_sweep = excluded.next_sweep",
+        )
+        .bind(&d.host)
+        .bind(d.pid)
+        .bind(d.since)
+        .bind(d.seen_at)
+        .bind(&d.revision)
+        .bind(d.next_wake)
+        .bind(d.next_sweep)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What the last leading daemon said of itself, if one ever led.
+    pub async fn daemon(&self) -> Result<Option<DaemonRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT host, pid, since, seen_at, revision, next_wake, next_sweep FROM daemon WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| DaemonRow {
+            host: r.get(0),
+            pid: r.get(1),
+            since: r.get(2),
+            seen_at: r.get(3),
+            revision: r.get(4),
+            next_wake: r.get(5),
+            next_sweep: r.get(6),
+        }))
     }
 }
 

@@ -45,7 +45,7 @@ pub use open::{DEFAULT_DB, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use zones::{RecordedZone, ZoneIntent};
 
-pub use leader::Leadership;
+pub use leader::{DaemonRow, Leadership};
 pub use lock::{ApplyLock, LockInfo, LockState, this_host};
 
 /// Errors of the store.

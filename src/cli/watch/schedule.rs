@@ -110,6 +110,11 @@ impl Schedule {
         }
     }
 
+    /// When the next sweep is due.
+    pub fn next_sweep(&self) -> i64 {
+        self.next_sweep
+    }
+
     /// Whether a sweep is due.
     pub fn sweep_due(&self, now: i64) -> bool {
         now >= self.next_sweep
