@@ -13,6 +13,8 @@
 //! - [`backend`]: how changes reach the servers: TSIG-signed RFC 2136 UPDATEs, catalog
 //!   zones (RFC 9432), the primary's rendered configuration and `rndc`.
 //! - [`apply`]: the executor that carries a plan out, verifies it and records it.
+//! - [`drift`]: zones the primary serves other than recorded, found by transfer, and how
+//!   the operator resolves them.
 //!
 //! The throw-away BIND lab of the demo and the tests is the workspace crate `zonekeeper-lab`
 //! (`crates/lab`); the `lab` command (`cli::lab`, cargo feature `lab`, on by default) uses it.
@@ -22,6 +24,7 @@ pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod desired;
+pub mod drift;
 pub mod live;
 pub mod model;
 pub mod plan;

@@ -4,7 +4,9 @@
 pub mod out;
 
 pub mod apply;
+pub mod drift;
 pub mod hook;
+pub mod import;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod ops;
@@ -109,6 +111,12 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Compare the primary's zones (AXFR) with what was recorded now; show drift record by
+    /// record (exit 0 none, 2 drift, 1 error).
+    Drift(drift::DriftArgs),
+    /// Write a zone's YAML file into the work tree from another source (the primary), for
+    /// review and commit.
+    Import(import::ImportArgs),
     /// Git server hooks of the desired-state repository: validate pushes, apply them.
     #[command(subcommand)]
     Hook(hook::HookCommand),
@@ -146,6 +154,8 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Cancel { op, yes } => runtime.block_on(ops::run(g, ops::What::Cancel(*op), *yes)),
         Command::Unlock { lock_id, yes } => runtime.block_on(unlock::run(g, lock_id, *yes)),
         Command::Hook(cmd) => hook::run(g, cmd, &runtime),
+        Command::Drift(args) => runtime.block_on(drift::run(g, args)),
+        Command::Import(args) => runtime.block_on(import::run(g, args)),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `zonekeeper plan`: diff the desired state against the store and show what `apply`
-//! would do: zone changes, and staged operations with their steps and waits. Also the
-//! shared preparation of `apply`. Exit code with `--detailed-exitcode`: 0 nothing to do,
-//! 2 something to do (a staged operation to create or to carry on counts), 1 error.
+//! would do: zone changes, and staged operations with their steps and waits, then the
+//! drift the store records (never asking the servers). Also the shared preparation of
+//! `apply`. Exit code with `--detailed-exitcode`: 0 nothing to do, 2 something to do (a
+//! staged operation to create or to carry on counts, and so does drift), 1 error.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -156,7 +157,19 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    print_plan(g.format, &prepared.plan, false)?;
+    // drift as the store records it: plan never asks the servers
+    let drift = super::drift::Recorded::read(&store, &prepared.desired).await?;
+    match g.format {
+        Format::Json => {
+            let mut shown = plan::render::json(&prepared.plan);
+            shown["drift"] = drift.json();
+            outln!("{shown}")?;
+        }
+        Format::Text => {
+            print_plan(g.format, &prepared.plan, false)?;
+            out!("{}", drift.text())?;
+        }
+    }
     if let Some(path) = &args.out {
         if g.worktree {
             return Err(miette::miette!(
@@ -176,9 +189,11 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         );
     }
     store.close().await;
-    Ok(if args.detailed_exitcode && prepared.plan.has_changes() {
-        CHANGES
-    } else {
-        0
-    })
+    Ok(
+        if args.detailed_exitcode && (prepared.plan.has_changes() || drift.any()) {
+            CHANGES
+        } else {
+            0
+        },
+    )
 }

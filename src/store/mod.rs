@@ -21,6 +21,8 @@
 //!   primary;
 //! - `audit.rs`: the audit trail ([`AuditEntry`]) and the revision applied in full
 //!   ([`AppliedRevision`]);
+//! - `drift.rs`: zones the primary serves other than recorded ([`DriftRow`]) and the
+//!   content pass's cursor ([`DriftCursor`]);
 //! - `operations.rs`: staged operations and their steps ([`OperationRow`]);
 //! - [`lock`]: the apply lock ([`ApplyLock`]).
 
@@ -29,12 +31,14 @@ pub mod lock;
 use sqlx::{AnyPool, Row};
 
 mod audit;
+mod drift;
 mod fleet;
 mod open;
 mod operations;
 mod zones;
 
 pub use audit::{AppliedRevision, AuditEntry};
+pub use drift::{DriftCursor, DriftRow};
 pub use fleet::{GroupRow, ServerRow};
 pub use open::{DEFAULT_DB, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};

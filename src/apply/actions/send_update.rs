@@ -19,11 +19,16 @@ pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) 
             zones.fail(i, format!("zone {zone} is planned but not desired"));
             continue;
         };
-        let old_text = zones
-            .index
-            .get(&zone)
-            .map(|z| z.content.clone())
-            .unwrap_or_default();
+        // what the plan went from when it holds it (the served content of a zone whose
+        // drift is overwritten), else as indexed
+        let old_text = match &r.change.old_text {
+            t if !t.is_empty() => t.clone(),
+            _ => zones
+                .index
+                .get(&zone)
+                .map(|z| z.content.clone())
+                .unwrap_or_default(),
+        };
         debug!(zone = %zone, "sending UPDATE");
         match sender
             .send(desired, &old_text, r.change.expected_serial, "update")

@@ -1,0 +1,270 @@
+//! Resolving drift, always the operator's choice (I/O, under the apply lock):
+//!
+//! - `apply --overwrite-drift ZONE` puts the desired state back: [`inspect`] transfers each
+//!   named zone (one that does not drift now is an error before anything is sent), the
+//!   plan shown for approval takes the zone from what the primary serves to the desired
+//!   content ([`overwrite_in_plan`]), and once approved [`rebase`] records what the
+//!   primary serves as the zone's base; the apply's own UPDATE (SOA prerequisite: the
+//!   served serial; new serial: above it) then brings the desired content, verified by
+//!   transfer as every change is.
+//! - `import --zone ZONE --from-primary`, committed, makes the desired state what the
+//!   primary serves: [`inspect`] finds such zones among the drift rows (desired content =
+//!   served content), confirms it by transfer, and [`rebase`] records it; nothing is sent
+//!   to the primary, and the apply verifies the secondaries serve it.
+
+use std::collections::BTreeMap;
+
+use crate::apply::content::{self, Served, same_content};
+use crate::backend::seam::Sender;
+use crate::desired::DesiredState;
+use crate::model::serial::next_serial;
+use crate::model::zone::text_hash;
+use crate::plan::{Plan, ZoneAction, ZoneChange};
+use crate::store::{AuditEntry, DriftRow, RecordedZone, Store, StoreError};
+
+/// Why a drift cannot be resolved as asked; nothing was sent or recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A zone named to overwrite does not drift.
+    #[error(
+        "zone {0} does not drift: the primary serves it as recorded (serial {1}); nothing was sent. Leave it out of --overwrite-drift"
+    )]
+    NoDrift(String, u32),
+    /// A zone named to overwrite is not recorded.
+    #[error(
+        "zone {0} is not recorded, so it cannot drift; nothing was sent. Check the name (`zonekeeper status`), or apply it as a new zone"
+    )]
+    NotRecorded(String),
+    /// A zone named to overwrite is not in the desired state.
+    #[error(
+        "zone {0} is not in the desired state at this revision, so there is nothing to put back; nothing was sent. Delete it with `apply --allow-delete`, or import it with `zonekeeper import --zone {0} --from-primary`"
+    )]
+    NotDesired(String),
+    /// A zone could not be transferred.
+    #[error(
+        "zone {zone}: cannot transfer it from the primary to compare it: {source}; nothing was sent"
+    )]
+    Transfer {
+        /// The zone.
+        zone: String,
+        /// Why.
+        #[source]
+        source: crate::backend::update::UpdateError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a zone is rebased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// `--overwrite-drift`: the desired content goes back on the primary.
+    Overwrite,
+    /// The desired state was made what the primary serves (`import`, committed).
+    Accepted,
+}
+
+/// A drifting zone to record as the primary serves it.
+#[derive(Debug, Clone)]
+pub struct Rebase {
+    /// Why.
+    pub why: Why,
+    /// The zone as recorded now.
+    pub recorded: RecordedZone,
+    /// The zone as the primary serves it.
+    pub served: Served,
+}
+
+/// The zone names as the store writes them: lower case, with the trailing dot.
+pub fn normalize(zone: &str) -> String {
+    let z = zone.trim().to_ascii_lowercase();
+    if z.ends_with('.') { z } else { format!("{z}.") }
+}
+
+/// The drift rows whose served content the desired state now holds (and which are not to
+/// be overwritten): resolved by `import`, to be recorded.
+pub fn accepted<'a>(
+    rows: &'a [DriftRow],
+    desired: &DesiredState,
+    overwrite: &[String],
+) -> Vec<&'a DriftRow> {
+    rows.iter()
+        .filter(|r| !overwrite.contains(&r.name))
+        .filter(|r| {
+            desired
+                .zones
+                .get(&r.name)
+                .is_some_and(|z| z.content_hash() == r.served_hash)
+        })
+        .collect()
+}
+
+/// Transfers the zones to `overwrite` (each must be recorded, desired and drift now) and
+/// those `accepted` (kept when the primary still serves the desired content), and says
+/// what to rebase. `desired_zone(name)`: whether the revision has the zone.
+pub async fn inspect(
+    store: &Store,
+    sender: &dyn Sender,
+    overwrite: &[String],
+    accepted: &[&DriftRow],
+    desired: &DesiredState,
+    desired_zone: impl Fn(&str) -> bool,
+) -> Result<Vec<Rebase>, ResolveError> {
+    let mut out = Vec::new();
+    let wanted: Vec<(String, Why)> = overwrite
+        .iter()
+        .map(|z| (z.clone(), Why::Overwrite))
+        .chain(accepted.iter().map(|r| (r.name.clone(), Why::Accepted)))
+        .collect();
+    for (zone, why) in wanted {
+        let Some(recorded) = store.zone(&zone).await? else {
+            return Err(ResolveError::NotRecorded(zone));
+        };
+        if why == Why::Overwrite && !desired_zone(&zone) {
+            return Err(ResolveError::NotDesired(zone));
+        }
+        let served = content::transfer(sender, &crate::model::name_of(&zone))
+            .await
+            .map_err(|source| ResolveError::Transfer {
+                zone: zone.clone(),
+                source,
+            })?;
+        let drifts = super::compare(&zone, &recorded.content, recorded.serial, &served).is_some();
+        match why {
+            Why::Overwrite if !drifts => {
+                return Err(ResolveError::NoDrift(zone, recorded.serial));
+            }
+            Why::Accepted => {
+                let still = desired
+                    .zones
+                    .get(&zone)
+                    .is_some_and(|d| same_content(&d.canonical_text(0), &served));
+                if !drifts || !still {
+                    continue;
+                }
+            }
+            Why::Overwrite => {}
+        }
+        out.push(Rebase {
+            why,
+            recorded,
+            served,
+        });
+    }
+    Ok(out)
+}
+
+/// Shows the zones to overwrite in `plan` as `apply` will carry them out: an update from
+/// what the primary serves (at its serial) to the desired content, at a serial above the
+/// served one, whether or not the desired state changed. `desired` must hold the zones.
+pub fn overwrite_in_plan(plan: &mut Plan, desired: &DesiredState, rebases: &[Rebase], today: u32) {
+    for r in rebases.iter().filter(|r| r.why == Why::Overwrite) {
+        let name = &r.recorded.name;
+        let Some(zone) = desired.zones.get(name) else {
+            continue;
+        };
+        let serial = next_serial(r.served.serial.or(Some(r.recorded.serial)), today);
+        let change = ZoneChange {
+            zone: name.clone(),
+            action: ZoneAction::Update,
+            group: zone.group.clone(),
+            old_group: (r.recorded.group != zone.group).then(|| r.recorded.group.clone()),
+            expected_serial: r.served.serial,
+            new_serial: Some(serial),
+            rrsets: Vec::new(),
+            old_text: r.served.text.clone(),
+            new_text: zone.canonical_text(serial),
+        };
+        match plan.zones.iter_mut().find(|z| &z.zone == name) {
+            Some(z) => *z = change,
+            None => {
+                let at = plan.zones.partition_point(|z| z.zone < *name);
+                plan.zones.insert(at, change);
+            }
+        }
+    }
+}
+
+/// Records each zone of `rebases` as the primary serves it (not yet verified on every
+/// server; its source unknown, so the next plan reads its file again), with an audit
+/// entry saying why; the drift rows go with it.
+pub async fn rebase(
+    store: &Store,
+    rebases: &[Rebase],
+    desired: &DesiredState,
+    now: i64,
+) -> Result<(), StoreError> {
+    let rows: Vec<(RecordedZone, AuditEntry)> = rebases
+        .iter()
+        .map(|r| {
+            let serial = r.served.serial.unwrap_or(r.recorded.serial);
+            let detail = match r.why {
+                Why::Overwrite => format!(
+                    "drift: the primary served serial {serial} (recorded {}), changed outside zonekeeper; recorded as served, to be overwritten with the desired state (--overwrite-drift)",
+                    r.recorded.serial
+                ),
+                Why::Accepted => format!(
+                    "drift accepted: the desired state now holds what the primary serves at serial {serial} (recorded {}); recorded as served, nothing sent",
+                    r.recorded.serial
+                ),
+            };
+            let row = RecordedZone {
+                serial,
+                content_hash: text_hash(&r.served.text),
+                content: r.served.text.clone(),
+                verified: false,
+                source: String::new(),
+                ..r.recorded.clone()
+            };
+            let audit = AuditEntry {
+                at: now,
+                commit_id: desired.revision.id.clone(),
+                author: desired.revision.author.clone(),
+                action: "drift".into(),
+                target: r.recorded.name.clone(),
+                detail,
+            };
+            (row, audit)
+        })
+        .collect();
+    store.record_zones(&rows).await
+}
+
+/// After the apply: an audit entry for each overwritten zone now recorded at its desired
+/// content (`updated`: the zones the apply updated), saying the drift was overwritten.
+pub async fn audit_overwritten(
+    store: &Store,
+    rebases: &[Rebase],
+    desired: &DesiredState,
+    updated: &[String],
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut done = Vec::new();
+    let mut entries = Vec::new();
+    let serials: BTreeMap<String, u32> = store
+        .zones(updated)
+        .await?
+        .into_iter()
+        .map(|z| (z.name, z.serial))
+        .collect();
+    for r in rebases.iter().filter(|r| r.why == Why::Overwrite) {
+        let Some(serial) = serials.get(&r.recorded.name) else {
+            continue;
+        };
+        entries.push(AuditEntry {
+            at: now,
+            commit_id: desired.revision.id.clone(),
+            author: desired.revision.author.clone(),
+            action: "overwrite-drift".into(),
+            target: r.recorded.name.clone(),
+            detail: format!(
+                "drift overwritten: the primary served serial {} changed outside zonekeeper; it serves the desired state at serial {serial}",
+                r.served.serial.map(|s| s.to_string()).unwrap_or("none".into())
+            ),
+        });
+        done.push(r.recorded.name.clone());
+    }
+    store.audit(&entries).await?;
+    Ok(done)
+}
