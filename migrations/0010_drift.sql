@@ -3,7 +3,7 @@
 -- on each check of that zone and removed when it no longer drifts or when an apply records
 -- it (every recording is verified by transfer). `changes` is the difference, one JSON
 -- object per line (an RRset: owner, type, recorded lines, served lines); `served_hash` is
--- the served content's hash (serial aside), as `zones.content_hash` hashes content.
+-- the served content's hash, serial and order of lines aside (`drift::content_key`).
 CREATE TABLE zone_drift (
     name            TEXT    NOT NULL PRIMARY KEY,
     detected_at     BIGINT  NOT NULL,

@@ -348,3 +348,21 @@ fn load_zones(
     }
     Ok(())
 }
+
+/// Zones whose drift the desired state resolved (it holds what the primary serves) are
+/// planned from what the primary serves: their index entries take the served content's
+/// hash and serial, so the plan shows no change to send for them (apply records them).
+pub async fn as_served(
+    store: &crate::store::Store,
+    desired: &crate::desired::DesiredState,
+    index: &mut std::collections::BTreeMap<String, crate::store::RecordedZone>,
+) -> miette::Result<()> {
+    let rows = store.drifts(None).await.into_diagnostic()?;
+    for r in drift::resolve::accepted(&rows, desired, &[]) {
+        if let (Some(z), Some(d)) = (index.get_mut(&r.name), desired.zones.get(&r.name)) {
+            z.content_hash = d.content_hash();
+            z.serial = r.served_serial.unwrap_or(z.serial);
+        }
+    }
+    Ok(())
+}

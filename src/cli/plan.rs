@@ -87,8 +87,10 @@ pub async fn prepare(
         }
         Err(e) => return Err(e).into_diagnostic(),
     };
-    let zones: BTreeMap<String, store::RecordedZone> =
+    let mut zones: BTreeMap<String, store::RecordedZone> =
         index.into_iter().map(|z| (z.name.clone(), z)).collect();
+    // drift the desired state resolved is planned from what the primary serves
+    super::drift::as_served(store, &desired, &mut zones).await?;
     let mut recorded = Recorded {
         zones,
         groups: store.groups().await.into_diagnostic()?,

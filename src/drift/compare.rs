@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::served::{Served, same_content};
-use crate::model::zone::text_hash;
+use crate::model::served::{Served, same_content, soa_values};
+use crate::model::zone::content_hash;
 
 /// One RRset that differs: its recorded and its served lines (either may be empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub struct Drift {
     pub served_serial: Option<u32>,
     /// The serial recorded.
     pub recorded_serial: u32,
-    /// The served content's hash, serial aside (as the store hashes content).
+    /// The served content's [`content_key`].
     pub served_hash: String,
     /// The RRsets that differ (empty when only the serial does).
     pub changes: Vec<DriftChange>,
@@ -57,9 +57,26 @@ pub fn compare(zone: &str, recorded: &str, recorded_serial: u32, served: &Served
         zone: zone.to_string(),
         served_serial: served.serial,
         recorded_serial,
-        served_hash: text_hash(&served.text),
+        served_hash: content_key(&served.text),
         changes,
     })
+}
+
+/// A hash of a canonical text's content whatever the order of its lines, serial aside:
+/// a transfer's lines come sorted as text, a desired zone's in canonical DNS order, and
+/// the same content gives the same key.
+pub fn content_key(text: &str) -> String {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) != Some("SOA"))
+        .collect();
+    lines.sort_unstable();
+    let mut all = soa_values(text).unwrap_or_default();
+    for l in lines {
+        all.push('\n');
+        all.push_str(l);
+    }
+    content_hash(&all)
 }
 
 /// The changes as the store keeps them: one JSON object per line.
@@ -153,7 +170,9 @@ mod tests {
         );
         // stored and read back as it was
         assert_eq!(decode(&encode(&d.changes)), d.changes);
-        assert_eq!(d.served_hash, text_hash(&zone(0, &[ROGUE, WWW, WWW2])));
+        // the same content in another order, at another serial: the same key
+        assert_eq!(d.served_hash, content_key(&zone(3, &[WWW2, ROGUE, WWW])));
+        assert_ne!(d.served_hash, content_key(&zone(3, &[WWW2, WWW])));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod resolve;
 pub mod zone_yaml;
 
 pub use check::{PassReport, ZoneCheck, check, check_all, pass};
-pub use compare::{Drift, DriftChange, compare, decode, encode, text};
+pub use compare::{Drift, DriftChange, compare, content_key, decode, encode, text};
 pub use cursor::{Batch, budget, next_batch};
 
 /// Why a drift check could not be made.

@@ -95,7 +95,7 @@ pub fn accepted<'a>(
             desired
                 .zones
                 .get(&r.name)
-                .is_some_and(|z| z.content_hash() == r.served_hash)
+                .is_some_and(|z| super::content_key(&z.canonical_text(0)) == r.served_hash)
         })
         .collect()
 }
@@ -173,7 +173,7 @@ pub fn overwrite_in_plan(plan: &mut Plan, desired: &DesiredState, rebases: &[Reb
             expected_serial: r.served.serial,
             new_serial: Some(serial),
             rrsets: Vec::new(),
-            old_text: r.served.text.clone(),
+            old_text: canonical_order(&r.served.text),
             new_text: zone.canonical_text(serial),
         };
         match plan.zones.iter_mut().find(|z| &z.zone == name) {
@@ -184,6 +184,23 @@ pub fn overwrite_in_plan(plan: &mut Plan, desired: &DesiredState, rebases: &[Reb
             }
         }
     }
+}
+
+/// A transfer's text (lines sorted as text) in the order a desired zone's canonical text
+/// has (SOA, then RRsets by owner in canonical name order and by type), so a plan's diff
+/// of the two shows only what changes.
+fn canonical_order(text: &str) -> String {
+    use hickory_proto::rr::RecordType;
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_by_cached_key(|l| {
+        let mut f = l.split_whitespace();
+        let owner =
+            crate::model::record::canonical_key(&crate::model::name_of(f.next().unwrap_or("")));
+        let rtype = f.nth(2).unwrap_or("");
+        let code = rtype.parse::<RecordType>().map_or(u16::MAX, u16::from);
+        (rtype != "SOA", owner, code, l.to_string())
+    });
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// Records each zone of `rebases` as the primary serves it (not yet verified on every
@@ -199,6 +216,11 @@ pub async fn rebase(
         .iter()
         .map(|r| {
             let serial = r.served.serial.unwrap_or(r.recorded.serial);
+            // accepted: the desired content (the same as served), in its canonical order
+            let content = match (r.why, desired.zones.get(&r.recorded.name)) {
+                (Why::Accepted, Some(z)) => z.canonical_text(serial),
+                _ => canonical_order(&r.served.text),
+            };
             let detail = match r.why {
                 Why::Overwrite => format!(
                     "drift: the primary served serial {serial} (recorded {}), changed outside zonekeeper; recorded as served, to be overwritten with the desired state (--overwrite-drift)",
@@ -211,8 +233,8 @@ pub async fn rebase(
             };
             let row = RecordedZone {
                 serial,
-                content_hash: text_hash(&r.served.text),
-                content: r.served.text.clone(),
+                content_hash: text_hash(&content),
+                content,
                 verified: false,
                 source: String::new(),
                 ..r.recorded.clone()
@@ -267,4 +289,32 @@ pub async fn audit_overwritten(
     }
     store.audit(&entries).await?;
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transfer_is_put_in_canonical_order_soa_first() {
+        let served = "a.test. 300 IN MX 10 mail.a.test.\n\
+                      a.test. 300 IN SOA ns0. h. 7 1 1 1 1\n\
+                      b.a.test. 300 IN A 192.0.2.2\n\
+                      a.test. 300 IN A 192.0.2.1\n\
+                      a.a.test. 300 IN A 192.0.2.3\n";
+        assert_eq!(
+            canonical_order(served),
+            "a.test. 300 IN SOA ns0. h. 7 1 1 1 1\n\
+             a.test. 300 IN A 192.0.2.1\n\
+             a.test. 300 IN MX 10 mail.a.test.\n\
+             a.a.test. 300 IN A 192.0.2.3\n\
+             b.a.test. 300 IN A 192.0.2.2\n"
+        );
+    }
+
+    #[test]
+    fn zone_names_are_written_as_the_store_writes_them() {
+        assert_eq!(normalize("Example.COM"), "example.com.");
+        assert_eq!(normalize("a.test."), "a.test.");
+    }
 }

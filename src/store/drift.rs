@@ -18,7 +18,7 @@ pub struct DriftRow {
     pub served_serial: Option<u32>,
     /// The serial recorded.
     pub recorded_serial: u32,
-    /// The served content's hash, serial aside (`model::zone::text_hash`).
+    /// The served content's hash, serial and order of lines aside (`drift::content_key`).
     pub served_hash: String,
     /// The difference: one JSON object per line, an RRset each (`drift::compare`).
     pub changes: String,
