@@ -19,13 +19,8 @@ use crate::support::{Db, Env, axfr, block_on, dig_short, text, zone_yaml};
 /// Changes `zone` on the primary as an operator with `nsupdate` would: `www` gets another
 /// address, `rogue` a TXT record; BIND bumps the serial itself.
 fn out_of_band(env: &Env, zone: &str, www: &str) {
-    let key = TsigKeyRef {
-        name: Name::from_ascii("zonekeeper.").unwrap(),
-        algorithm: "hmac-sha256".into(),
-        secret: SecretSource::File(env.lab.spec().tsig_key_file.clone()),
-    };
-    let signer = zonekeeper::backend::tsig::signer(&key).unwrap();
     let primary = env.lab.dns_addr("ns0").unwrap();
+    let signer = signer(env);
     let origin = Name::from_ascii(zone).unwrap();
     let owner = |l: &str| Name::from_ascii(format!("{l}.{zone}")).unwrap();
     let mut u = Update::default();
@@ -43,6 +38,16 @@ fn out_of_band(env: &Env, zone: &str, www: &str) {
             .unwrap();
         updater.send(&origin, &u, None).await.unwrap();
     });
+}
+
+/// The signer of the lab's TSIG key.
+fn signer(env: &Env) -> hickory_proto::rr::TSigner {
+    let key = TsigKeyRef {
+        name: Name::from_ascii("zonekeeper.").unwrap(),
+        algorithm: "hmac-sha256".into(),
+        secret: SecretSource::File(env.lab.spec().tsig_key_file.clone()),
+    };
+    zonekeeper::backend::tsig::signer(&key).unwrap()
 }
 
 /// Every server (primary first) answers `zone` with AA at one serial; waits for the
@@ -278,4 +283,67 @@ both_stores!(import_from_primary_keeps_what_the_primary_serves, |db| {
     let out = env.zk(&["import", "--zone", "nowhere.test", "--from-primary"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(!env.repo.join("zones/nowhere.test.yaml").exists());
+});
+
+// Found while building the overwrite (main at 5c73f7f): an update went from the zone
+// index's content, which is empty since the index stopped carrying content, so an RRset
+// removed from a zone file was never deleted on the primary and the apply failed its
+// transfer check ("desired nothing; served mail.a.test. ... AAAA"). The UPDATE now goes
+// from the recorded content, read for the batch.
+both_stores!(
+    an_rrset_removed_from_a_zone_file_is_deleted_on_the_primary,
+    |db| {
+        let env = Env::new(db);
+        env.zone("a.test", &zone_yaml("192.0.2.1"));
+        env.commit("a.test");
+        env.apply(&[], 0);
+        env.zone(
+            "a.test",
+            &zone_yaml("192.0.2.1").replace("    AAAA: 2001:db8::25\n", ""),
+        );
+        env.commit("mail.a.test loses its AAAA");
+        env.apply(&[], 0);
+        let served = axfr(&env.lab, "a.test.").join("\n");
+        assert!(!served.contains("AAAA"), "{served}");
+        converged(&env, "a.test.");
+        for answers in on_secondaries(&env, "mail.a.test.", "AAAA") {
+            assert!(answers.is_empty(), "{answers:?}");
+        }
+        env.assert_converged("after the removal");
+    }
+);
+
+// The daemon's entry point: passes of `budget` zones after the store's cursor go round
+// every zone and wrap; what they find is in the drift table.
+both_stores!(passes_go_round_every_zone_after_the_cursor, |db| {
+    use zonekeeper::drift::{ZoneCheck, pass};
+    let env = drifted(db);
+    let url = zonekeeper::store::db_url(Some(&env.db));
+    let primary = env.lab.dns_addr("ns0").unwrap();
+    let signer = signer(&env);
+    block_on(async move {
+        let store = zonekeeper::store::Store::open(&url).await.unwrap();
+        let updater = Updater::connect(primary, signer, Duration::from_secs(5))
+            .await
+            .unwrap();
+        let first = pass(&store, &updater, 100, 1).await.unwrap();
+        assert!(
+            matches!(&first.zones[..], [ZoneCheck::Drifts(d)] if d.zone == "a.test."),
+            "{first:?}"
+        );
+        assert!(!first.wrapped);
+        assert_eq!(store.drift_count().await.unwrap(), 1);
+        let second = pass(&store, &updater, 101, 1).await.unwrap();
+        assert_eq!(second.zones, [ZoneCheck::Clean("b.test.".into())]);
+        assert_eq!(second.cursor.as_deref(), Some("b.test."));
+        let third = pass(&store, &updater, 102, 5).await.unwrap();
+        assert!(third.wrapped, "{third:?}");
+        assert_eq!(third.zones.len(), 2, "each zone once: {third:?}");
+        let cursor = store.drift_cursor().await.unwrap().unwrap();
+        assert_eq!((cursor.last_zone.as_str(), cursor.wrapped), ("b.test.", 1));
+        let rows = store.drifts(None).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].detected_at, 102, "replaced by the latest check");
+        store.close().await;
+    });
 });

@@ -1,5 +1,6 @@
-//! `send` of update-zone operations: each zone's change as signed UPDATEs, written ahead
-//! in the store, with the recorded SOA as prerequisite (see `apply::change`). Zone by
+//! `send` of update-zone operations: each zone's change from its recorded content (read
+//! for the batch: the zone index holds none) as signed UPDATEs, written ahead in the
+//! store, with the recorded SOA as prerequisite (see `apply::change`). Zone by
 //! zone, in plan order, so that a crash always leaves the same writes behind; a zone whose
 //! UPDATE fails fails alone, named.
 
@@ -12,6 +13,26 @@ use crate::apply::zones::Zones;
 /// Sends the changes of operations `batch`.
 pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
     let sender = change::Sender::of(ctx);
+    // the recorded content each change goes from (the index holds none): its RRsets
+    // removed are deleted, and its SOA is the prerequisite
+    let names: Vec<String> = batch
+        .iter()
+        .map(|&i| zones.ops[i].op.zone.clone())
+        .collect();
+    let recorded: std::collections::BTreeMap<String, String> =
+        match ctx.store.contents(&names).await {
+            Ok(c) => c.into_iter().collect(),
+            Err(e) => {
+                for &i in batch {
+                    let zone = zones.ops[i].op.zone.clone();
+                    zones.fail(
+                        i,
+                        format!("zone {zone}: its recorded content cannot be read: {e}"),
+                    );
+                }
+                return;
+            }
+        };
     for &i in batch {
         let r = &zones.ops[i];
         let zone = r.op.zone.clone();
@@ -19,16 +40,7 @@ pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) 
             zones.fail(i, format!("zone {zone} is planned but not desired"));
             continue;
         };
-        // what the plan went from when it holds it (the served content of a zone whose
-        // drift is overwritten), else as indexed
-        let old_text = match &r.change.old_text {
-            t if !t.is_empty() => t.clone(),
-            _ => zones
-                .index
-                .get(&zone)
-                .map(|z| z.content.clone())
-                .unwrap_or_default(),
-        };
+        let old_text = recorded.get(&zone).cloned().unwrap_or_default();
         debug!(zone = %zone, "sending UPDATE");
         match sender
             .send(desired, &old_text, r.change.expected_serial, "update")
