@@ -190,3 +190,49 @@ fn check_written(g: &Global, zone: &str, served: &content::Served) -> miette::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn the_drift_spellings_parse() {
+        for args in [
+            &["zonekeeper", "drift"][..],
+            &[
+                "zonekeeper",
+                "drift",
+                "--zone",
+                "a.test",
+                "--zone",
+                "b.test.",
+                "--format",
+                "json",
+            ],
+            &["zonekeeper", "import", "--zone", "a.test", "--from-primary"],
+            &[
+                "zonekeeper",
+                "import",
+                "--zone",
+                "a.test",
+                "--from-primary",
+                "--group",
+                "g",
+            ],
+            &[
+                "zonekeeper",
+                "apply",
+                "--overwrite-drift",
+                "a.test",
+                "--overwrite-drift",
+                "b.test",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+        // an import names its source
+        assert!(Cli::try_parse_from(["zonekeeper", "import", "--zone", "a.test"]).is_err());
+        assert!(Cli::try_parse_from(["zonekeeper", "import", "--from-primary"]).is_err());
+    }
+}

@@ -37,7 +37,8 @@ pub struct DriftCursor {
 
 impl Store {
     /// Writes one check's outcome in one transaction: `drifting` replaces those zones'
-    /// rows, the zones of `clean` lose theirs, and the pass's cursor moves to `cursor`.
+    /// rows (each only while the zone is still recorded at the serial it was compared
+    /// with), the zones of `clean` lose theirs, and the pass's cursor moves to `cursor`.
     pub async fn write_drift(
         &self,
         drifting: &[DriftRow],
@@ -46,9 +47,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for d in drifting {
+            // only while the zone is recorded as it was compared: an apply that recorded
+            // it meanwhile (after a transfer showed it served) has the last word
             sqlx::query(
                 "INSERT INTO zone_drift (name, detected_at, served_serial, recorded_serial, served_hash, changes) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+                 (SELECT 1 FROM zones WHERE zones.name = $1 AND zones.serial = $4) \
                  ON CONFLICT (name) DO UPDATE SET detected_at = excluded.detected_at, \
                  served_serial = excluded.served_serial, recorded_serial = excluded.recorded_serial, \
                  served_hash = excluded.served_hash, changes = excluded.changes",
@@ -151,6 +155,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = db_url(Some(dir.path().join("s.db").to_str().unwrap()));
         let store = Store::open(&url).await.unwrap();
+        let recorded = |name: &str, serial: u32| {
+            let z = crate::store::RecordedZone {
+                name: name.into(),
+                group: "default".into(),
+                serial,
+                content_hash: "h".into(),
+                content: String::new(),
+                verified: true,
+                commit_id: "c".into(),
+                source: String::new(),
+            };
+            let audit = crate::store::AuditEntry {
+                at: 1,
+                commit_id: "c".into(),
+                author: "a".into(),
+                action: "create".into(),
+                target: name.into(),
+                detail: String::new(),
+            };
+            (z, audit)
+        };
+        store
+            .record_zones(&[recorded("a.test.", 1), recorded("b.test.", 1)])
+            .await
+            .unwrap();
         let row = |name: &str, serial: u32| DriftRow {
             name: name.into(),
             detected_at: 5,
@@ -176,5 +205,14 @@ mod tests {
         assert_eq!(store.drift_count().await.unwrap(), 1);
         assert_eq!(store.drift_cursor().await.unwrap(), Some(cursor));
         assert_eq!(store.drifts(Some(0)).await.unwrap(), vec![]);
+        // recording the zone (verified by transfer) removes its row
+        store.record_zones(&[recorded("a.test.", 2)]).await.unwrap();
+        assert_eq!(store.drift_count().await.unwrap(), 0);
+        // a check that compared with what was recorded before does not bring it back
+        store
+            .write_drift(&[row("a.test.", 4)], &[], None)
+            .await
+            .unwrap();
+        assert_eq!(store.drift_count().await.unwrap(), 0);
     }
 }
