@@ -13,15 +13,19 @@ use crate::apply::zones::Zones;
 /// Sends the changes of operations `batch`.
 pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
     let sender = change::Sender::of(ctx);
-    // the recorded content each change goes from (the index holds none): its RRsets
-    // removed are deleted, and its SOA is the prerequisite
+    // each change goes from the zone as recorded now (the index holds no content, and a
+    // staged operation of this apply may have changed the zone since it was planned):
+    // its RRsets removed are deleted, and its SOA is the prerequisite
     let names: Vec<String> = batch
         .iter()
         .map(|&i| zones.ops[i].op.zone.clone())
         .collect();
-    let recorded: std::collections::BTreeMap<String, String> =
-        match ctx.store.contents(&names).await {
-            Ok(c) => c.into_iter().collect(),
+    let recorded: std::collections::BTreeMap<String, (String, u32)> =
+        match ctx.store.zones(&names).await {
+            Ok(c) => c
+                .into_iter()
+                .map(|z| (z.name, (z.content, z.serial)))
+                .collect(),
             Err(e) => {
                 for &i in batch {
                     let zone = zones.ops[i].op.zone.clone();
@@ -40,12 +44,12 @@ pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) 
             zones.fail(i, format!("zone {zone} is planned but not desired"));
             continue;
         };
-        let old_text = recorded.get(&zone).cloned().unwrap_or_default();
+        let (old_text, expected) = match recorded.get(&zone) {
+            Some((text, serial)) => (text.clone(), Some(*serial)),
+            None => (String::new(), r.change.expected_serial),
+        };
         debug!(zone = %zone, "sending UPDATE");
-        match sender
-            .send(desired, &old_text, r.change.expected_serial, "update")
-            .await
-        {
+        match sender.send(desired, &old_text, expected, "update").await {
             Ok(s) => {
                 zones.ops[i].sent = Some(s);
                 zones.acted(ctx, i);
