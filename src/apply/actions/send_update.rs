@@ -10,12 +10,22 @@ use crate::apply::change;
 use crate::apply::ctx::Ctx;
 use crate::apply::zones::Zones;
 
+/// How many zones' recorded content is read at a time: a batch of 40,000 updates holds
+/// 500 zones' old content at once, not all of it.
+const READ_AT_ONCE: usize = 500;
+
 /// Sends the changes of operations `batch`.
 pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
+    for part in batch.chunks(READ_AT_ONCE) {
+        send_part(ctx, zones, part).await;
+    }
+}
+
+/// Sends the changes of `part` of a batch. Each goes from the zone as recorded now (the
+/// index holds no content, and a staged operation of this apply may have changed the zone
+/// since it was planned): its RRsets removed are deleted, and its SOA is the prerequisite.
+async fn send_part(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
     let sender = change::Sender::of(ctx);
-    // each change goes from the zone as recorded now (the index holds no content, and a
-    // staged operation of this apply may have changed the zone since it was planned):
-    // its RRsets removed are deleted, and its SOA is the prerequisite
     let names: Vec<String> = batch
         .iter()
         .map(|&i| zones.ops[i].op.zone.clone())
