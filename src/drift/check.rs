@@ -10,11 +10,11 @@
 use hickory_proto::rr::Name;
 
 use super::DriftError;
-use super::compare::{Drift, compare, encode};
+use super::compare::{Drift, compare};
 use super::cursor::next_batch;
 use crate::apply::content::{self, part_way, same_content};
 use crate::backend::seam::Sender;
-use crate::store::{DriftCursor, DriftRow, Store};
+use crate::store::{DriftCursor, Store};
 
 /// At most this many transfers at once (and connections for them): the primary keeps
 /// serving, and a pass of 667 zones still ends in well under a minute.
@@ -180,7 +180,7 @@ async fn run(
             };
             match &found {
                 ZoneCheck::Clean(n) | ZoneCheck::Landed(n) => clean.push(n.clone()),
-                ZoneCheck::Drifts(d) => drifting.push(row(d, now)),
+                ZoneCheck::Drifts(d) => drifting.push(d.row(now)),
                 ZoneCheck::Failed { .. } => {}
             }
             report.zones.push(found);
@@ -188,16 +188,4 @@ async fn run(
         store.write_drift(&drifting, &clean, None).await?;
     }
     Ok(report)
-}
-
-/// The drift row of `d`, found at `now`.
-fn row(d: &Drift, now: i64) -> DriftRow {
-    DriftRow {
-        name: d.zone.clone(),
-        detected_at: now,
-        served_serial: d.served_serial,
-        recorded_serial: d.recorded_serial,
-        served_hash: d.served_hash.clone(),
-        changes: encode(&d.changes),
-    }
 }

@@ -37,6 +37,20 @@ pub struct Drift {
     pub changes: Vec<DriftChange>,
 }
 
+impl Drift {
+    /// The store's row of this drift, found at `now`.
+    pub fn row(&self, now: i64) -> crate::store::DriftRow {
+        crate::store::DriftRow {
+            name: self.zone.clone(),
+            detected_at: now,
+            served_serial: self.served_serial,
+            recorded_serial: self.recorded_serial,
+            served_hash: self.served_hash.clone(),
+            changes: encode(&self.changes),
+        }
+    }
+}
+
 /// Whether `served` is the zone as recorded (`recorded`, at `recorded_serial`); when not,
 /// the drift. A serial moved without a change of content is drift too: the next UPDATE's
 /// SOA prerequisite would fail on it.
