@@ -58,17 +58,7 @@ pub async fn transfer_all(
     updater: &dyn Sender,
     zones: &[Name],
 ) -> BTreeMap<Name, Result<Served, UpdateError>> {
-    transfer_lanes(updater, zones, MAX_TRANSFERS).await
-}
-
-/// Transfers every zone of `zones` from the primary, at most `lanes` at a time (each lane
-/// one TCP connection, the first the existing one).
-pub async fn transfer_lanes(
-    updater: &dyn Sender,
-    zones: &[Name],
-    lanes: usize,
-) -> BTreeMap<Name, Result<Served, UpdateError>> {
-    let lanes = zones.len().min(lanes.max(1));
+    let lanes = zones.len().min(MAX_TRANSFERS);
     let work = (0..lanes).map(|lane| async move {
         let mine: Vec<&Name> = zones.iter().skip(lane).step_by(lanes).collect();
         let mut out = Vec::with_capacity(mine.len());

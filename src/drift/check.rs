@@ -1,5 +1,5 @@
 //! The content checks (I/O): zones transferred from the primary (AXFR, TSIG-signed, a few
-//! at a time over connections of their own), compared with the recorded content, and what
+//! at a time, each lane over a connection of its own kept for the whole check), compared with the recorded content, and what
 //! was found written to the store's drift table: a drifting zone's row replaced, a clean
 //! zone's row removed. Servers are only read: nothing is sent to them but transfers.
 //!
@@ -7,13 +7,16 @@
 //! store's cursor (see `cursor.rs` for the arithmetic). [`check`] checks chosen zones,
 //! [`check_all`] every zone (`zonekeeper drift`).
 
+use std::collections::BTreeMap;
+
 use hickory_proto::rr::Name;
 
 use super::DriftError;
 use super::compare::{Drift, compare};
 use super::cursor::next_batch;
-use crate::apply::content::{self, part_way, same_content};
+use crate::apply::content::{self, Served, part_way, same_content};
 use crate::backend::seam::Sender;
+use crate::backend::update::UpdateError;
 use crate::store::{DriftCursor, Store};
 
 /// At most this many transfers at once (and connections for them): the primary keeps
@@ -146,13 +149,25 @@ async fn run(
     now: i64,
 ) -> Result<PassReport, DriftError> {
     let mut report = PassReport::default();
+    // the lanes' connections, opened once for every chunk; a lane that cannot be opened
+    // is left out (the first, `sender`, is there)
+    let mut extra: Vec<Box<dyn Sender>> = Vec::new();
+    for _ in 1..TRANSFERS_AT_ONCE.min(names.len()) {
+        match sender.reopen().await {
+            Ok(s) => extra.push(s),
+            Err(e) => tracing::debug!(error = %e, "a transfer lane could not be opened"),
+        }
+    }
+    let lanes: Vec<&dyn Sender> = std::iter::once(sender)
+        .chain(extra.iter().map(|s| s.as_ref()))
+        .collect();
     for chunk in names.chunks(CHUNK) {
         let recorded = store.zones(chunk).await?;
         let wire: Vec<Name> = recorded
             .iter()
             .map(|z| crate::model::name_of(&z.name))
             .collect();
-        let mut served = content::transfer_lanes(sender, &wire, TRANSFERS_AT_ONCE).await;
+        let mut served = transfer(&lanes, &wire).await;
         let (mut drifting, mut clean) = (Vec::new(), Vec::new());
         for (z, name) in recorded.iter().zip(&wire) {
             let found = match served.remove(name) {
@@ -188,4 +203,24 @@ async fn run(
         store.write_drift(&drifting, &clean, None).await?;
     }
     Ok(report)
+}
+
+/// Transfers `zones`, spread over `lanes` (one connection each, its zones in turn).
+async fn transfer(
+    lanes: &[&dyn Sender],
+    zones: &[Name],
+) -> BTreeMap<Name, Result<Served, UpdateError>> {
+    let n = lanes.len().max(1);
+    let work = lanes.iter().enumerate().map(|(lane, s)| async move {
+        let mut out = Vec::new();
+        for z in zones.iter().skip(lane).step_by(n) {
+            out.push((z.clone(), content::transfer(*s, z).await));
+        }
+        out
+    });
+    futures_util::future::join_all(work)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
