@@ -284,11 +284,9 @@ pub async fn before_apply(
     let sender = connect(&prepared.desired.config).await?;
     load_zones(g, rev, &mut prepared.desired, overwrite)?;
     let desired = &prepared.desired;
-    let rebases = resolve::inspect(store, sender.as_ref(), overwrite, &accepted, desired, |z| {
-        desired.zones.contains_key(z)
-    })
-    .await
-    .into_diagnostic()?;
+    let rebases = resolve::inspect(store, sender.as_ref(), overwrite, &accepted, desired, now)
+        .await
+        .into_diagnostic()?;
     let (overwrites, accepted): (Vec<_>, Vec<_>) =
         rebases.into_iter().partition(|r| r.why == Why::Overwrite);
     if !accepted.is_empty() {

@@ -102,14 +102,15 @@ pub fn accepted<'a>(
 
 /// Transfers the zones to `overwrite` (each must be recorded, desired and drift now) and
 /// those `accepted` (kept when the primary still serves the desired content), and says
-/// what to rebase. `desired_zone(name)`: whether the revision has the zone.
+/// what to rebase. What the transfers show is written to the drift table: a zone clean
+/// now loses its row, an accepted zone the primary changed again gets its new one.
 pub async fn inspect(
     store: &Store,
     sender: &dyn Sender,
     overwrite: &[String],
     accepted: &[&DriftRow],
     desired: &DesiredState,
-    desired_zone: impl Fn(&str) -> bool,
+    now: i64,
 ) -> Result<Vec<Rebase>, ResolveError> {
     let mut out = Vec::new();
     let wanted: Vec<(String, Why)> = overwrite
@@ -121,7 +122,7 @@ pub async fn inspect(
         let Some(recorded) = store.zone(&zone).await? else {
             return Err(ResolveError::NotRecorded(zone));
         };
-        if why == Why::Overwrite && !desired_zone(&zone) {
+        if why == Why::Overwrite && !desired.zones.contains_key(&zone) {
             return Err(ResolveError::NotDesired(zone));
         }
         let served = content::transfer(sender, &crate::model::name_of(&zone))
@@ -130,21 +131,33 @@ pub async fn inspect(
                 zone: zone.clone(),
                 source,
             })?;
-        let drifts = super::compare(&zone, &recorded.content, recorded.serial, &served).is_some();
-        match why {
-            Why::Overwrite if !drifts => {
+        let drift = super::compare(&zone, &recorded.content, recorded.serial, &served);
+        match (why, &drift) {
+            (Why::Overwrite, None) => {
+                // what was seen now: a drift row left from an earlier check goes
+                store
+                    .write_drift(&[], std::slice::from_ref(&zone), None)
+                    .await?;
                 return Err(ResolveError::NoDrift(zone, recorded.serial));
             }
-            Why::Accepted => {
+            (Why::Accepted, None) => {
+                store
+                    .write_drift(&[], std::slice::from_ref(&zone), None)
+                    .await?;
+                continue;
+            }
+            (Why::Accepted, Some(d)) => {
                 let still = desired
                     .zones
                     .get(&zone)
-                    .is_some_and(|d| same_content(&d.canonical_text(0), &served));
-                if !drifts || !still {
+                    .is_some_and(|z| same_content(&z.canonical_text(0), &served));
+                if !still {
+                    // the primary changed again: the drift as it is now, left to the operator
+                    store.write_drift(&[d.row(now)], &[], None).await?;
                     continue;
                 }
             }
-            Why::Overwrite => {}
+            (Why::Overwrite, Some(_)) => {}
         }
         out.push(Rebase {
             why,
