@@ -15,6 +15,8 @@
 //! - [`apply`]: the executor that carries a plan out, verifies it and records it.
 //! - [`health`]: the sweep that asks every server about each of its zones and records
 //!   each server's state (OK, RETRY, BROKEN) and the zones it lags on.
+//! - [`drift`]: zones the primary serves other than recorded, found by transfer, and how
+//!   the operator resolves them.
 //!
 //! The throw-away BIND lab of the demo and the tests is the workspace crate `zonekeeper-lab`
 //! (`crates/lab`); the `lab` command (`cli::lab`, cargo feature `lab`, on by default) uses it.
@@ -24,6 +26,7 @@ pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod desired;
+pub mod drift;
 pub mod health;
 pub mod live;
 pub mod model;

@@ -9,6 +9,8 @@ mod support;
 
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
+/// Drift: found by transfer, shown, and resolved either way (issue 10).
+mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
 mod e2e;
 /// Changes by `git push`: the hooks in a real bare repository.

@@ -187,7 +187,18 @@ impl<'a> Sender<'a> {
                 self.record_landed(&i, &served).await?;
                 Box::pin(self.send(zone, &served.text, served.serial, action)).await
             }
-            _ => Err(err.to_string()),
+            _ => {
+                // drift: recorded for `plan` and `status` to show, record by record
+                if let Some(s) = expected
+                    && let Some(d) = crate::drift::compare(&key, old_text, s, &served)
+                {
+                    let row = d.row(self.now);
+                    if let Err(e) = self.store.write_drift(&[row], &[], None).await {
+                        tracing::warn!(zone = %key, error = %e, "the drift found could not be recorded");
+                    }
+                }
+                Err(err.to_string())
+            }
         }
     }
 

@@ -40,7 +40,7 @@ pub enum UpdateError {
     },
     /// The prerequisite failed: someone changed the zone outside zonekeeper.
     #[error(
-        "zone {zone} on the primary is not at the recorded serial {serial}: it was changed outside zonekeeper (drift); nothing was sent"
+        "zone {zone} on the primary is not at the recorded serial {serial}: it was changed outside zonekeeper (drift); nothing was sent. `zonekeeper drift --zone {zone}` shows what changed; resolve it either way: `zonekeeper apply --overwrite-drift {zone}` puts the desired state back, or `zonekeeper import --zone {zone} --from-primary` (then review and commit) keeps what the primary serves"
     )]
     Drift {
         /// The zone.

@@ -27,6 +27,11 @@ pub struct ApplyArgs {
     /// store): their content is compared and records only on the primary are removed.
     #[arg(long)]
     pub adopt: bool,
+    /// Put the desired state back on this zone, which the primary serves other than
+    /// recorded (drift); repeatable. The zone goes from what the primary serves to the
+    /// desired content, even when the desired state did not change.
+    #[arg(long = "overwrite-drift", value_name = "ZONE")]
+    pub overwrite_drift: Vec<String>,
     /// Seconds every server gets to serve a new serial.
     #[arg(long, default_value_t = 30)]
     pub verify_timeout: u64,
@@ -57,6 +62,12 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         return Err(miette::miette!(
             help = "commit the change, then apply",
             "apply reads committed revisions only, never the work tree"
+        ));
+    }
+    if args.file.is_some() && !args.overwrite_drift.is_empty() {
+        return Err(miette::miette!(
+            help = "run `zonekeeper apply --overwrite-drift ZONE` without a plan file: it shows the plan before it asks",
+            "--overwrite-drift is not for a saved plan: the plan depends on what the primary serves now"
         ));
     }
     let saved: Option<Plan> = match &args.file {
@@ -119,6 +130,18 @@ async fn locked(
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
+    // drift: zones to overwrite shown in the plan; drift the desired state resolved recorded
+    let overwrite: Vec<String> = args
+        .overwrite_drift
+        .iter()
+        .map(|z| crate::drift::resolve::normalize(z))
+        .collect();
+    let at = (rev.as_str(), today, now, detail);
+    let (prepared, overwrites) =
+        match super::drift::before_apply(g, store, prepared, &overwrite, at).await? {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
     if let Some(saved) = saved {
         let applied = store
             .applied_revision()
@@ -184,9 +207,23 @@ async fn locked(
         today,
         effects: apply::effects::Effects::real(),
     };
+    // approved: the zones to overwrite are recorded as the primary serves them, the base
+    // their UPDATEs go from
+    crate::drift::resolve::rebase(store, &overwrites, &prepared.desired, now)
+        .await
+        .into_diagnostic()?;
     let report = apply::apply(store, lock, &prepared.desired, plan, &opts)
         .await
         .into_diagnostic()?;
+    crate::drift::resolve::audit_overwritten(
+        store,
+        &overwrites,
+        &prepared.desired,
+        &report.updated,
+        now,
+    )
+    .await
+    .into_diagnostic()?;
     let code = if report.revision_recorded {
         0
     } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {

@@ -168,6 +168,7 @@ fn post_receive(
         auto_approve: true,
         allow_delete: false,
         adopt: false,
+        overwrite_drift: Vec::new(),
         verify_timeout: args.verify_timeout,
     };
     eprintln!(

@@ -5,7 +5,9 @@ pub mod out;
 
 pub mod apply;
 pub mod check;
+pub mod drift;
 pub mod hook;
+pub mod import;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod maintenance;
@@ -126,6 +128,12 @@ pub enum Command {
     /// The daemon: apply new commits of the branch, carry waiting operations on, sweep
     /// the fleet; one of several daemons on a PostgreSQL store leads.
     Watch(watch::WatchArgs),
+    /// Compare the primary's zones (AXFR) with what was recorded now; show drift record by
+    /// record (exit 0 none, 2 drift, 1 error).
+    Drift(drift::DriftArgs),
+    /// Write a zone's YAML file into the work tree from another source (the primary), for
+    /// review and commit.
+    Import(import::ImportArgs),
     /// Git server hooks of the desired-state repository: validate pushes, apply them.
     #[command(subcommand)]
     Hook(hook::HookCommand),
@@ -168,6 +176,8 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Unlock { lock_id, yes } => runtime.block_on(unlock::run(g, lock_id, *yes)),
         Command::Hook(cmd) => hook::run(g, cmd, &runtime),
         Command::Watch(args) => runtime.block_on(watch::run(g, args)),
+        Command::Drift(args) => runtime.block_on(drift::run(g, args)),
+        Command::Import(args) => runtime.block_on(import::run(g, args)),
     }
 }
 

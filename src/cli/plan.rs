@@ -1,9 +1,10 @@
 //! `zonekeeper plan`: diff the desired state against the store and show what `apply`
-//! would do: zone changes, and staged operations with their steps and waits. It reads the
-//! repository and the store only, never a server (what the parents' servers would tell a
-//! staged operation shows as unknown until `apply` asks them). Also the
-//! shared preparation of `apply`. Exit code with `--detailed-exitcode`: 0 nothing to do,
-//! 2 something to do (a staged operation to create or to carry on counts), 1 error.
+//! would do: zone changes, and staged operations with their steps and waits, then the
+//! drift the store records. It reads the repository and the store only, never a server
+//! (what the parents' servers would tell a staged operation shows as unknown until
+//! `apply` asks them). Also the shared preparation of `apply`. Exit code with
+//! `--detailed-exitcode`: 0 nothing to do, 2 something to do (a staged operation to
+//! create or to carry on counts, and so does drift), 1 error.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,8 +89,10 @@ pub async fn prepare(
         }
         Err(e) => return Err(e).into_diagnostic(),
     };
-    let zones: BTreeMap<String, store::RecordedZone> =
+    let mut zones: BTreeMap<String, store::RecordedZone> =
         index.into_iter().map(|z| (z.name.clone(), z)).collect();
+    // drift the desired state resolved is planned from what the primary serves
+    super::drift::as_served(store, &desired, &mut zones).await?;
     let mut recorded = Recorded {
         zones,
         groups: store.groups().await.into_diagnostic()?,
@@ -159,7 +162,19 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    print_plan(g.format, &prepared.plan, false)?;
+    // drift as the store records it: plan never asks the servers
+    let drift = super::drift::Recorded::read(&store, &prepared.desired).await?;
+    match g.format {
+        Format::Json => {
+            let mut shown = plan::render::json(&prepared.plan);
+            shown["drift"] = drift.json();
+            outln!("{shown}")?;
+        }
+        Format::Text => {
+            print_plan(g.format, &prepared.plan, false)?;
+            out!("{}", drift.text())?;
+        }
+    }
     if let Some(path) = &args.out {
         if g.worktree {
             return Err(miette::miette!(
@@ -179,9 +194,11 @@ pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
         );
     }
     store.close().await;
-    Ok(if args.detailed_exitcode && prepared.plan.has_changes() {
-        CHANGES
-    } else {
-        0
-    })
+    Ok(
+        if args.detailed_exitcode && (prepared.plan.has_changes() || drift.any()) {
+            CHANGES
+        } else {
+            0
+        },
+    )
 }

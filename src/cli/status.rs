@@ -68,18 +68,48 @@ pub async fn run(g: &Global) -> miette::Result<u8> {
         daemon: store.daemon().await.into_diagnostic()?,
         led: store.led().await.into_diagnostic()?,
     };
+    let (drift_count, drifting) = drift(&store).await?;
     store.close().await;
     if g.format == Format::Json {
-        outln!("{}", st.json())?;
+        let mut shown = st.json();
+        shown["drift"] = serde_json::json!({"zones": drift_count, "first": drifting});
+        outln!("{shown}")?;
         return Ok(0);
     }
     st.print_summary()?;
+    print_drift(drift_count, &drifting)?;
     st.print_fleet()?;
     st.print_lags()?;
     print_operations(&st.ops)?;
     print_next(&st.ops)?;
     print_audit(&st.audit)?;
     Ok(0)
+}
+
+/// How many zones drift, and the first [`DRIFT_SHOWN`] of them.
+async fn drift(store: &crate::store::Store) -> miette::Result<(usize, Vec<String>)> {
+    let count = store.drift_count().await.into_diagnostic()?;
+    let rows = store.drifts(Some(DRIFT_SHOWN)).await.into_diagnostic()?;
+    Ok((count, rows.into_iter().map(|r| r.name).collect()))
+}
+
+/// How many drifting zones `status` names.
+const DRIFT_SHOWN: usize = 20;
+
+fn print_drift(count: usize, zones: &[String]) -> miette::Result<()> {
+    if count == 0 {
+        return outln!("Drift: none found");
+    }
+    let more = count.saturating_sub(zones.len());
+    let more = if more > 0 {
+        format!(", … and {more} more")
+    } else {
+        String::new()
+    };
+    outln!(
+        "Drift: {count} zone(s) served other than recorded: {}{more} (`zonekeeper plan` shows each record by record)",
+        zones.join(", ")
+    )
 }
 
 /// What the store says, as `status` shows it.

@@ -23,6 +23,8 @@
 //!   ([`LagRow`]), and secondaries in maintenance;
 //! - `audit.rs`: the audit trail ([`AuditEntry`]) and the revision applied in full
 //!   ([`AppliedRevision`]);
+//! - `drift.rs`: zones the primary serves other than recorded ([`DriftRow`]) and the
+//!   content pass's cursor ([`DriftCursor`]);
 //! - `operations.rs`: staged operations and their steps ([`OperationRow`]);
 //! - [`lock`]: the apply lock ([`ApplyLock`]).
 
@@ -32,6 +34,7 @@ pub mod lock;
 use sqlx::{AnyPool, Row};
 
 mod audit;
+mod drift;
 mod fleet;
 mod health;
 mod open;
@@ -39,6 +42,7 @@ mod operations;
 mod zones;
 
 pub use audit::{AppliedRevision, AuditEntry};
+pub use drift::{DriftCursor, DriftRow};
 pub use fleet::{GroupRow, ServerRow};
 pub use health::{LagRow, LastSweep, ServerCheck, SweepRecord};
 pub use open::{DEFAULT_DB, db_url};

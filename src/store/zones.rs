@@ -242,7 +242,8 @@ impl Store {
     }
 
     /// Records zones as applied (created or updated), each with its audit entry, in one
-    /// transaction.
+    /// transaction; their drift rows go (a zone is recorded once a transfer showed the
+    /// primary serving exactly that).
     pub async fn record_zones(
         &self,
         zones: &[(RecordedZone, AuditEntry)],
@@ -268,6 +269,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             insert_audit(&mut tx, audit).await?;
+            // recorded only once a transfer showed the primary serving it: no drift
+            super::drift::clear_in(&mut tx, &z.name).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -300,6 +303,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             insert_audit(&mut tx, audit).await?;
+            super::drift::clear_in(&mut tx, name).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,0 +1,238 @@
+//! `zonekeeper import --zone ZONE --from-primary`: writes a zone's YAML file into the
+//! repository's work tree from what the primary serves (AXFR, TSIG-signed), at the path
+//! the zone's file has (`zones/<zone>.yaml`, the file name being the zone's name), in the
+//! repository's zone format, records sorted, the SOA serial left to zonekeeper. The file
+//! is then built as `validate` and `plan` build it and must give exactly the served RRsets;
+//! a record the format cannot state is an error naming it, and on any error the work tree
+//! is left as it was. Nothing is committed: the operator reviews and commits, and the next
+//! apply records the zone as served and clears its drift.
+//!
+//! Sources are flags of one group (`--from-primary` today), so more can join it.
+
+use miette::IntoDiagnostic;
+
+use super::plan::open_store;
+use super::{Format, Global};
+use crate::apply::content::{self, same_content};
+use crate::desired::{self, Source};
+use crate::drift::resolve::normalize;
+use crate::drift::zone_yaml;
+use crate::model::Config;
+use crate::outln;
+
+/// Where a zone is imported from: exactly one source.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ImportFrom {
+    /// The zone as the primary serves it now (AXFR, TSIG-signed).
+    #[arg(long)]
+    pub from_primary: bool,
+}
+
+/// Options of `import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The zone to import.
+    #[arg(long, value_name = "ZONE")]
+    pub zone: String,
+    /// Where from.
+    #[command(flatten)]
+    pub from: ImportFrom,
+    /// The group of a zone neither the repository nor the store knows (default: the
+    /// zone's group, or the only group there is).
+    #[arg(long)]
+    pub group: Option<String>,
+}
+
+/// The zone's group: asked for, as the revision or the store has it, or the only one.
+async fn group_of(
+    g: &Global,
+    config: &Config,
+    source: &Source,
+    zone: &str,
+    asked: Option<&str>,
+) -> miette::Result<String> {
+    if let Some(a) = asked {
+        return Ok(a.to_string());
+    }
+    let mut problems = Vec::new();
+    if let Ok(Some(z)) = desired::load_zone(source, config, zone, &mut problems) {
+        return Ok(z.group);
+    }
+    let store = open_store(g).await?;
+    let recorded = store.zone(zone).await.into_diagnostic()?;
+    store.close().await;
+    if let Some(r) = recorded {
+        return Ok(r.group);
+    }
+    let mut groups = config.groups.keys();
+    match (groups.next(), groups.next()) {
+        (Some(only), None) => Ok(only.clone()),
+        _ => Err(miette::miette!(
+            help = "name it with --group",
+            "zone {zone} is in neither the repository nor the store, and zonekeeper.yaml has several groups: which one serves it?"
+        )),
+    }
+}
+
+/// Runs `import`.
+pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
+    let zone = normalize(&args.zone);
+    if hickory_proto::rr::Name::from_ascii(&zone).is_err() {
+        return Err(miette::miette!(
+            help = "give the zone's name in ASCII (A-labels), e.g. example.com",
+            "`{}` is not a zone name",
+            args.zone
+        ));
+    }
+    let (source, config) = match super::drift::config(g)? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let group_name = group_of(g, &config, &source, &zone, args.group.as_deref()).await?;
+    let Some(group) = config.groups.get(&group_name) else {
+        return Err(miette::miette!(
+            help = "use a group zonekeeper.yaml defines",
+            "unknown group `{group_name}`"
+        ));
+    };
+    // today the only source: the primary
+    debug_assert!(args.from.from_primary);
+    let sender = super::drift::connect(&config).await?;
+    let served = content::transfer(sender.as_ref(), &crate::model::name_of(&zone))
+        .await
+        .map_err(|e| {
+            miette::miette!("cannot transfer {zone} from the primary: {e}; nothing was written")
+        })?;
+    if served.serial.is_none() {
+        return Err(miette::miette!(
+            help = "check the zone's name: the primary must serve it",
+            "the primary serves no zone {zone} (its transfer has no SOA); nothing was written"
+        ));
+    }
+    let text = zone_yaml::write(&zone, &served, group).map_err(|bad| {
+        let list: Vec<String> = bad.iter().map(|b| format!("  {b}")).collect();
+        miette::miette!(
+            help = "change or remove these records on the primary, or keep managing the zone there; nothing was written",
+            "zone {zone}: {} record set(s) the primary serves cannot be written as zone YAML:\n{}",
+            bad.len(),
+            list.join("\n")
+        )
+    })?;
+    let workdir = source.workdir().ok_or_else(|| {
+        miette::miette!(
+            help = "run it in a clone with a work tree",
+            "the repository {} has no work tree to write the zone file into",
+            g.repo.display()
+        )
+    })?;
+    let rel = format!("zones/{zone}yaml");
+    let path = workdir.join(&rel);
+    let before = std::fs::read(&path).ok();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).into_diagnostic()?;
+    }
+    std::fs::write(&path, &text)
+        .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
+    if let Err(e) = check_written(g, &zone, &served) {
+        match &before {
+            Some(old) => {
+                let _ = std::fs::write(&path, old);
+            }
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        return Err(e);
+    }
+    let serial = served.serial.unwrap_or(0);
+    if g.format == Format::Json {
+        outln!(
+            "{}",
+            serde_json::json!({"zone": zone, "file": rel, "serial": serial, "group": group_name, "written": true})
+        )?;
+    } else {
+        outln!(
+            "Wrote {rel} from what the primary serves (serial {serial}); it builds to exactly the served RRsets.\nReview it (`git diff`), then commit it: the next apply records the zone as served, sends nothing to the primary, and clears its drift."
+        )?;
+    }
+    Ok(0)
+}
+
+/// The written file, built as validate builds it, must be exactly what is served.
+fn check_written(g: &Global, zone: &str, served: &content::Served) -> miette::Result<()> {
+    let tree = Source::open(&g.repo, None, true).into_diagnostic()?;
+    let mut problems = Vec::new();
+    let config = desired::load_config(&tree, &mut problems).into_diagnostic()?;
+    let built = match &config {
+        Some(c) => desired::load_zone(&tree, c, zone, &mut problems).into_diagnostic()?,
+        None => None,
+    };
+    if !problems.is_empty() {
+        let problems = desired::Problems(problems);
+        eprint!("{}", problems.render(super::color_wanted()));
+        return Err(miette::miette!(
+            help = "the primary serves something the desired state refuses; correct it on the primary or write the file by hand",
+            "the zone file written for {zone} does not validate (problems above); the work tree is left as it was"
+        ));
+    }
+    let Some(built) = built else {
+        return Err(miette::miette!(
+            "the zone file written for {zone} could not be read back; the work tree is left as it was"
+        ));
+    };
+    if !same_content(&built.canonical_text(0), served) {
+        let why = content::difference(zone, &built.canonical_text(0), served, 0)
+            .unwrap_or_else(|| "they differ".into());
+        return Err(miette::miette!(
+            "the zone file written for {zone} does not build to what the primary serves: {why}; the work tree is left as it was"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn the_drift_spellings_parse() {
+        for args in [
+            &["zonekeeper", "drift"][..],
+            &[
+                "zonekeeper",
+                "drift",
+                "--zone",
+                "a.test",
+                "--zone",
+                "b.test.",
+                "--format",
+                "json",
+            ],
+            &["zonekeeper", "import", "--zone", "a.test", "--from-primary"],
+            &[
+                "zonekeeper",
+                "import",
+                "--zone",
+                "a.test",
+                "--from-primary",
+                "--group",
+                "g",
+            ],
+            &[
+                "zonekeeper",
+                "apply",
+                "--overwrite-drift",
+                "a.test",
+                "--overwrite-drift",
+                "b.test",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+        // an import names its source
+        assert!(Cli::try_parse_from(["zonekeeper", "import", "--zone", "a.test"]).is_err());
+        assert!(Cli::try_parse_from(["zonekeeper", "import", "--from-primary"]).is_err());
+    }
+}
