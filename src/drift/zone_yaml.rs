@@ -273,6 +273,7 @@ mod tests {
             secondaries: vec!["ns1".into()],
             nameservers: vec![Name::from_ascii("ns1.example.net.").unwrap()],
             ttl: 300,
+            quorum: 1,
             soa: crate::model::config::SoaDefaults {
                 mname: Name::from_ascii("ns0.example.net.").unwrap(),
                 rname: Name::from_ascii("hostmaster.example.net.").unwrap(),
