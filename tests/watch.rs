@@ -359,6 +359,23 @@ both_stores!(
             },
             l2,
         );
+        // a change on the primary behind zonekeeper's back is found by the sweeps' content
+        // checks, shown, and left for the operator to resolve
+        crate::drift::out_of_band(&env, "a.test.", "192.0.2.66");
+        eventually(
+            20,
+            "the drift found by the daemon",
+            || status(&env)["drift"]["zones"] == 1,
+            l2,
+        );
+        assert!(l2().contains("drift"), "{}", l2());
+        let plan = env.zk(&["plan", "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            serves(&env, "ns0", "192.0.2.66"),
+            "never overwritten silently"
+        );
         drop(second);
     }
 );

@@ -15,6 +15,7 @@ mod pass;
 mod refs;
 mod schedule;
 mod stop;
+mod sweep;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -28,9 +29,8 @@ use tracing::{error, info, warn};
 use super::Global;
 use super::plan::{now, open_store};
 use crate::apply::effects::Effects;
-use crate::health;
-use crate::live::batch::BatchOptions;
-use crate::model::config::{Webhook, WebhookEvent};
+use crate::model::Config;
+use crate::model::config::WebhookEvent;
 use crate::store::{DaemonRow, Store};
 use pass::{PassOptions, pass};
 use schedule::{Outcome, Schedule, Timing};
@@ -54,6 +54,10 @@ pub struct WatchArgs {
     /// Carry out zone deletions (zone files removed from the repository).
     #[arg(long)]
     pub allow_delete: bool,
+    /// Seconds in which every zone's content on the primary is compared with the record
+    /// once (by transfer, a share of the zones at each sweep).
+    #[arg(long, default_value_t = 3600)]
+    pub drift_period: u64,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9153).
     #[arg(long)]
     pub metrics: Option<SocketAddr>,
@@ -180,18 +184,20 @@ async fn lead_loop(
                 .collect()
         })
         .unwrap_or_default();
-    // the webhooks of zonekeeper.yaml, read again when the tip moves
-    let mut hooks: (String, Vec<Webhook>) = (String::new(), Vec::new());
+    // zonekeeper.yaml (webhooks, the primary for content checks), read again when the tip
+    // moves
+    let mut config: (String, Option<Config>) = (String::new(), None);
     loop {
         if stop.requested() {
             return;
         }
         let tip = refs::tip(&g.repo, &g.rev);
         if let Ok(tip) = &tip
-            && hooks.0 != *tip
+            && config.0 != *tip
         {
-            hooks = (tip.clone(), webhooks_at(&g.repo, tip).unwrap_or(hooks.1));
+            config = (tip.clone(), config_at(&g.repo, tip).or(config.1));
         }
+        let hooks = config.1.as_ref().map_or(&[][..], |c| &c.webhooks[..]);
         match tip {
             Ok(tip) if schedule.pass_due(&tip, now()) => {
                 let effects = Effects {
@@ -205,7 +211,7 @@ async fn lead_loop(
                 metrics::count_pass(figures, outcome_name(&report));
                 if report.outcome == Outcome::Failed {
                     webhook::notify(
-                        &hooks.1,
+                        hooks,
                         WebhookEvent::ApplyFailed,
                         serde_json::json!({"revision": tip, "failures": report.failures}),
                     );
@@ -220,7 +226,14 @@ async fn lead_loop(
             return;
         }
         if schedule.sweep_due(now()) {
-            sweep(store, &mut schedule, figures, &mut states, &hooks.1).await;
+            let ctx = sweep::Sweep {
+                store,
+                config: config.1.as_ref(),
+                drift_period: args.drift_period,
+                sweep_every: args.sweep_every,
+            };
+            ctx.run(&mut schedule, &mut states).await;
+            let _ = metrics::refresh(figures, store, true).await;
         }
         let wake = schedule.next_wake(now());
         let me = DaemonRow {
@@ -228,7 +241,7 @@ async fn lead_loop(
             pid: i64::from(std::process::id()),
             since: leading_since,
             seen_at: now(),
-            revision: hooks.0.clone(),
+            revision: config.0.clone(),
             next_wake: wake,
             next_sweep: schedule.next_sweep(),
         };
@@ -256,62 +269,11 @@ fn outcome_name(report: &pass::PassReport) -> &'static str {
     }
 }
 
-/// One sweep, its BROKEN secondaries given their back-off; a server whose state changed
-/// since the last sweep (`states`) is logged.
-async fn sweep(
-    store: &Store,
-    schedule: &mut Schedule,
-    figures: &metrics::Shared,
-    states: &mut std::collections::BTreeMap<String, String>,
-    hooks: &[Webhook],
-) {
-    let at = now();
-    let rest = schedule.resting(at);
-    match health::sweep(store, &BatchOptions::default(), at, &rest).await {
-        Ok(outcome) => {
-            let broken: Vec<String> = outcome
-                .in_state(health::State::Broken)
-                .map(|s| s.name.clone())
-                .collect();
-            for s in &outcome.record.servers {
-                if states.get(&s.name) == Some(&s.state) {
-                    continue;
-                }
-                if s.state == "OK" {
-                    info!(server = %s.name, "OK: {}", s.message);
-                } else if s.state == health::State::Broken.as_str() {
-                    warn!(server = %s.name, state = %s.state, "{}", s.message);
-                    webhook::notify(
-                        hooks,
-                        WebhookEvent::ServerBroken,
-                        serde_json::json!({"server": s.name, "message": s.message}),
-                    );
-                } else {
-                    warn!(server = %s.name, state = %s.state, "{}", s.message);
-                }
-                states.insert(s.name.clone(), s.state.clone());
-            }
-            tracing::debug!(
-                zones = outcome.record.zones,
-                queries = outcome.record.queries,
-                ms = outcome.record.duration_ms,
-                "swept"
-            );
-            schedule.after_sweep(at, &broken, &outcome.resting, jitter());
-        }
-        Err(e) => {
-            error!("sweep failed: {e}");
-            schedule.after_sweep(at, &[], &rest, jitter());
-        }
-    }
-    let _ = metrics::refresh(figures, store, true).await;
-}
-
-/// The webhooks `zonekeeper.yaml` names at `tip`; None when it cannot be read or is
-/// invalid (the pass says why; the webhooks known so far stay).
-fn webhooks_at(repo: &std::path::Path, tip: &str) -> Option<Vec<Webhook>> {
+/// `zonekeeper.yaml` at `tip`; None when it cannot be read or is invalid (the pass says
+/// why; the configuration known so far stays).
+fn config_at(repo: &std::path::Path, tip: &str) -> Option<Config> {
     let source = crate::desired::Source::open(repo, Some(tip), false).ok()?;
     let mut problems = Vec::new();
     let config = crate::desired::load_config(&source, &mut problems).ok()??;
-    problems.is_empty().then_some(config.webhooks)
+    problems.is_empty().then_some(config)
 }

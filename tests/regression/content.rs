@@ -487,3 +487,28 @@ both_stores!(idle_update_connection_is_reopened, |db| {
         "the other catalog got its member over a reopened connection: {served:?}"
     );
 });
+
+// Found while building the overwrite (main at 5c73f7f): an update went from the zone
+// index's content, which is empty since the index stopped carrying content, so an RRset
+// removed from a zone file was never deleted on the primary and the apply failed its
+// transfer check ("desired nothing; served mail.a.test. ... AAAA"). The UPDATE now goes
+// from the recorded content, read for the batch.
+both_stores!(removed_rrset_never_deleted_on_the_primary, |db| {
+    let env = Env::new(db);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("a.test");
+    env.apply(&[], 0);
+    env.zone(
+        "a.test",
+        &zone_yaml("192.0.2.1").replace("    AAAA: 2001:db8::25\n", ""),
+    );
+    env.commit("mail.a.test loses its AAAA");
+    env.apply(&[], 0);
+    let served = crate::support::axfr(&env.lab, "a.test.").join("\n");
+    assert!(!served.contains("AAAA"), "{served}");
+    crate::drift::converged(&env, "a.test.");
+    for answers in crate::drift::on_secondaries(&env, "mail.a.test.", "AAAA") {
+        assert!(answers.is_empty(), "{answers:?}");
+    }
+    env.assert_converged("after the removal");
+});

@@ -57,3 +57,32 @@ fn usage_error_exits_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+// Reproduction: a zone changed on the primary behind zonekeeper's back (nsupdate). Every
+// apply that touched it refused forever, `plan` said "No changes", and nothing could put
+// the desired state back short of editing the store.
+both_stores!(drift_is_a_dead_end, |db| {
+    let env = Env::new(db);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("a.test");
+    env.apply(&[], 0);
+    crate::drift::out_of_band(&env, "a.test.", "192.0.2.66");
+    env.zone("a.test", &zone_yaml("192.0.2.2"));
+    env.commit("www moves");
+    let out = env.apply(&[], 1);
+    assert!(text(&out).contains("--overwrite-drift"), "{}", text(&out));
+    let plan = env.zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("rogue"),
+        "record by record: {}",
+        text(&plan)
+    );
+    env.apply(&["--overwrite-drift", "a.test"], 0);
+    env.assert_converged("after the overwrite");
+    let at = env.lab.dns_addr("ns1").unwrap();
+    assert_eq!(
+        crate::support::dig_short(at, "www.a.test.", "A"),
+        ["192.0.2.2"]
+    );
+});
