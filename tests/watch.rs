@@ -294,7 +294,7 @@ both_stores!(
         env.lab.resume("ns2").unwrap();
 
         // a new daemon resumes: the change is served everywhere and recorded
-        let _again = Daemon::start(&env, &bare, "main", "again");
+        let mut again = Daemon::start(&env, &bare, "main", "again");
         let log2 = || std::fs::read_to_string(env.dir.path().join("again.log")).unwrap_or_default();
         eventually(
             40,
@@ -312,6 +312,40 @@ both_stores!(
                     == Some(0)
             },
             log2,
+        );
+
+        // a second signal exits at once, mid-pass; the next run resumes
+        env.lab.pause("ns2").unwrap();
+        let passes = log2().matches("applying revision").count();
+        env.zone("a.test", &zone_yaml("192.0.2.5"));
+        env.commit("www moves a fourth time");
+        assert!(push(&env, &bare).status.success());
+        eventually(
+            10,
+            "the pass under way",
+            || log2().matches("applying revision").count() > passes,
+            log2,
+        );
+        // past the UPDATE, into the wait for the paused ns2 (up to the verify timeout)
+        std::thread::sleep(Duration::from_millis(1500));
+        again.signal("TERM");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            again.child.try_wait().unwrap().is_none(),
+            "still in its step: {}",
+            log2()
+        );
+        again.signal("TERM");
+        let stopped = Instant::now();
+        assert_eq!(again.wait(Duration::from_secs(10)), Some(130), "{}", log2());
+        assert!(stopped.elapsed() < Duration::from_secs(3), "at once");
+        env.lab.resume("ns2").unwrap();
+        let third = Daemon::start(&env, &bare, "main", "third");
+        eventually(
+            40,
+            "served everywhere after the second resume",
+            || all.iter().all(|s| serves(&env, s, "192.0.2.5")),
+            || third.log(),
         );
     }
 );
@@ -448,5 +482,53 @@ both_stores!(
         let out = env.zk(&["maintenance", "ns9", "on"]);
         assert_eq!(out.status.code(), Some(1));
         assert!(text(&out).contains("ns1, ns2"), "{}", text(&out));
+    }
+);
+
+both_stores!(
+    the_daemon_carries_a_staged_operation_through_its_gates,
+    |db| {
+        // a secondary leaves the group: the parent is confirmed by hand, then the NS TTL
+        // (3 s) is waited out; the daemon wakes for each gate by itself
+        let env = Env::with(db, 2, &["ns1", "ns2"], 3);
+        env.zone("a.test", &zone_yaml("192.0.2.1"));
+        env.commit("a.test");
+        env.apply(&[], 0);
+        let _daemon = Daemon::start(&env, &env.repo, "HEAD", "watch");
+        let log = || std::fs::read_to_string(env.dir.path().join("watch.log")).unwrap_or_default();
+        env.write(
+            "zonekeeper.yaml",
+            &crate::support::config_yaml(&env.lab, &["ns1"], 3),
+        );
+        env.commit("remove ns2");
+        eventually(
+            20,
+            "the operation waits for its confirmation",
+            || crate::support::confirm_if_asked(&env, &env.zk(&["status"])),
+            log,
+        );
+        let confirmed = Instant::now();
+        eventually(
+            30,
+            "ns2 stops serving a.test. once the TTL is waited out",
+            || env.soa("ns2", "a.test.").status == "REFUSED",
+            log,
+        );
+        assert!(
+            confirmed.elapsed() >= Duration::from_secs(3),
+            "the TTL was waited out"
+        );
+        eventually(
+            20,
+            "the operation done and the revision applied",
+            || {
+                status(&env)["operations"]
+                    .as_array()
+                    .is_some_and(|o| o.is_empty())
+                    && env.zk(&["plan", "--detailed-exitcode"]).status.code() == Some(0)
+            },
+            log,
+        );
+        assert!(env.soa("ns1", "a.test.").serving().is_some());
     }
 );
