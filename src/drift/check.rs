@@ -84,12 +84,7 @@ pub async fn pass(
     now: i64,
     budget: usize,
 ) -> Result<PassReport, DriftError> {
-    let names: Vec<String> = store
-        .zone_index()
-        .await?
-        .into_iter()
-        .map(|z| z.name)
-        .collect();
+    let names = recorded_names(store).await?;
     let cursor = store.drift_cursor().await?;
     let batch = next_batch(
         &names,
@@ -126,18 +121,23 @@ pub async fn check(
     run(store, sender, names, now).await
 }
 
+/// Every recorded zone's name, in order.
+async fn recorded_names(store: &Store) -> Result<Vec<String>, DriftError> {
+    Ok(store
+        .zone_index()
+        .await?
+        .into_iter()
+        .map(|z| z.name)
+        .collect())
+}
+
 /// Checks every recorded zone now.
 pub async fn check_all(
     store: &Store,
     sender: &dyn Sender,
     now: i64,
 ) -> Result<PassReport, DriftError> {
-    let names: Vec<String> = store
-        .zone_index()
-        .await?
-        .into_iter()
-        .map(|z| z.name)
-        .collect();
+    let names = recorded_names(store).await?;
     run(store, sender, &names, now).await
 }
 

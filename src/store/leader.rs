@@ -17,6 +17,7 @@ use std::time::Duration;
 use sqlx::Row;
 use tokio::sync::{oneshot, watch};
 
+use super::lock::Keeper;
 use super::{Backend, Store, StoreError};
 
 /// The advisory lock key of leadership ("zklead" in ASCII).
@@ -29,8 +30,7 @@ pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct Leadership {
     lost: watch::Receiver<Option<String>>,
-    stop: Option<oneshot::Sender<()>>,
-    keeper: Option<tokio::task::JoinHandle<()>>,
+    keeper: Keeper,
     _flock: Option<std::fs::File>,
 }
 
@@ -51,20 +51,7 @@ impl Leadership {
 
     /// Gives leadership up.
     pub async fn release(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(keeper) = self.keeper.take() {
-            let _ = keeper.await;
-        }
-    }
-}
-
-impl Drop for Leadership {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.keeper.stop().await;
     }
 }
 
@@ -76,7 +63,7 @@ impl Store {
                 let path = self.leader_file().await?;
                 let Some(path) = path else {
                     // an in-memory store: nobody else can share it
-                    return Ok(Some(held(None, None, None)));
+                    return Ok(Some(held(None, Keeper::default(), None)));
                 };
                 let file = std::fs::OpenOptions::new()
                     .create(true)
@@ -85,7 +72,7 @@ impl Store {
                     .open(&path)
                     .map_err(|e| StoreError::Leader(format!("cannot open {path}: {e}")))?;
                 match file.try_lock() {
-                    Ok(()) => Ok(Some(held(None, None, Some(file)))),
+                    Ok(()) => Ok(Some(held(None, Keeper::default(), Some(file)))),
                     Err(std::fs::TryLockError::WouldBlock) => Ok(None),
                     Err(std::fs::TryLockError::Error(e)) => {
                         Err(StoreError::Leader(format!("cannot lock {path}: {e}")))
@@ -104,9 +91,8 @@ impl Store {
                     return Ok(None);
                 }
                 let (lost_tx, lost) = watch::channel(None);
-                let (stop, stopped) = oneshot::channel();
-                let keeper = tokio::spawn(keep_session(conn, stopped, lost_tx));
-                Ok(Some(held(Some(lost), Some((stop, keeper)), None)))
+                let keeper = Keeper::spawn(move |stopped| keep_session(conn, stopped, lost_tx));
+                Ok(Some(held(Some(lost), keeper, None)))
             }
         }
     }
@@ -210,21 +196,14 @@ impl Store {
     }
 }
 
-type Keeper = (oneshot::Sender<()>, tokio::task::JoinHandle<()>);
-
+/// Leadership held, watched by `lost` (none: it cannot be lost while the process lives).
 fn held(
     lost: Option<watch::Receiver<Option<String>>>,
-    keeper: Option<Keeper>,
+    keeper: Keeper,
     flock: Option<std::fs::File>,
 ) -> Leadership {
-    let lost = lost.unwrap_or_else(|| watch::channel(None).1);
-    let (stop, keeper) = match keeper {
-        Some((s, k)) => (Some(s), Some(k)),
-        None => (None, None),
-    };
     Leadership {
-        lost,
-        stop,
+        lost: lost.unwrap_or_else(|| watch::channel(None).1),
         keeper,
         _flock: flock,
     }

@@ -173,8 +173,7 @@ pub struct ApplyLock {
     info: LockInfo,
     taken_over: Option<LockInfo>,
     lost: watch::Receiver<Option<String>>,
-    stop: Option<oneshot::Sender<()>>,
-    keeper: Option<tokio::task::JoinHandle<()>>,
+    keeper: Keeper,
     /// SQLite: the kernel lock on `<store file>.applylock`, released when dropped.
     _flock: Option<std::fs::File>,
 }
@@ -238,19 +237,45 @@ impl ApplyLock {
     /// Releases the lock (stops the renewals, removes the record, ends the session).
     /// A failure to remove the record is logged: the lease runs out, the session ends.
     pub async fn release(mut self) {
+        self.keeper.stop().await;
+    }
+}
+
+/// The task that keeps a lock (renews a lease, holds a session) and its stop channel.
+/// Dropped without [`Keeper::stop`] (a panic, a lock dropped unreleased), it is told to
+/// stop all the same: a lease then runs out, a session is closed.
+#[derive(Debug, Default)]
+pub(super) struct Keeper {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Keeper {
+    /// Spawns `keep`, which ends when the receiver it is given fires.
+    pub(super) fn spawn<F>(keep: impl FnOnce(oneshot::Receiver<()>) -> F) -> Keeper
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (stop, stopped) = oneshot::channel();
+        Keeper {
+            stop: Some(stop),
+            task: Some(tokio::spawn(keep(stopped))),
+        }
+    }
+
+    /// Tells the task to stop and waits for it.
+    pub(super) async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(keeper) = self.keeper.take() {
-            let _ = keeper.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
         }
     }
 }
 
-impl Drop for ApplyLock {
+impl Drop for Keeper {
     fn drop(&mut self) {
-        // Without release: stop renewing, so the lease runs out; the PostgreSQL session
-        // is closed by the keeper when it sees the stop channel gone.
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -326,20 +351,14 @@ impl Store {
         }
         let taken_over = before.filter(|b| b.lock_id != info.lock_id);
         let (lost_tx, lost) = watch::channel(None);
-        let (stop, stopped) = oneshot::channel();
-        let keeper = tokio::spawn(renew_lease(
-            self.clone(),
-            info.lock_id.clone(),
-            every,
-            stopped,
-            lost_tx,
-        ));
+        let (store, lock_id) = (self.clone(), info.lock_id.clone());
+        let keeper =
+            Keeper::spawn(move |stopped| renew_lease(store, lock_id, every, stopped, lost_tx));
         Ok(ApplyLock {
             info,
             taken_over,
             lost,
-            stop: Some(stop),
-            keeper: Some(keeper),
+            keeper,
             _flock: flock,
         })
     }
@@ -404,20 +423,14 @@ impl Store {
             }
         };
         let (lost_tx, lost) = watch::channel(None);
-        let (stop, stopped) = oneshot::channel();
-        let keeper = tokio::spawn(hold_session(
-            conn,
-            info.lock_id.clone(),
-            every,
-            stopped,
-            lost_tx,
-        ));
+        let lock_id = info.lock_id.clone();
+        let keeper =
+            Keeper::spawn(move |stopped| hold_session(conn, lock_id, every, stopped, lost_tx));
         Ok(ApplyLock {
             info,
             taken_over: before,
             lost,
-            stop: Some(stop),
-            keeper: Some(keeper),
+            keeper,
             _flock: None,
         })
     }
