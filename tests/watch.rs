@@ -410,6 +410,18 @@ both_stores!(
             serves(&env, "ns0", "192.0.2.66"),
             "never overwritten silently"
         );
+        // the operator keeps what the primary serves: imported, committed, applied by the
+        // daemon, and the drift is gone
+        let out = env.zk(&["import", "--zone", "a.test", "--from-primary"]);
+        assert!(out.status.success(), "{}", text(&out));
+        env.commit("keep what the primary serves");
+        eventually(
+            20,
+            "the drift cleared by the daemon",
+            || status(&env)["drift"]["zones"] == 0,
+            l2,
+        );
+        env.assert_converged("after the import");
         drop(second);
     }
 );

@@ -117,6 +117,16 @@ async fn locked(
             return Ok(PassReport::settled(false));
         }
     };
+    // drift the desired state now holds (an import committed) is recorded as served;
+    // overwriting drift is the operator's, by hand, never the daemon's
+    let at = (rev, today, now, Detail::Apply);
+    let prepared = match super::super::drift::before_apply(g, store, prepared, &[], at).await? {
+        Ok((p, _)) => p,
+        Err(_) => {
+            error!("revision {} is invalid (problems above)", short(rev));
+            return Ok(PassReport::settled(false));
+        }
+    };
     let plan = &prepared.plan;
     if !plan.has_changes() {
         let recorded = apply::record_unchanged(store, lock, &prepared.desired, plan, now)
