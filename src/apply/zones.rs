@@ -314,6 +314,7 @@ impl<'a> Zones<'a> {
                         let next = gates::next_poll(&gate, clock_now, deadline, timeout, until);
                         self.ops[i].state = State::Polls { next, deadline };
                     }
+                    (Verdict::Fails(_), _) if self.served_by_quorum(ctx, i) => proven.push(i),
                     (Verdict::Fails(unmet), _) => failed.push((i, unmet.to_string())),
                     (Verdict::Waits(w), _) => failed.push((i, w.reason.to_string())),
                 }
@@ -322,6 +323,65 @@ impl<'a> Zones<'a> {
             finish::proven(ctx, self, proven).await?;
         }
         Ok(self.wake(ctx))
+    }
+
+    /// Whether operation `i`, whose gate failed for good, is served all the same: its gate
+    /// is "every server serves" and the primary and a quorum of the group's secondaries
+    /// serve (`procedures::quorum`). The secondaries that did not are then not waited for:
+    /// their probes leave the gate, they are recorded lagging (sweeps verify them once
+    /// they serve), and each one's failure counts against its health.
+    fn served_by_quorum(&mut self, ctx: &Ctx<'_>, i: usize) -> bool {
+        let config = &ctx.desired.config;
+        let r = &self.ops[i];
+        if r.gate() != Some(&Gate::AllServe) {
+            return false;
+        }
+        let primary = &ctx.primary.name;
+        let holds = |server: &str| {
+            r.probes
+                .iter()
+                .filter(|p| p.check.server == server)
+                .all(|p| p.holds())
+        };
+        let members: Vec<String> = config
+            .group_secondaries(&r.op.group)
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let asked = |m: &String| r.probes.iter().any(|p| &p.check.server == m);
+        let serving = members.iter().filter(|m| asked(m) && holds(m)).count();
+        let quorum = config
+            .groups
+            .get(&r.op.group)
+            .map_or(members.len(), |g| g.quorum);
+        if !holds(primary) || !crate::procedures::quorum::served(serving, quorum) {
+            return false;
+        }
+        let timeout = ctx.opts.verify_timeout.as_secs();
+        let r = &mut self.ops[i];
+        let mut late: Vec<(String, String)> = Vec::new();
+        for p in r.probes.iter().filter(|p| !p.holds()) {
+            if late.iter().all(|(s, _)| s != &p.check.server) {
+                let why = format!(
+                    "did not serve {} serial {} within {timeout} s: it {}",
+                    p.check.zone,
+                    p.check.serial.unwrap_or(0),
+                    p.answer.describe()
+                );
+                late.push((p.check.server.clone(), why));
+            }
+        }
+        r.probes.retain(|p| p.holds());
+        for (server, why) in &late {
+            self.out
+                .health
+                .entry(server.clone())
+                .or_default()
+                .1
+                .push(format!("{server} {why}"));
+        }
+        r.missing.extend(late);
+        true
     }
 
     /// When to look again: now when a step is ready, else the earliest observation due.

@@ -30,6 +30,12 @@ pub fn waited_for(
     )
 }
 
+/// Whether `serving` secondaries make a group's `quorum` (never fewer than one: a change is
+/// never served by the primary alone).
+pub fn served(serving: usize, quorum: usize) -> bool {
+    serving >= quorum.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +54,12 @@ mod tests {
         let (asked, missing) = waited_for(&m, 2, &absent(&["ns2"]));
         assert_eq!(asked, names(&["ns1", "ns3"]));
         assert_eq!(missing, vec![("ns2".to_string(), "BROKEN".to_string())]);
+    }
+
+    #[test]
+    fn a_quorum_is_at_least_one() {
+        assert!(served(2, 2) && served(3, 2) && !served(1, 2));
+        assert!(!served(0, 0) && served(1, 0));
     }
 
     #[test]

@@ -13,11 +13,19 @@ both_stores!(one_dead_secondary_makes_every_apply_fail, |db| {
     env.commit("a.test");
     env.apply(&[], 0);
     env.lab.stop("ns3").unwrap();
-    // the sweep finds it dead
-    let check = env.zk(&["check"]);
-    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    // not known dead yet: the apply waits its verify timeout for ns3, then counts the
+    // change served by the primary and two of three secondaries
     env.zone("a.test", &zone_yaml("192.0.2.2"));
     env.commit("www moves");
+    let out = env.apply(&["--verify-timeout", "3"], 0);
+    assert!(
+        text(&out).contains("Not waited for: ns3 (did not serve a.test."),
+        "{}",
+        text(&out)
+    );
+    // known dead now (that apply saw it answer nothing): the next one does not wait
+    env.zone("a.test", &zone_yaml("192.0.2.3"));
+    env.commit("www moves again");
     let started = Instant::now();
     let out = env.apply(&["--verify-timeout", "20"], 0);
     assert!(
@@ -30,9 +38,13 @@ both_stores!(one_dead_secondary_makes_every_apply_fail, |db| {
         let at = env.lab.dns_addr(s).unwrap();
         assert_eq!(
             crate::support::dig_short(at, "www.a.test.", "A"),
-            ["192.0.2.2"]
+            ["192.0.2.3"]
         );
     }
+    // the sweep sees it BROKEN, lagging on the zone
+    let check = env.zk(&["check"]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    assert!(text(&check).contains("ns3"), "{}", text(&check));
 });
 
 // Reproduction: `plan --detailed-exitcode` with a read-only PostgreSQL role failed trying
