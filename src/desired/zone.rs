@@ -229,7 +229,10 @@ fn build_rrset(
             "record::type",
             at(type_y),
             format!("unknown record type `{}`", type_y.value),
-            "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT",
+            format!(
+                "supported types: {}",
+                crate::model::record::supported_list()
+            ),
         );
         return None;
     };
@@ -237,7 +240,10 @@ fn build_rrset(
         let help = if rtype == RecordType::SOA {
             "the SOA comes from the group's `soa` and the zone's `soa:` overrides; the serial is managed".to_string()
         } else {
-            "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT".to_string()
+            format!(
+                "supported types: {}",
+                crate::model::record::supported_list()
+            )
         };
         c.report(
             "record::type",

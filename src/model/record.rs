@@ -4,7 +4,9 @@
 //! Values are written in zone-file presentation form, with names relative to the zone
 //! unless they end in a dot (`10 mail`, `10 60 5060 sip.example.net.`), except TXT, whose
 //! value is the text itself: no quotes, and strings longer than 255 bytes are split into
-//! several character-strings as RFC 1035 requires.
+//! several character-strings as RFC 1035 requires. Types whose fields zonekeeper does not
+//! spell out itself (DS, HINFO, NAPTR, OPENPGPKEY, SMIMEA, SSHFP, TLSA) are read by
+//! hickory's zone-file parser, relative to the zone.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -17,12 +19,28 @@ pub const SUPPORTED_TYPES: &[RecordType] = &[
     RecordType::AAAA,
     RecordType::CAA,
     RecordType::CNAME,
+    RecordType::DS,
+    RecordType::HINFO,
     RecordType::MX,
+    RecordType::NAPTR,
     RecordType::NS,
+    RecordType::OPENPGPKEY,
     RecordType::PTR,
+    RecordType::SMIMEA,
     RecordType::SRV,
+    RecordType::SSHFP,
+    RecordType::TLSA,
     RecordType::TXT,
 ];
+
+/// The supported types as a list for messages: `A, AAAA, CAA, …`.
+pub fn supported_list() -> String {
+    SUPPORTED_TYPES
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The largest TTL RFC 2181 allows: 2^31 - 1 seconds.
 pub const MAX_TTL: u64 = (1 << 31) - 1;
@@ -130,6 +148,18 @@ pub fn example(rtype: RecordType) -> &'static str {
         RecordType::SRV => "`PRIORITY WEIGHT PORT TARGET`, e.g. `10 60 5060 sip`",
         RecordType::TXT => "plain text without quotes, e.g. `v=spf1 mx -all`",
         RecordType::CAA => "`FLAGS TAG \"VALUE\"`, e.g. `0 issue \"letsencrypt.org\"`",
+        RecordType::DS => {
+            "`KEY-TAG ALGORITHM DIGEST-TYPE DIGEST`, e.g. `60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118`"
+        }
+        RecordType::HINFO => "`CPU OS`, e.g. `\"INTEL-386\" \"Linux\"`",
+        RecordType::NAPTR => {
+            "`ORDER PREFERENCE FLAGS SERVICE REGEXP REPLACEMENT`, e.g. `100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp`"
+        }
+        RecordType::OPENPGPKEY => "the key in base64",
+        RecordType::SMIMEA | RecordType::TLSA => {
+            "`USAGE SELECTOR MATCHING-TYPE DATA`, e.g. `3 1 1 <hex>`"
+        }
+        RecordType::SSHFP => "`ALGORITHM FP-TYPE FINGERPRINT`, e.g. `4 2 <hex>`",
         _ => "a value in zone-file presentation form",
     }
 }
@@ -229,13 +259,56 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
                 )
             })?
         }
+        other if SUPPORTED_TYPES.contains(&other) => zone_file_rdata(other, text, origin)?,
         other => {
             return Err(bad(
                 format!("record type {other} is not managed by zonekeeper"),
-                "supported types: A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT",
+                format!("supported types: {}", supported_list()),
             ));
         }
     })
+}
+
+/// Whether `text` holds one of `chars` outside a quoted string (a `\` escapes the next
+/// character): a comment or parentheses there would cut or join a zone-file line.
+fn outside_quotes(text: &str, chars: &[char]) -> bool {
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '\n' | '\r' => return true,
+            c if !quoted && chars.contains(&c) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The RDATA of `rtype` written `text` in zone-file presentation form, read by hickory's
+/// zone-file parser with `origin` (relative names are relative to the zone): the types
+/// whose fields zonekeeper does not spell out itself (DS, HTTPS, NAPTR, SSHFP, TLSA, …).
+fn zone_file_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData, ValueError> {
+    let help = || format!("{rtype} values are written as {}", example(rtype));
+    if outside_quotes(text, &['\n', '\r', ';', '(', ')']) {
+        return Err(bad(
+            format!("a {rtype} value is one line of its fields, without comments or parentheses"),
+            help(),
+        ));
+    }
+    let line = format!("@ 0 IN {rtype} {text}\n");
+    let parsed =
+        hickory_proto::serialize::txt::Parser::new(line.as_str(), None, Some(origin.clone()))
+            .parse()
+            .map_err(|e| bad(format!("invalid {rtype} value: {e}"), help()))?;
+    parsed
+        .1
+        .into_values()
+        .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
+        .map(|r| r.data)
+        .find(|d| d.record_type() == rtype)
+        .ok_or_else(|| bad(format!("invalid {rtype} value"), help()))
 }
 
 /// Quotes one character-string for a zone file: `"` and `\` escaped, bytes outside
@@ -280,6 +353,16 @@ pub fn presentation(rdata: &RData) -> String {
             .collect::<Vec<_>>()
             .join(" "),
         RData::CAA(caa) => format!("{} {} {}", caa.flags(), caa.tag, quoted(&caa.value)),
+        RData::HINFO(h) => format!("{} {}", quoted(&h.cpu), quoted(&h.os)),
+        RData::NAPTR(n) => format!(
+            "{} {} {} {} {} {}",
+            n.order,
+            n.preference,
+            quoted(&n.flags),
+            quoted(&n.services),
+            quoted(&n.regexp),
+            name(&n.replacement)
+        ),
         RData::SOA(soa) => format!(
             "{} {} {} {} {} {} {}",
             name(&soa.mname),
@@ -400,5 +483,53 @@ mod tests {
             "0 issue \"letsencrypt.org\""
         );
         assert!(parse_rdata(RecordType::CAA, "0 issue", &origin()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod more_types {
+    use super::*;
+
+    /// A value of each type beyond the core ones, as an operator writes it.
+    pub const SAMPLES: &[(RecordType, &str)] = &[
+        (
+            RecordType::DS,
+            "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118",
+        ),
+        (
+            RecordType::SSHFP,
+            "4 2 123456789abcdef67890123456789abcdef67890123456789abcdef123456789",
+        ),
+        (
+            RecordType::TLSA,
+            "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+        ),
+        (
+            RecordType::SMIMEA,
+            "3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6",
+        ),
+        (RecordType::NAPTR, "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp"),
+        (RecordType::HINFO, "\"INTEL-386\" \"Linux\""),
+        (
+            RecordType::NAPTR,
+            "100 10 \"U\" \"E2U+sip\" \"!^\\\\+?(.*)$!sip:\\\\1@example.net!\" .",
+        ),
+        (
+            RecordType::OPENPGPKEY,
+            "mQINBFit2jsBEADrbl5vjVxYeAE0g0IDYCBpHirv1Sjlqxx5gjtPhb2YhvyDMXjq",
+        ),
+    ];
+
+    #[test]
+    fn every_type_reads_and_writes_back_the_same() {
+        let origin = Name::from_ascii("example.com.").unwrap();
+        for (t, text) in SAMPLES {
+            let rdata = parse_rdata(*t, text, &origin).unwrap_or_else(|e| panic!("{t}: {e}"));
+            let shown = presentation(&rdata);
+            println!("{t} {shown}");
+            let again =
+                parse_rdata(*t, &shown, &origin).unwrap_or_else(|e| panic!("{t} {shown}: {e}"));
+            assert_eq!(again, rdata, "{t}");
+        }
     }
 }
