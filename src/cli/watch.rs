@@ -198,6 +198,8 @@ async fn lead_loop(
             config = (tip.clone(), config_at(&g.repo, tip).or(config.1));
         }
         let hooks = config.1.as_ref().map_or(&[][..], |c| &c.webhooks[..]);
+        // an unreadable repository is looked at again in a second, not in a busy loop
+        let unreadable = tip.is_err();
         match tip {
             Ok(tip) if schedule.pass_due(&tip, now()) => {
                 let effects = Effects {
@@ -248,7 +250,8 @@ async fn lead_loop(
         if let Err(e) = store.set_daemon(&me).await {
             warn!("cannot record this daemon in the store: {e}");
         }
-        let sleep = Duration::from_secs(u64::try_from(wake - now()).unwrap_or(0));
+        let sleep = Duration::from_secs(u64::try_from(wake - now()).unwrap_or(0))
+            .max(Duration::from_secs(u64::from(unreadable)));
         tokio::select! {
             () = tokio::time::sleep(sleep) => {}
             () = changed.notified() => {
