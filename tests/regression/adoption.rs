@@ -52,3 +52,28 @@ both_stores!(txt_character_string_boundaries_are_lost, |db| {
         "dig_short lower-cases"
     );
 });
+
+// Repro: a zone the primary served from its own named.conf, adopted with `apply
+// --adopt`: zonekeeper wrote a second stanza for it into zones.conf, `rndc reconfig`
+// failed ("already exists"), and from then on no zone of the fleet could be created or
+// removed.
+both_stores!(
+    adopting_a_zone_of_the_primary_s_own_configuration_fails_every_reconfig,
+    |db| {
+        let env = Env::new(db);
+        crate::adopt::serve_outside(&env, "legacy.test", 7, "www IN A 192.0.2.1\n");
+        env.zone(
+            "legacy.test",
+            "group: default\nrecords:\n  www:\n    A: 192.0.2.1\n",
+        );
+        env.commit("legacy.test taken over");
+        env.apply(&["--adopt"], 0);
+        env.zone(
+            "new.test",
+            "group: default\nrecords:\n  www:\n    A: 192.0.2.9\n",
+        );
+        env.commit("a new zone next to it");
+        env.apply(&[], 0);
+        env.assert_converged("both zones served");
+    }
+);
