@@ -9,8 +9,8 @@ use git2::Repository;
 use hickory_proto::rr::Name;
 
 use super::{prefix_of, reverse_name};
-use crate::model::record::parse_name;
 use crate::desired::{DesiredState, LoadError, Scope, Source, load, load_changes};
+use crate::model::record::parse_name;
 use crate::plan::tests::CONFIG;
 
 /// A second group, `other`, beside the test configuration's `default`.
