@@ -9,6 +9,8 @@ mod support;
 
 /// Taking over a live primary (issue 11, point 4).
 mod adopt;
+/// Reverse zones whose PTRs follow the forward zones (`auto_ptr`, issue 11 point 5).
+mod auto_ptr;
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).

@@ -298,6 +298,7 @@ mod tests {
             rrsets,
             parent_servers: Vec::new(),
             cutovers: Vec::new(),
+            ptr: Default::default(),
             source: String::new(),
         }
     }

@@ -255,6 +255,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (failing, working) = (control(dir.path(), "false"), control(dir.path(), "true"));
         let conf = [stanza("a.test.")];
+        failing
+            .write_zone_file(&conf[0].zone, "; a zone zonekeeper created\n")
+            .unwrap();
         assert!(failing.write_conf(&conf).unwrap(), "new zones.conf");
         assert!(failing.reconfig().await.is_err());
         assert!(
@@ -264,5 +267,18 @@ mod tests {
         working.reconfig().await.unwrap();
         assert!(!working.write_conf(&conf).unwrap(), "nothing owed");
         assert!(working.write_conf(&[]).unwrap(), "changed again");
+    }
+
+    #[test]
+    fn a_zone_the_primary_configures_itself_gets_no_stanza() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = control(dir.path(), "true");
+        let (own, adopted) = (stanza("own.test."), stanza("legacy.test."));
+        c.write_zone_file(&own.zone, "; created by zonekeeper\n")
+            .unwrap();
+        c.write_conf(&[own, adopted]).unwrap();
+        let conf = std::fs::read_to_string(dir.path().join("zones.conf")).unwrap();
+        assert!(conf.contains("zone \"own.test.\""), "{conf}");
+        assert!(!conf.contains("legacy.test"), "{conf}");
     }
 }

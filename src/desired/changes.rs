@@ -8,15 +8,17 @@
 //!    it ([`source_id`]).
 //!
 //! Either way unchanged zone files are never read, and zones whose files are gone are
-//! named as deleted.
+//! named as deleted; except when some reverse zone says `auto_ptr`: its PTRs follow every
+//! zone's A/AAAA records, so once anything changed every zone file is read
+//! ([`super::auto_ptr::changed_zones`]).
 
 use std::collections::{BTreeMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
 use super::{
-    Checked, DesiredState, FileChange, How, LoadError, Pending, Scope, Source, build_zones, finish,
-    load, load_config, names, secrets,
+    Checked, DesiredState, FileChange, LoadError, Pending, Scope, Source, finish, load,
+    load_config, names, secrets,
 };
 use crate::model::Config;
 
@@ -42,7 +44,7 @@ pub fn zone_settings(config: &Config) -> String {
 }
 
 /// The first 128 bits of the SHA-256 of `parts` one after another, in hex.
-fn short_hash(parts: &[&[u8]]) -> String {
+pub(super) fn short_hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for part in parts {
         h.update(part);
@@ -100,7 +102,7 @@ fn load_diff(
     );
     secrets::committed_keys(source, Some(since), true, &mut problems)?;
     let mut checked = match &config {
-        Some(c) => build_zones(files, source, c, How::CHANGES)?,
+        Some(c) => super::auto_ptr::changed_zones(source, c, files, !deleted.is_empty())?,
         None => Checked::default(),
     };
     checked.problems.extend(problems);
@@ -147,7 +149,8 @@ fn load_by_source(
     // zone files were read as committed: their bytes are checked for key material as
     // they are read, every other file here
     secrets::committed_keys(source, None, true, &mut problems)?;
-    let mut checked = build_zones(files, source, &config, How::CHANGES)?;
+    let deleted_any = recorded.keys().any(|n| !listed.contains(*n));
+    let mut checked = super::auto_ptr::changed_zones(source, &config, files, deleted_any)?;
     checked.problems.extend(problems);
     let built: HashSet<&str> = checked.names.iter().map(String::as_str).collect();
     let deleted = recorded

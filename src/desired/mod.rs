@@ -10,6 +10,7 @@
 //! Nothing invalid goes further: [`load`] returns every problem of the revision at once,
 //! each pointing at `file:line:col`.
 
+pub mod auto_ptr;
 mod changes;
 pub mod hostnames;
 pub mod names;
@@ -29,6 +30,8 @@ pub use problem::{Place, Problem, Problems, SourceFile};
 pub use source::{
     Content, FileChange, Pending, Reader, Refused, Revision, Source, SourceError, open_repository,
 };
+
+use hickory_proto::rr::RecordType;
 
 use crate::model::{Config, Zone};
 
@@ -179,20 +182,25 @@ pub fn load_zone(
     let files = vec![(path, Pending::Known(content))];
     let how = How {
         scan_keys: false,
-        keep: true,
+        keep: Keep::All,
     };
     let checked = build_zones(files, source, config, how)?;
     problems.extend(checked.problems);
-    Ok(checked.zones.into_iter().next())
+    match checked.zones.into_iter().next() {
+        // its PTRs follow every zone of the revision
+        Some(z) if z.ptr.auto => auto_ptr::load_one(source, config, zone, problems),
+        z => Ok(z),
+    }
 }
 
-/// Checks one zone file: its name, its text, its YAML, its rules.
+/// Checks one zone file: its name, its text, its YAML, its rules. With the zone, the place
+/// of its `auto_ptr: true`, if it says so.
 fn check_zone_file(
     path: &str,
     text: &str,
     config: &Config,
     problems: &mut Vec<Problem>,
-) -> Option<Zone> {
+) -> Option<(Zone, Option<Place>)> {
     let file = source_file(path, text);
     let origin = match names::zone_of_file(path) {
         Ok(origin) => origin,
@@ -214,7 +222,10 @@ fn check_zone_file(
         Ok,
     );
     match read {
-        Ok(y) => zone::build_zone(&file, origin, &y, config, problems),
+        Ok(y) => zone::build_zone(&file, origin, &y, config, problems).map(|z| {
+            let auto = y.auto_ptr.as_ref().filter(|_| z.ptr.auto).map(|a| a.place);
+            (z, auto)
+        }),
         Err(e) => {
             problems.push(parse_problem(&file, &e));
             None
@@ -233,7 +244,7 @@ fn read_and_check(
 ) -> Result<Checked, SourceError> {
     let mut out = Checked::default();
     let problems = &mut out.problems;
-    let settings = how.keep.then(|| changes::zone_settings(config));
+    let settings = (how.keep != Keep::Names).then(|| changes::zone_settings(config));
     for (path, pending) in part {
         let Some(bytes) = reader.bytes(path, pending)? else {
             continue;
@@ -248,19 +259,39 @@ fn read_and_check(
         if how.scan_keys {
             secrets::keys_in(path, &bytes, problems);
         }
-        let zone = match source::text_of(path, bytes) {
-            Ok(text) => check_zone_file(path, &text, config, problems),
+        let text = match source::text_of(path, bytes) {
+            Ok(text) => text,
             Err(r) => {
                 problems.push(refused(path, r));
-                None
+                continue;
             }
         };
-        if let Some(mut zone) = zone {
-            out.names.push(crate::model::ascii(&zone.name));
-            if let (Some(settings), Pending::Blob(blob)) = (&settings, pending) {
-                zone.source = source_id(blob, settings);
-            }
-            if how.keep {
+        let Some((mut zone, auto)) = check_zone_file(path, &text, config, problems) else {
+            continue;
+        };
+        let name = crate::model::ascii(&zone.name);
+        if let Some(place) = auto {
+            let file = source_file(path, &text);
+            out.auto.push(auto_ptr::AutoSite {
+                zone: name.clone(),
+                file,
+                place,
+            });
+        }
+        out.names.push(name);
+        if let (Some(settings), Pending::Blob(blob)) = (&settings, pending) {
+            zone.source = source_id(blob, settings);
+        }
+        match how.keep {
+            Keep::Names => {}
+            Keep::All => out.zones.push(zone),
+            Keep::Addresses => {
+                if !zone.ptr.auto {
+                    // what the derivation reads of a zone: its addresses and its name
+                    zone.rrsets
+                        .retain(|s| matches!(s.rtype, RecordType::A | RecordType::AAAA));
+                    zone.rrsets.shrink_to_fit();
+                }
                 out.zones.push(zone);
             }
         }
@@ -273,15 +304,26 @@ fn read_and_check(
 struct How {
     /// Check the bytes read for key material (they are the committed files).
     scan_keys: bool,
-    /// Keep the zones built; without, only their names (`validate` needs no more).
-    keep: bool,
+    /// What to keep of the zones built.
+    keep: Keep,
+}
+
+/// What [`build_zones`] keeps of each zone built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Its name only (`validate` needs no more).
+    Names,
+    /// The whole zone.
+    All,
+    /// What [`auto_ptr::derive`] reads: `auto_ptr` zones whole, the others' A/AAAA RRsets.
+    Addresses,
 }
 
 impl How {
     /// The changed zone files of a commit: checked for key material, kept.
     const CHANGES: How = How {
         scan_keys: true,
-        keep: true,
+        keep: Keep::All,
     };
 }
 
@@ -292,6 +334,8 @@ struct Checked {
     zones: Vec<Zone>,
     /// The valid zones' names.
     names: Vec<String>,
+    /// Where the valid zones that say `auto_ptr: true` say it.
+    auto: Vec<auto_ptr::AutoSite>,
     /// What is wrong.
     problems: Vec<Problem>,
 }
@@ -335,13 +379,17 @@ fn build_zones(
         all.problems.extend(part.problems);
         all.names.extend(part.names);
         all.zones.extend(part.zones);
+        all.auto.extend(part.auto);
     }
     Ok(all)
 }
 
 /// Loads and validates every file of the revision.
 pub fn load(source: &Source) -> Result<DesiredState, LoadError> {
-    let (config, checked) = read_all(source, true)?;
+    let (config, mut checked) = read_all(source, Keep::All)?;
+    if let Some(c) = &config {
+        auto_ptr::derive_checked(&mut checked, c);
+    }
     finish(source, config, checked, Scope::Full)
 }
 
@@ -357,9 +405,17 @@ pub struct Valid {
 }
 
 /// Validates every file of the revision as [`load`] does, without keeping its zones: what
-/// `validate` holds does not grow with the number of zones.
+/// `validate` holds does not grow with the number of zones. When a reverse zone says
+/// `auto_ptr`, the revision is read a second time keeping every zone's A/AAAA RRsets, and
+/// the reverse zones are checked with their derived PTRs.
 pub fn check(source: &Source) -> Result<Valid, LoadError> {
-    let (config, checked) = read_all(source, false)?;
+    let (mut config, mut checked) = read_all(source, Keep::Names)?;
+    if config.is_some() && !checked.auto.is_empty() {
+        (config, checked) = read_all(source, Keep::Addresses)?;
+        if let Some(c) = &config {
+            auto_ptr::derive_checked(&mut checked, c);
+        }
+    }
     let zones = checked.names.len();
     let state = finish(source, config, checked, Scope::Full)?;
     Ok(Valid {
@@ -370,8 +426,8 @@ pub fn check(source: &Source) -> Result<Valid, LoadError> {
 }
 
 /// Reads and checks `zonekeeper.yaml`, every zone file, and every committed file for key
-/// material; `keep`: keep the zones built.
-fn read_all(source: &Source, keep: bool) -> Result<(Option<Config>, Checked), LoadError> {
+/// material; `keep`: what to keep of the zones built.
+fn read_all(source: &Source, keep: Keep) -> Result<(Option<Config>, Checked), LoadError> {
     let mut problems = Vec::new();
     let config = load_config(source, &mut problems)?;
     let files = source.zone_list()?;

@@ -75,12 +75,14 @@ impl<'a, I: Iterator<Item = Result<Item<'a>, ScanError>>> Reader<I> {
         self.expect(|e| matches!(e, Event::MappingStart(..)))?;
         let (mut group, mut ttl, mut soa, mut group_nameservers, mut records) =
             (None, None, None, None, None);
+        let mut auto_ptr = None;
         while let Some(key) = self.key()? {
             let fresh = match key.as_ref() {
                 "group" => group.replace(self.text()?).is_none(),
                 "ttl" => ttl.replace(self.number()?).is_none(),
                 "soa" => soa.replace(self.soa()?).is_none(),
                 "group_nameservers" => group_nameservers.replace(self.boolean()?).is_none(),
+                "auto_ptr" => auto_ptr.replace(self.boolean()?).is_none(),
                 "records" => records.replace(self.records()?).is_none(),
                 _ => false,
             };
@@ -94,6 +96,7 @@ impl<'a, I: Iterator<Item = Result<Item<'a>, ScanError>>> Reader<I> {
             soa: soa.unwrap_or_default(),
             group_nameservers,
             delegation: None,
+            auto_ptr,
             records: records.unwrap_or_default(),
         })
     }
@@ -188,7 +191,7 @@ impl<'a, I: Iterator<Item = Result<Item<'a>, ScanError>>> Reader<I> {
         Some(records)
     }
 
-    /// A value, a list of values, or `{ttl, values}` / `{ttl, value}`.
+    /// A value, a list of values, or `{ttl, values}` / `{ttl, value}` (and `ptr`).
     fn rrset(&mut self) -> Option<At<RrsetYaml>> {
         let (event, span) = self.next()?;
         let place = place(&span)?;
@@ -224,6 +227,7 @@ impl<'a, I: Iterator<Item = Result<Item<'a>, ScanError>>> Reader<I> {
                     out.values = vec![self.text()?];
                     !std::mem::replace(&mut values, true)
                 }
+                "ptr" => out.ptr.replace(self.boolean()?).is_none(),
                 _ => false,
             };
             if !fresh {

@@ -192,6 +192,9 @@ pub struct ZoneFile {
     pub group_nameservers: Option<At<bool>>,
     /// How the parent's delegation is checked when the zone's servers change.
     pub delegation: Option<DelegationYaml>,
+    /// A reverse zone whose PTRs are derived from the A/AAAA records of the desired
+    /// state's zones (`super::auto_ptr`).
+    pub auto_ptr: Option<At<bool>>,
     /// Records by owner name, then by type.
     #[serde(default)]
     pub records: IndexMap<At<String>, IndexMap<At<String>, At<RrsetYaml>>>,
@@ -226,6 +229,9 @@ pub struct RrsetYaml {
     /// A planned cut-over: the change to this RRset is staged (lower TTL, wait, switch,
     /// soak, restore TTL).
     pub cutover: Option<At<CutoverYaml>>,
+    /// `ptr: false` on an A/AAAA RRset of a zone: no PTR is derived from it for a reverse
+    /// zone with `auto_ptr`.
+    pub ptr: Option<At<bool>>,
 }
 
 /// `cutover:` of an RRset.
@@ -286,10 +292,11 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                             out.push(v);
                         }
                         "cutover" => out.cutover = Some(map.next_value()?),
+                        "ptr" => out.ptr = Some(map.next_value()?),
                         other => {
                             return Err(A::Error::unknown_field(
                                 other,
-                                &["ttl", "values", "value", "cutover"],
+                                &["ttl", "values", "value", "cutover", "ptr"],
                             ));
                         }
                     }

@@ -65,6 +65,7 @@ pub fn build_zone(
         .unwrap_or(3600);
     let soa = zone_soa(&mut c, y, group.map(|g| &g.soa), default_ttl);
     let parent_servers = parent_servers(&mut c, y);
+    let ptr = super::auto_ptr::settings(&mut c, y, &origin);
     let (mut built, cutovers) = build_records(&mut c, y, &origin, default_ttl);
     apex_ns(&mut c, y, &origin, group, default_ttl, &mut built);
     zone_rules::check_limits(&mut c, &origin, &built, config.max_records_per_type);
@@ -99,6 +100,7 @@ pub fn build_zone(
         rrsets,
         parent_servers,
         cutovers,
+        ptr,
         source: String::new(),
     })
 }

@@ -45,6 +45,9 @@ pub struct Zone {
     pub parent_servers: Vec<std::net::SocketAddr>,
     /// RRsets whose change is a planned cut-over, by (lower-case owner, type).
     pub cutovers: Vec<Cutover>,
+    /// Reverse-mapping settings: whether its PTRs are derived from forward data, and
+    /// which of its A/AAAA RRsets ask for none (`desired::auto_ptr`).
+    pub ptr: PtrSettings,
     /// What it was built from: its file's Git blob and the configuration's zone settings,
     /// hashed (`desired::source_id`); the same source builds the same zone. Empty when
     /// it was not read from a commit.
@@ -62,6 +65,18 @@ pub struct Cutover {
     pub short_ttl: u32,
     /// How long the short TTL stays after the switch.
     pub soak: u32,
+}
+
+/// A zone's reverse-mapping settings (`auto_ptr:` on a reverse zone, `ptr: false` on an
+/// A/AAAA RRset).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PtrSettings {
+    /// `auto_ptr: true`: a reverse zone whose PTRs are derived from the A/AAAA records of
+    /// the desired state's zones.
+    pub auto: bool,
+    /// A/AAAA RRsets written with `ptr: false`, by (lower-case owner, type): no PTR is
+    /// derived from them.
+    pub opted_out: Vec<(String, RecordType)>,
 }
 
 /// An RRset's identity: lower-cased owner and type, as they appear in canonical lines.
@@ -259,6 +274,7 @@ mod tests {
             ],
             parent_servers: Vec::new(),
             cutovers: Vec::new(),
+            ptr: Default::default(),
             source: String::new(),
         }
     }

@@ -43,6 +43,9 @@ records:
       values: [one, 'two', \"three\"]
   single:
     TXT: {ttl: 300, value: x}
+  quiet:
+    A: {value: 192.0.2.9, ptr: false}
+    AAAA: {ttl: 60, values: [\"2001:db8::9\"], ptr: true}
   block:
     TXT: |
       a literal
@@ -54,6 +57,8 @@ fn a_plainly_written_zone_reads_as_serde_reads_it() {
     assert!(both("group: default\n"));
     assert!(both("---\ngroup: default\nrecords: {}\n...\n"));
     assert!(both("{group: default, group_nameservers: false}\n"));
+    assert!(both("group: default\nauto_ptr: true\n"));
+    assert!(both("{auto_ptr: false, group: default}\n"));
     // non-ASCII text before a value: places are bytes, columns characters
     assert!(both(
         "group: default\nrecords:\n  www:\n    TXT: [\"é\", \"ü\"]\n"
@@ -87,6 +92,9 @@ fn what_yaml_could_read_otherwise_is_left_to_serde() {
         "    TXT: {cutover: {short_ttl: 60}, value: x}\n",
         "    TXT: {ttl: 01, value: x}\n",
         "    TXT: {ttl: '60', value: x}\n",
+        "    A: {value: 192.0.2.1, ptr: no}\n",
+        "    A: {value: 192.0.2.1, ptr: 'false'}\n",
+        "    A: {value: 192.0.2.1, ptr: false, ptr: true}\n",
         "    TXT: {colour: red}\n",
         "    TXT: [[a]]\n",
         "    TXT: [{a: b}]\n",
@@ -105,6 +113,8 @@ fn what_yaml_could_read_otherwise_is_left_to_serde() {
         "group: default\ncolour: red\n",
         "ttl: 60\n",
         "group: default\nttl: yes\n",
+        "group: default\nauto_ptr: yes\n",
+        "group: default\nauto_ptr: true\nauto_ptr: false\n",
         "group: default\n---\ngroup: other\n",
         "%YAML 1.2\n---\ngroup: default\n",
         "group: [default\n",
