@@ -8,6 +8,7 @@ pub mod check;
 pub mod drift;
 pub mod hook;
 pub mod import;
+pub mod import_fleet;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod maintenance;

@@ -185,8 +185,9 @@ pub fn load_zone(
     Ok(checked.zones.into_iter().next())
 }
 
-/// Checks one zone file: its name, its text, its YAML, its rules.
-fn check_zone_file(
+/// Checks one zone file (`path` as in the repository, `zones/<zone>.yaml`, naming the
+/// zone): its name, its text, its YAML, its rules.
+pub fn check_zone_file(
     path: &str,
     text: &str,
     config: &Config,

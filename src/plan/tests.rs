@@ -57,6 +57,7 @@ fn recorded_from(d: &DesiredState, serial: u32) -> Recorded {
         groups: Vec::new(),
         revision: Some("c0".into()),
         primary: None,
+        serial_floors: BTreeMap::new(),
     }
 }
 
