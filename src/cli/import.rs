@@ -276,5 +276,49 @@ mod tests {
         // an import names its source
         assert!(Cli::try_parse_from(["zonekeeper", "import", "--zone", "a.test"]).is_err());
         assert!(Cli::try_parse_from(["zonekeeper", "import", "--from-primary"]).is_err());
+        // exactly one source; the transfer's options go with --axfr
+        let ok = |a: &[&str]| {
+            let mut all = vec!["zonekeeper", "import"];
+            all.extend_from_slice(a);
+            Cli::try_parse_from(all).is_ok()
+        };
+        assert!(ok(&["--file", "db.a", "--zone", "a.test"]));
+        assert!(ok(&["--dir", "zones-old", "--force"]));
+        assert!(ok(&[
+            "--named-conf",
+            "/etc/bind/named.conf",
+            "--group",
+            "g"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1:53",
+            "--tsig-key-file",
+            "k",
+            "--zone",
+            "a",
+            "--zone",
+            "b"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1",
+            "--tsig-key-file",
+            "k",
+            "--zones-from",
+            "list"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1",
+            "--tsig-key-file",
+            "k",
+            "--catalog",
+            "cat"
+        ]));
+        assert!(!ok(&["--axfr", "192.0.2.1", "--zone", "a"]), "no key");
+        assert!(!ok(&["--file", "db.a", "--zones-from", "list"]));
+        assert!(!ok(&["--file", "db.a", "--dir", "d"]));
+        assert!(!ok(&["--from-primary", "--file", "db.a", "--zone", "a"]));
     }
 }
