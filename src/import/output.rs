@@ -114,6 +114,11 @@ pub fn write_zone(zone: &str, served: &Served, source: &Path, how: &str, t: &Tar
             );
         }
     };
+    // a zone of the SOA and the group's NS alone has no records to list
+    let text = match text.strip_suffix("records:\n") {
+        Some(head) => format!("{head}records: {{}}\n"),
+        None => text,
+    };
     let text = with_header(
         &text,
         &format!("# Imported {how} by `zonekeeper import`: review, then commit."),
