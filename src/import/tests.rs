@@ -34,7 +34,7 @@ const SOA: &str = "@ IN SOA ns0.example.net. hostmaster.example.net. ( 42 ; seri
 #[test]
 fn owners_ttls_and_classes_as_bind_reads_them() {
     let text = format!(
-        "$TTL 1h\n{SOA}  NS ns1.example.net.\nwww 300 IN A 192.0.2.1\n IN 300 A 192.0.2.2\nmail IN A 192.0.2.25\nWWW.a.test. 300 A 192.0.2.3\n"
+        "$TTL 1h\n{SOA}  NS ns1.example.net.\nwww 300 IN A 192.0.2.1\n IN 300 A 192.0.2.2\nmail IN A 192.0.2.25\nWWW.a.test. 300 A 192.0.2.3\nc CNAME @\n"
     );
     let dir = files(&[("a.test", &text)]);
     let z = read(&source(dir.path(), "a.test", Some("a.test."))).unwrap();
@@ -44,6 +44,7 @@ fn owners_ttls_and_classes_as_bind_reads_them() {
         [
             "a.test. 3600 IN NS ns1.example.net.",
             "a.test. 3600 IN SOA ns0.example.net. hostmaster.example.net. 42 3600 600 1209600 300",
+            "c.a.test. 3600 IN CNAME a.test.",
             "mail.a.test. 3600 IN A 192.0.2.25",
             "www.a.test. 300 IN A 192.0.2.1",
             "www.a.test. 300 IN A 192.0.2.2",

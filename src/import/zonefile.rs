@@ -155,6 +155,20 @@ fn class(text: &str) -> Option<Result<(), String>> {
     }
 }
 
+/// The RDATA tokens as one text; an unquoted `@` is the origin (RFC 1035 §5.1), written
+/// out for the RDATA's parser, except in types of character-strings.
+fn rdata_text(tokens: &[Token], rtype: RecordType, origin: Option<&Name>) -> String {
+    let strings = matches!(type_name(rtype).as_str(), "TXT" | "SPF" | "HINFO" | "CAA");
+    let words: Vec<String> = tokens
+        .iter()
+        .map(|k| match (k.text.as_str(), k.quoted, origin) {
+            ("@", false, Some(o)) if !strings => ascii(o),
+            (text, ..) => text.to_string(),
+        })
+        .collect();
+    words.join(" ")
+}
+
 impl Reader<'_> {
     fn problem(&mut self, file: usize, at: &Token, message: String, help: impl Into<String>) {
         self.problems.push(Problem {
@@ -354,9 +368,9 @@ impl Reader<'_> {
         let Some((explicit, rtype, rd)) = self.head(file, t, first) else {
             return;
         };
-        let text: Vec<&str> = t[rd..].iter().map(|k| k.text.as_str()).collect();
+        let text = rdata_text(&t[rd..], rtype, st.origin.as_ref());
         let at = t.get(rd).unwrap_or(&t[rd - 1]).clone();
-        self.add(st, owner, explicit, rtype, &text.join(" "), &at);
+        self.add(st, owner, explicit, rtype, &text, &at);
     }
 
     /// Reads the RDATA and keeps the record, with its TTL worked out as BIND does.
