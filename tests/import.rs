@@ -166,6 +166,27 @@ fn a_file_and_a_directory_name_their_zones_from_the_soa_or_the_file_name() {
         &format!("$ORIGIN d.test.\n$TTL 300\n{SOA}"),
     );
     write(&old.join(".hidden"), "not a zone");
+    // nothing readable, no zonekeeper.yaml: the problems, and no skeleton made of nothing
+    let broken = dir.path().join("broken.zone");
+    write(&broken, "$TTL 300\n@ NS ns1.example.net.\n");
+    let out = zk(
+        &repo,
+        &db,
+        &[
+            "import",
+            "--file",
+            &broken.display().to_string(),
+            "--zone",
+            "f.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("broken.zone: the zone has no SOA record"),
+        "{}",
+        text(&out)
+    );
+    assert!(!repo.join("zonekeeper.yaml").exists());
     let out = zk(&repo, &db, &["import", "--dir", &old.display().to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let c = std::fs::read_to_string(repo.join("zones/c.test.yaml")).unwrap();

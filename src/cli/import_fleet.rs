@@ -205,32 +205,46 @@ async fn transfer_work(args: &ImportArgs, problems: &mut Vec<Problem>) -> miette
     })
 }
 
-/// The configuration in the work tree (a skeleton written first when there is none,
-/// from `tally`); `Err(code)` when it does not validate (problems printed).
+/// The configuration imported zones are written against.
+enum Conf {
+    /// Read (and written first, as a skeleton, when the flag says so).
+    Ready(Config, bool),
+    /// It does not validate (problems printed): the exit code.
+    Invalid(u8),
+    /// There is none, and no zone could be read to make a skeleton from.
+    NothingRead,
+}
+
+/// The configuration in the work tree, a skeleton written first when there is none (from
+/// `tally`, unless no zone could be read).
 fn config(
     g: &Global,
     workdir: &Path,
     tally: impl FnOnce() -> Tally,
     primary: Option<std::net::SocketAddr>,
-) -> miette::Result<(Result<Config, u8>, bool)> {
+) -> miette::Result<Conf> {
     let path = workdir.join(crate::desired::source::CONFIG_FILE);
     let wrote = !path.exists();
     if wrote {
-        output::write_atomically(&path, tally().skeleton(primary).as_bytes())
+        let tally = tally();
+        if tally.zones() == 0 {
+            return Ok(Conf::NothingRead);
+        }
+        output::write_atomically(&path, tally.skeleton(primary).as_bytes())
             .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
     }
     let tree = Source::open(&g.repo, None, true).into_diagnostic()?;
     let mut problems = Vec::new();
     let c = desired::load_config(&tree, &mut problems).into_diagnostic()?;
     match c {
-        Some(c) if problems.is_empty() => Ok((Ok(c), wrote)),
+        Some(c) if problems.is_empty() => Ok(Conf::Ready(c, wrote)),
         _ => {
             super::validate::report_problems(
                 g.format,
                 &tree.revision().id,
                 &desired::Problems(problems),
             )?;
-            Ok((Err(super::validate::INVALID), wrote))
+            Ok(Conf::Invalid(super::validate::INVALID))
         }
     }
 }
@@ -253,6 +267,17 @@ fn group_name(config: &Config, asked: Option<&str>) -> miette::Result<String> {
             help = "name it with --group",
             "zonekeeper.yaml has several groups (or none): which one serves the imported zones?"
         )),
+    }
+}
+
+/// A zone file that could not be read (`problems`), as an outcome.
+fn unread(problems: Option<Vec<Problem>>, src: &FileSource) -> Done {
+    Done {
+        outcome: Outcome::Failed {
+            zone: src.path.display().to_string(),
+            problems: problems.unwrap_or_default(),
+        },
+        warnings: Vec::new(),
     }
 }
 
@@ -315,10 +340,13 @@ pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
                     a
                 })
             };
-            let (config, wrote) = config(g, &workdir, tally, None)?;
-            let config = match config {
-                Ok(c) => c,
-                Err(code) => return Ok(code),
+            let (config, wrote) = match config(g, &workdir, tally, None)? {
+                Conf::Ready(c, wrote) => (c, wrote),
+                Conf::Invalid(code) => return Ok(code),
+                Conf::NothingRead => {
+                    let done = parallel::map(&files, |f| unread(zonefile::read(f).err(), f));
+                    return report(g.format, &done, &problems, false, Ok(0));
+                }
             };
             let group = group_name(&config, args.group.as_deref())?;
             let t = Target {
@@ -357,10 +385,26 @@ pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
                 }
                 t
             };
-            let (config, wrote) = config(g, &workdir, tally, Some(addr))?;
-            let config = match config {
-                Ok(c) => c,
-                Err(code) => return Ok(code),
+            let (config, wrote) = match config(g, &workdir, tally, Some(addr))? {
+                Conf::Ready(c, wrote) => (c, wrote),
+                Conf::Invalid(code) => return Ok(code),
+                Conf::NothingRead => {
+                    let done: Vec<Done> = got
+                        .into_iter()
+                        .map(|(z, s)| Done {
+                            outcome: Outcome::Failed {
+                                zone: crate::model::ascii(&z),
+                                problems: vec![Problem::whole(
+                                    format!("axfr {addr} {}", crate::model::ascii(&z)),
+                                    s.err().unwrap_or_default(),
+                                    "",
+                                )],
+                            },
+                            warnings: Vec::new(),
+                        })
+                        .collect();
+                    return report(g.format, &done, &problems, false, Ok(0));
+                }
             };
             let group = group_name(&config, args.group.as_deref())?;
             let t = Target {

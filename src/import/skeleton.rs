@@ -61,6 +61,11 @@ impl Tally {
         }
     }
 
+    /// How many zones were counted.
+    pub fn zones(&self) -> usize {
+        self.zones
+    }
+
     /// Adds another tally's counts.
     pub fn merge(&mut self, other: Tally) {
         self.zones += other.zones;
