@@ -208,7 +208,7 @@ async fn transfer_work(args: &ImportArgs, problems: &mut Vec<Problem>) -> miette
 /// The configuration imported zones are written against.
 enum Conf {
     /// Read (and written first, as a skeleton, when the flag says so).
-    Ready(Config, bool),
+    Ready(Box<Config>, bool),
     /// It does not validate (problems printed): the exit code.
     Invalid(u8),
     /// There is none, and no zone could be read to make a skeleton from.
@@ -237,7 +237,7 @@ fn config(
     let mut problems = Vec::new();
     let c = desired::load_config(&tree, &mut problems).into_diagnostic()?;
     match c {
-        Some(c) if problems.is_empty() => Ok(Conf::Ready(c, wrote)),
+        Some(c) if problems.is_empty() => Ok(Conf::Ready(Box::new(c), wrote)),
         _ => {
             super::validate::report_problems(
                 g.format,
