@@ -424,3 +424,79 @@ both_stores!(
         }
     }
 );
+
+/// A zone of every type zonekeeper manages, generic (RFC 3597) form included.
+const EVERY_TYPE: &str = r#"$TTL 300
+$ORIGIN types.test.
+@ SOA ns0.example.net. hostmaster.example.net. 2024010101 3600 60 1209600 60
+@ NS ns1.example.net.
+@ NS ns2.example.net.
+@ A 192.0.2.1
+@ AAAA 2001:db8::1
+@ CAA 128 issue "letsencrypt.org; validationmethods=dns-01"
+@ MX 10 mail
+@ TXT "v=spf1 -all"
+@ SPF "v=spf1 -all"
+@ HINFO "INTEL-386" "Linux"
+@ LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m
+@ RP hostmaster.example.net. info
+@ URI 10 1 "https://www.example.net/"
+@ HTTPS 1 . alpn="h2,h3" port=8443
+@ OPENPGPKEY AQID
+@ CERT 1 0 0 MIIBIjANBgkq
+@ SSHFP 4 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+@ TYPE65534 \# 4 0a000001
+mail A 192.0.2.25
+www CNAME @
+_sip._tcp SRV 10 60 5060 sip
+sip A 192.0.2.60
+_svc SVCB 1 sip alpn=h2
+_443._tcp TLSA 3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6
+x._smimecert SMIMEA 3 1 1 0C72AC70B745AC19998811B131D662C9AC69DBDBE7CB23E5B514B56664C5D3D6
+naptr NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp
+info TXT "contact"
+old DNAME new.example.
+ptr PTR host.example.
+sub NS ns.sub
+sub DS 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118
+ns.sub A 192.0.2.53
+"#;
+
+/// The hard shapes: quotes, semicolons, backslashes, UTF-8 escapes, TXT over 255 bytes in
+/// several strings, a wildcard, `_` labels, TTL 0 and 2^31 - 1, a delegation with glue,
+/// `.` targets.
+fn torture() -> String {
+    let (a, b) = ("a".repeat(255), "b".repeat(100));
+    let (c, d) = ("c".repeat(100), "d".repeat(200));
+    format!(
+        r#"$TTL 300
+$ORIGIN torture.test.
+@ SOA ns0.example.net. hostmaster.example.net. ( 2024010101 3600 60 1209600 60 ) ; comment
+  NS ns1.example.net.
+  NS ns2.example.net.
+  MX 0 .
+q1 TXT "semi;colon" "quote\"inside" "back\\slash" "paren (x)"
+q2 TXT "caf\195\169 \226\130\172"
+q3 TXT unquoted\;semi
+q4 TXT ""
+split TXT "{a}" "{b}"
+strings TXT "{c}" "{d}"
+*.wild TXT "wildcard"
+*.wild A 192.0.2.1
+_dmarc TXT "v=DMARC1; p=none"
+_srv._tcp SRV 0 0 0 .
+zero 0 A 192.0.2.2
+max 2147483647 A 192.0.2.3
+sub NS ns.sub
+sub NS ns2.example.net.
+ns.sub A 192.0.2.53
+ns.sub AAAA 2001:db8::53
+"#
+    )
+}
+
+both_stores!(every_type_and_the_hard_shapes_round_trip, |db| {
+    let env = Env::new(db);
+    round_trip(&env, "types.test.", EVERY_TYPE, 2_024_010_101);
+    round_trip(&env, "torture.test.", &torture(), 2_024_010_101);
+});
