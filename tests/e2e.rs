@@ -373,3 +373,68 @@ both_stores!(every_supported_type_is_served_as_written, |db| {
     let tlsa = crate::support::dig_short(ns1, "_25._tcp.mail.a.test.", "TLSA").join(" ");
     assert!(tlsa.contains("1d83"), "{tlsa}");
 });
+
+// The types zonekeeper writes itself (DNAME, LOC, RP, URI, SPF, CERT, HTTPS, SVCB), any
+// other in RFC 3597 form, and TXT records whose strings are given: loaded from the zone
+// file zonekeeper renders and changed by UPDATE, BIND serves exactly the desired RRsets.
+both_stores!(every_record_type_is_served_as_written, |db| {
+    let env = Env::new(db);
+    let zone = |port: u16, loc: &str| {
+        format!(
+            r#"group: default
+records:
+  "@":
+    HTTPS: 1 . alpn=h3,h2 port={port} ipv4hint=192.0.2.1 ech=AEX+DQBB
+    LOC: {loc}
+    RP: hostmaster info
+    SPF: v=spf1 -all
+    TYPE65534: \# 4 0a000001
+  info:
+    TXT:
+      - ["first string", "second; \"quoted\" \\ string", "é"]
+      - plain text
+  old:
+    DNAME: new.example.net.
+  _dns:
+    SVCB: 1 dns port=853 mandatory=port key65000="x y"
+  dns:
+    A: 192.0.2.53
+  _sip._tcp:
+    URI: 10 1 "sip:info@example.com"
+  cert:
+    CERT: PKIX 12 RSASHA256 MIIBszCCAVmgAwIBAgIUZQ==
+"#
+        )
+    };
+    env.zone("a.test", &zone(443, "52 22 23.000 N 4 53 32.000 E -2.00m"));
+    // RFC 2317: a classless delegation in the parent reverse zone
+    env.zone(
+        "2.0.192.in-addr.arpa",
+        "group: default\nrecords:\n  64/26:\n    NS: ns1.example.net.\n  \"65\":\n    CNAME: 65.64/26\n",
+    );
+    env.commit("every type");
+    env.apply(&[], 0);
+    env.assert_converged("after the load");
+    let ns1 = env.lab.dns_addr("ns1").unwrap();
+    let txt = crate::support::dig_short(ns1, "info.a.test.", "TXT").join("|");
+    assert!(
+        txt.contains(r#""first string" "second; \"quoted\" \\ string" "\195\169""#),
+        "the strings are kept as given: {txt}"
+    );
+    let cname = crate::support::dig_short(ns1, "65.2.0.192.in-addr.arpa.", "CNAME").join(" ");
+    // hickory, printing the answer, escapes the `/` that dig prints bare
+    assert_eq!(cname, "65.64\\/26.2.0.192.in-addr.arpa.");
+    env.zone("a.test", &zone(8443, "42 21 54 S 71 06 18 W -24m 30m"));
+    env.commit("the port and the location change");
+    env.apply(&[], 0);
+    env.assert_converged("after the update");
+    let https = crate::support::dig_short(ns1, "a.test.", "HTTPS").join(" ");
+    assert!(https.contains("port=8443"), "{https}");
+    // RFC 1876 by hand: 30 m is 3×10^3 cm; the precisions are the defaults (10000 m, 10 m);
+    // 2^31 less the south latitude and the west longitude in thousandths of a second; the
+    // altitude in centimetres above 100,000 m below the spheroid
+    let loc = crate::support::dig_short(ns1, "a.test.", "TYPE29").join(" ");
+    assert_eq!(loc, "\\# 16 0033161376e8d23070be15f000988d20");
+    let generic = crate::support::dig_short(ns1, "a.test.", "TYPE65534").join(" ");
+    assert_eq!(generic, "\\# 4 0a000001");
+});

@@ -5,7 +5,7 @@
 //! One module per group of defects of the issue that reported them (issue 7, "never lose a
 //! change, never report one that did not happen"; issue 8, defects the simulated fleet
 //! found, in `interrupted`; issue 9, 40,000 zones, in `scale`; issue 10, running it every
-//! day, in `daily`); within a module, one test per defect.
+//! day, in `daily`; issue 11, adopting a fleet, in `adoption`); within a module, one test per defect.
 
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
@@ -23,3 +23,5 @@ mod lock;
 mod operations;
 /// 40,000 zones (issue 9): verification, output and plans at scale.
 mod scale;
+/// Adopting an existing fleet (issue 11): record types, names, zone rules.
+mod adoption;

@@ -56,8 +56,8 @@ pub fn recorded_soa(zone: &Name, old_text: &str) -> Option<Record> {
     let (ttl, f) = soa_of(old_text)?;
     let n = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
     let soa = SOA::new(
-        Name::from_ascii(f.first()?).ok()?,
-        Name::from_ascii(f.get(1)?).ok()?,
+        crate::model::record::name_from_text(f.first()?)?,
+        crate::model::record::name_from_text(f.get(1)?)?,
         n(2)? as u32,
         n(3)? as i32,
         n(4)? as i32,
@@ -88,15 +88,10 @@ fn rrset_records(zone: &Zone, c: &RrsetChange) -> Result<(Vec<Record>, Vec<Recor
         rtype: c.rtype.clone(),
         why,
     };
-    let owner = Name::from_ascii(&c.owner).map_err(|e| {
-        bad(format!(
-            "the owner name is not a valid ASCII domain name ({e})"
-        ))
-    })?;
-    let rtype = c
-        .rtype
-        .parse::<RecordType>()
-        .map_err(|e| bad(format!("unknown record type ({e})")))?;
+    let owner = crate::model::record::name_from_text(&c.owner)
+        .ok_or_else(|| bad("the owner name is not a valid ASCII domain name".to_string()))?;
+    let rtype = crate::model::types::type_from_name(&c.rtype)
+        .ok_or_else(|| bad("unknown record type".to_string()))?;
     let desired = zone.rrset(&owner, rtype);
     if !c.new.is_empty() && desired.is_none() {
         return Err(bad(
@@ -112,7 +107,7 @@ fn rrset_records(zone: &Zone, c: &RrsetChange) -> Result<(Vec<Record>, Vec<Recor
             let target = line
                 .split_whitespace()
                 .nth(4)
-                .and_then(|t| Name::from_ascii(t).ok())
+                .and_then(crate::model::record::name_from_text)
                 .ok_or_else(|| bad(format!("the recorded NS record `{line}` is unreadable")))?;
             if desired.is_none_or(|s| !s.rdatas().any(|r| r == RData::NS(NS(target.clone())))) {
                 let mut r = Record::from_rdata(owner.clone(), 0, RData::NS(NS(target)));
@@ -145,8 +140,8 @@ fn units(zone: &Zone, changes: &[RrsetChange]) -> Result<Vec<Unit>, BuildError> 
             m.1.extend(adds);
             continue;
         }
-        let apex_ns =
-            c.rtype == "NS" && Name::from_ascii(&c.owner).ok().as_ref() == Some(&zone.name);
+        let apex_ns = c.rtype == "NS"
+            && crate::model::record::name_from_text(&c.owner).as_ref() == Some(&zone.name);
         let (order, records) = match (adds.is_empty(), apex_ns) {
             (_, true) => (1, adds.into_iter().chain(deletes).collect()),
             (false, _) if is_address(&c.rtype) => (0, deletes.into_iter().chain(adds).collect()),

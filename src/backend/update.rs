@@ -241,7 +241,7 @@ impl Updater {
                 lines.push(format!(
                     "{owner} {} IN {} {}",
                     r.ttl,
-                    r.record_type(),
+                    crate::model::types::type_name(r.record_type()),
                     crate::model::presentation(&r.data)
                 ));
             }

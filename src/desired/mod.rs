@@ -204,7 +204,16 @@ pub fn check_zone_file(
         }
     };
     // most files read plainly; serde-saphyr reads (and words the errors of) the rest
-    match plain::zone_file(text).map_or_else(|| yaml::parse::<yaml::ZoneFile>(text), Ok) {
+    let read = plain::zone_file(text).map_or_else(
+        || {
+            yaml::parse::<yaml::ZoneFile>(text).map(|mut f| {
+                f.raw_scalars(text);
+                f
+            })
+        },
+        Ok,
+    );
+    match read {
         Ok(y) => zone::build_zone(&file, origin, &y, config, problems),
         Err(e) => {
             problems.push(parse_problem(&file, &e));

@@ -216,6 +216,13 @@ pub struct RrsetYaml {
     pub values: Vec<At<String>>,
     /// A lone scalar value; its span is the RRset's.
     pub scalar: Option<String>,
+    /// Values given as a list of character-strings (TXT and SPF), kept as given.
+    pub strings: Vec<At<Vec<String>>>,
+    /// The values (indices into `values`) that YAML resolved to numbers or booleans,
+    /// whose text is taken from the source.
+    pub resolved: Vec<usize>,
+    /// Whether the lone scalar was so resolved.
+    pub scalar_resolved: bool,
     /// A planned cut-over: the change to this RRset is staged (lower TTL, wait, switch,
     /// soak, restore TTL).
     pub cutover: Option<At<CutoverYaml>>,
@@ -246,34 +253,38 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                 })
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RrsetYaml, E> {
-                self.visit_str(&v.to_string())
+                resolved(v)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RrsetYaml, E> {
-                self.visit_str(&v.to_string())
+                resolved(v)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RrsetYaml, E> {
-                self.visit_str(&v.to_string())
+                resolved(v)
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RrsetYaml, E> {
-                self.visit_str(&v.to_string())
+                resolved(v)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RrsetYaml, A::Error> {
-                let mut values = Vec::new();
-                while let Some(v) = seq.next_element::<At<String>>()? {
-                    values.push(v);
+                let mut out = RrsetYaml::default();
+                while let Some(v) = seq.next_element::<At<Element>>()? {
+                    out.push(v);
                 }
-                Ok(RrsetYaml {
-                    values,
-                    ..Default::default()
-                })
+                Ok(out)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RrsetYaml, A::Error> {
                 let mut out = RrsetYaml::default();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ttl" => out.ttl = Some(map.next_value()?),
-                        "values" => out.values = map.next_value()?,
-                        "value" => out.values = vec![map.next_value()?],
+                        "values" => {
+                            for v in map.next_value::<Vec<At<Element>>>()? {
+                                out.push(v);
+                            }
+                        }
+                        "value" => {
+                            let v = map.next_value::<At<Element>>()?;
+                            out.push(v);
+                        }
                         "cutover" => out.cutover = Some(map.next_value()?),
                         other => {
                             return Err(A::Error::unknown_field(
@@ -284,6 +295,112 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                     }
                 }
                 Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A lone scalar YAML resolved to a number or boolean; its text is taken from the source.
+fn resolved<E>(v: impl ToString) -> Result<RrsetYaml, E> {
+    Ok(RrsetYaml {
+        scalar: Some(v.to_string()),
+        scalar_resolved: true,
+        ..Default::default()
+    })
+}
+
+impl ZoneFile {
+    /// Puts back, from `text` (the file read), the values written as plain scalars that
+    /// YAML resolved to numbers or booleans: a record's value is the text written
+    /// (`1.10`, `yes`, `010`), never `1.1`, `true` or `8`.
+    pub fn raw_scalars(&mut self, text: &str) {
+        let raw = |place: &Place| {
+            text.get(place.offset..place.offset + place.len)
+                .map(|t| t.trim().to_string())
+        };
+        for types in self.records.values_mut() {
+            for rrset in types.values_mut() {
+                let place = rrset.place;
+                let r = &mut rrset.value;
+                for &i in &r.resolved {
+                    if let Some(v) = r.values.get_mut(i)
+                        && let Some(t) = raw(&v.place)
+                    {
+                        v.value = t;
+                    }
+                }
+                if r.scalar_resolved
+                    && let Some(t) = raw(&place)
+                {
+                    r.scalar = Some(t);
+                }
+            }
+        }
+    }
+}
+
+impl RrsetYaml {
+    fn push(&mut self, v: At<Element>) {
+        match v.value {
+            Element::Text(t) => self.values.push(At {
+                value: t,
+                place: v.place,
+            }),
+            Element::Resolved(t) => {
+                self.resolved.push(self.values.len());
+                self.values.push(At {
+                    value: t,
+                    place: v.place,
+                });
+            }
+            Element::Strings(l) => self.strings.push(At {
+                value: l,
+                place: v.place,
+            }),
+        }
+    }
+}
+
+/// One value of an RRset: its text, a plain scalar YAML resolved to a number or boolean
+/// (its text is taken from the source: see [`ZoneFile::raw_scalars`]), or (TXT, SPF) a
+/// list of character-strings.
+#[derive(Debug)]
+enum Element {
+    Text(String),
+    Resolved(String),
+    Strings(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Element {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Element;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a value, or a list of strings (a TXT record's character-strings)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Element, E> {
+                Ok(Element::Text(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Element, E> {
+                Ok(Element::Resolved(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Element, E> {
+                Ok(Element::Resolved(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Element, E> {
+                Ok(Element::Resolved(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Element, E> {
+                Ok(Element::Resolved(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Element, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Element::Strings(out))
             }
         }
         d.deserialize_any(V)

@@ -13,9 +13,10 @@ use super::validate::{Checker, at, rname, soa_field};
 use super::yaml::{RrsetYaml, ZoneFile};
 use crate::model::config::{Group, SoaDefaults};
 use crate::model::record::{
-    MAX_TTL, SUPPORTED_TYPES, ascii, canonical_key, example, parse_name, parse_rdata, presentation,
-    target,
+    MAX_TTL, ascii, canonical_key, example, parse_name, parse_rdata, presentation, target,
 };
+use crate::model::record::{ValueError, txt_strings};
+use crate::model::types::{SPF, type_name};
 use crate::model::zone::Cutover;
 use crate::model::{Config, ParsedRrset, Rrset, Soa, Zone};
 
@@ -224,7 +225,7 @@ fn build_rrset(
     default_ttl: u32,
     cutovers: &mut Vec<Cutover>,
 ) -> Option<Built> {
-    let Ok(rtype) = type_y.value.to_ascii_uppercase().parse::<RecordType>() else {
+    let Some(rtype) = crate::model::types::type_from_name(&type_y.value) else {
         c.report(
             "record::type",
             at(type_y),
@@ -236,34 +237,32 @@ fn build_rrset(
         );
         return None;
     };
-    if !SUPPORTED_TYPES.contains(&rtype) {
-        let help = if rtype == RecordType::SOA {
-            "the SOA comes from the group's `soa` and the zone's `soa:` overrides; the serial is managed".to_string()
-        } else {
-            format!(
-                "supported types: {}",
-                crate::model::record::supported_list()
-            )
-        };
+    if let Some(why) = crate::model::types::refused(rtype) {
         c.report(
             "record::type",
             at(type_y),
-            format!("record type {rtype} is not managed here"),
-            help,
+            format!("record type {} is not managed here", type_name(rtype)),
+            why,
         );
         return None;
     }
+    let tname = type_name(rtype);
     let rr = &rrset_y.value;
     let ttl = rr.ttl.as_ref().map(|t| c.ttl(t)).unwrap_or(default_ttl);
-    let mut values: Vec<(&str, Place)> = rr.values.iter().map(|v| (&*v.value, at(v))).collect();
+    let mut values: Vec<(Value<'_>, Place)> = rr
+        .values
+        .iter()
+        .map(|v| (Value::Text(&v.value), at(v)))
+        .collect();
     if let Some(s) = &rr.scalar {
-        values.push((s, at(rrset_y)));
+        values.push((Value::Text(s), at(rrset_y)));
     }
+    values.extend(rr.strings.iter().map(|v| (Value::Strings(&v.value), at(v))));
     if values.is_empty() {
         c.report(
             "record::empty",
             at(type_y),
-            format!("{rtype} RRset at {owner} has no values"),
+            format!("{tname} RRset at {owner} has no values"),
             format!("write at least one value, e.g. {}", example(rtype)),
         );
         return None;
@@ -288,7 +287,7 @@ fn build_rrset(
             c.report(
                 "record::cutover",
                 at(cut),
-                format!("a planned cut-over of a {rtype} RRset is not supported"),
+                format!("a planned cut-over of a {tname} RRset is not supported"),
                 "cut-overs apply to A, AAAA, CNAME, MX, PTR and SRV: the records a service moves with",
             );
         }
@@ -305,8 +304,8 @@ fn build_rrset(
     // a lone value cannot be a duplicate: most RRsets are spared the map
     let mut seen: HashMap<String, Place> = HashMap::new();
     let several = values.len() > 1;
-    for (text, place) in values {
-        match parse_rdata(rtype, text, origin) {
+    for (value, place) in values {
+        match value.parse(rtype, origin) {
             Ok(rdata) => {
                 let first = several
                     .then(|| seen.insert(presentation(&rdata), place))
@@ -317,7 +316,7 @@ fn build_rrset(
                             "record::duplicate",
                             c.file,
                             place,
-                            format!("duplicate {rtype} record at {owner}"),
+                            format!("duplicate {tname} record at {owner}"),
                         )
                         .also(first, "same record here")
                         .help("remove one of them"),
@@ -335,6 +334,31 @@ fn build_rrset(
         type_place: at(type_y),
         value_places,
     })
+}
+
+/// One value as written: its text, or a list of character-strings (TXT, SPF).
+enum Value<'a> {
+    Text(&'a str),
+    Strings(&'a [String]),
+}
+
+impl Value<'_> {
+    fn parse(&self, rtype: RecordType, origin: &Name) -> Result<RData, ValueError> {
+        match self {
+            Value::Text(text) => parse_rdata(rtype, text, origin),
+            Value::Strings(list) if rtype == RecordType::TXT || rtype == SPF => {
+                let strings: Vec<Vec<u8>> = list.iter().map(|s| s.as_bytes().to_vec()).collect();
+                txt_strings(rtype, &strings)
+            }
+            Value::Strings(_) => Err(ValueError {
+                message: format!(
+                    "a list of strings is the value of a TXT or SPF record, not of {}",
+                    type_name(rtype)
+                ),
+                help: format!("write the value as one text: {}", example(rtype)),
+            }),
+        }
+    }
 }
 
 /// Apex NS from the group, unless the zone manages its own.

@@ -204,14 +204,13 @@ pub fn overwrite_in_plan(plan: &mut Plan, desired: &DesiredState, rebases: &[Reb
 /// has (SOA, then RRsets by owner in canonical name order and by type), so a plan's diff
 /// of the two shows only what changes.
 fn canonical_order(text: &str) -> String {
-    use hickory_proto::rr::RecordType;
     let mut lines: Vec<&str> = text.lines().collect();
     lines.sort_by_cached_key(|l| {
         let mut f = l.split_whitespace();
         let owner =
             crate::model::record::canonical_key(&crate::model::name_of(f.next().unwrap_or("")));
         let rtype = f.nth(2).unwrap_or("");
-        let code = rtype.parse::<RecordType>().map_or(u16::MAX, u16::from);
+        let code = crate::model::types::type_from_name(rtype).map_or(u16::MAX, u16::from);
         (rtype != "SOA", owner, code, l.to_string())
     });
     lines.iter().map(|l| format!("{l}\n")).collect()

@@ -6,16 +6,18 @@
 //! zone (`@` the apex), sorted, types sorted, values sorted. Names in values are written
 //! absolute (with their trailing dot), exactly as served.
 //!
-//! A record the format cannot state is an error naming it ([`Unexpressible`]), never
-//! skipped: types outside A, AAAA, CAA, CNAME, MX, NS, PTR, SRV, TXT, and TXT records
-//! whose character-strings are not split where zonekeeper splits them (every 255 bytes)
-//! or are not UTF-8. The caller still builds the written file and compares it with what
-//! the primary serves.
+//! Every type zonekeeper manages is written (types without a form of their own in RFC
+//! 3597's generic form, under `TYPEnnn`); a TXT record whose character-strings are not
+//! split where zonekeeper splits a text is written as the list of its strings. A record
+//! the format cannot state is an error naming it ([`Unexpressible`]), never skipped: the
+//! signer's records (RRSIG, NSEC, …) and TXT that is not UTF-8. The caller still builds
+//! the written file and compares it with what the primary serves.
 
 use std::collections::BTreeMap;
 
 use crate::model::config::Group;
 use crate::model::served::Served;
+use crate::model::types::{refused, type_from_name};
 use crate::model::zone::{lines_by_rrset, soa_of};
 
 /// A record the zone YAML cannot state.
@@ -32,9 +34,6 @@ pub struct Unexpressible {
 
 /// An RRset to write: owner, type, TTL, values.
 type Set = (String, String, u32, Vec<String>);
-
-/// The types the zone YAML states (the SOA apart).
-const TYPES: [&str; 9] = ["A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"];
 
 /// A YAML double-quoted scalar (JSON's string syntax is YAML's).
 fn q(s: &str) -> String {
@@ -87,8 +86,9 @@ fn txt_strings(rdata: &str) -> Option<Vec<Vec<u8>>> {
     }
 }
 
-/// A TXT record as the zone YAML states it: its text, which zonekeeper splits every 255
-/// bytes.
+/// A TXT (or SPF) record as the zone YAML states it: its text, when its character-strings
+/// are split where zonekeeper splits a text (every 255 bytes), else the list of its
+/// strings; either way as YAML.
 fn txt_value(rdata: &str) -> Result<String, String> {
     let strings = txt_strings(rdata).ok_or("its value is not quoted character-strings")?;
     let n = strings.len();
@@ -98,17 +98,22 @@ fn txt_value(rdata: &str) -> Result<String, String> {
         } else {
             s.len() <= 255
         }
-    });
-    if !split_as_written || (n > 1 && strings[n - 1].is_empty()) {
-        return Err(format!(
-            "its {n} character-strings are not split every 255 bytes as zonekeeper splits a TXT text; write the record as one text if that is meant, or leave it to a tool that keeps character-strings"
-        ));
+    }) && !(n > 1 && strings[n - 1].is_empty());
+    let texts = strings
+        .into_iter()
+        .map(String::from_utf8)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|_| "its text is not UTF-8, which a YAML value must be".to_string())?;
+    if split_as_written {
+        return Ok(q(&texts.concat()));
     }
-    String::from_utf8(strings.concat())
-        .map_err(|_| "its text is not UTF-8, which a YAML value must be".to_string())
+    Ok(format!(
+        "[{}]",
+        texts.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ")
+    ))
 }
 
-/// One line's TTL and value as the YAML states it.
+/// One line's TTL and value, as YAML.
 fn value(line: &str, rtype: &str) -> Result<(u32, String), String> {
     let mut f = line.splitn(5, ' ');
     let (_, ttl, _, _, rdata) = (f.next(), f.next(), f.next(), f.next(), f.next());
@@ -117,8 +122,8 @@ fn value(line: &str, rtype: &str) -> Result<(u32, String), String> {
         .ok_or("its TTL is unreadable")?;
     let rdata = rdata.unwrap_or("");
     let v = match rtype {
-        "TXT" => txt_value(rdata)?,
-        _ => rdata.to_string(),
+        "TXT" | "SPF" => txt_value(rdata)?,
+        _ => q(rdata),
     };
     Ok((ttl, v))
 }
@@ -176,14 +181,15 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
     // (owner, type) → (ttl, values)
     let mut sets: Vec<Set> = Vec::new();
     for ((owner, rtype), lines) in lines_by_rrset(&served.text) {
-        if !TYPES.contains(&rtype.as_str()) {
+        let refused = match type_from_name(&rtype) {
+            None => Some("its type has no name zonekeeper reads"),
+            Some(t) => refused(t),
+        };
+        if let Some(why) = refused {
             bad.push(Unexpressible {
                 owner,
                 rtype: rtype.clone(),
-                why: format!(
-                    "zone files state only {}; this type is served but cannot be written",
-                    TYPES.join(", ")
-                ),
+                why: why.to_string(),
             });
             continue;
         }
@@ -214,7 +220,7 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
     let mut group_ns: Vec<String> = group
         .nameservers
         .iter()
-        .map(|n| n.to_ascii().to_ascii_lowercase())
+        .map(|n| q(&n.to_ascii().to_ascii_lowercase()))
         .collect();
     group_ns.sort();
     let apex_ns = sets.iter().position(|(o, t, _, _)| o == zone && t == "NS");
@@ -249,9 +255,9 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
     for ((_, owner), sets) in by_owner {
         out.push_str(&format!("  {}:\n", q(&owner)));
         for (_, rtype, t, values) in sets {
-            let list = values.iter().map(|v| q(v)).collect::<Vec<_>>().join(", ");
+            let list = values.join(", ");
             let line = match (values.len(), *t == ttl) {
-                (1, true) => q(&values[0]),
+                (1, true) => values[0].clone(),
                 (_, true) => format!("[{list}]"),
                 (_, false) => format!("{{ ttl: {t}, values: [{list}] }}"),
             };
@@ -338,23 +344,39 @@ mod tests {
     fn what_the_format_cannot_state_is_named_not_skipped() {
         let s = served(&[
             "a.test. 300 IN NS ns1.example.net.",
-            "a.test. 300 IN SSHFP 1 1 0123456789abcdef",
-            "t.a.test. 300 IN TXT \"a\" \"b\"",
+            "a.test. 300 IN RRSIG SOA 8 2 300 20270101000000 20260101000000 1 a.test. AAAA",
+            "t.a.test. 300 IN TXT \"\\255\"",
         ]);
         let bad = write("a.test.", &s, &group()).unwrap_err();
         let named: Vec<(&str, &str)> = bad
             .iter()
             .map(|b| (b.owner.as_str(), b.rtype.as_str()))
             .collect();
-        assert_eq!(named, [("a.test.", "SSHFP"), ("t.a.test.", "TXT")]);
+        assert_eq!(named, [("a.test.", "RRSIG"), ("t.a.test.", "TXT")]);
+    }
+
+    #[test]
+    fn every_other_type_is_written_and_txt_keeps_its_strings() {
+        let s = served(&[
+            "a.test. 300 IN NS ns1.example.net.",
+            "a.test. 300 IN SSHFP 1 1 0123456789abcdef",
+            "a.test. 300 IN TYPE65534 \\# 1 0a",
+            "t.a.test. 300 IN TXT \"a\" \"b\"",
+            "s.a.test. 300 IN SPF \"v=spf1 -all\"",
+        ]);
+        let y = write("a.test.", &s, &group()).unwrap();
+        assert!(y.contains("    SSHFP: \"1 1 0123456789abcdef\"\n"), "{y}");
+        assert!(y.contains("    TYPE65534: \"\\\\# 1 0a\"\n"), "{y}");
+        assert!(y.contains("    TXT: [\"a\", \"b\"]\n"), "{y}");
+        assert!(y.contains("    SPF: \"v=spf1 -all\"\n"), "{y}");
     }
 
     #[test]
     fn a_long_txt_split_every_255_bytes_is_one_text() {
         let long = "x".repeat(300);
         let rdata = format!("\"{}\" \"{}\"", &long[..255], &long[255..]);
-        assert_eq!(txt_value(&rdata), Ok(long));
-        assert_eq!(txt_value("\"\\195\\169\""), Ok("é".into()));
+        assert_eq!(txt_value(&rdata), Ok(q(&long)));
+        assert_eq!(txt_value("\"\\195\\169\""), Ok(q("é")));
         assert!(txt_value("\"\\255\"").is_err());
     }
 }

@@ -9,10 +9,12 @@
 pub mod config;
 pub mod idn;
 pub mod parallel;
+pub mod rdata;
 pub mod record;
 pub mod rrset;
 pub mod serial;
 pub mod served;
+pub mod types;
 pub mod zone;
 
 pub use config::{Config, Group, Primary, Secondary, SoaDefaults, TsigKeyRef};

@@ -4,43 +4,22 @@
 //! Values are written in zone-file presentation form, with names relative to the zone
 //! unless they end in a dot (`10 mail`, `10 60 5060 sip.example.net.`), except TXT, whose
 //! value is the text itself: no quotes, and strings longer than 255 bytes are split into
-//! several character-strings as RFC 1035 requires. Types whose fields zonekeeper does not
-//! spell out itself (DS, HINFO, NAPTR, OPENPGPKEY, SMIMEA, SSHFP, TLSA) are read by
-//! hickory's zone-file parser, relative to the zone.
+//! several character-strings as RFC 1035 requires, or a list of character-strings kept as
+//! given ([`txt_strings`]). DS, HINFO, NAPTR, OPENPGPKEY, SMIMEA, SSHFP and TLSA are read
+//! by hickory's zone-file parser, relative to the zone; DNAME, LOC, RP, URI, SPF, CERT,
+//! HTTPS and SVCB by [`super::rdata`]; any other type in RFC 3597's generic form only.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SRV, TXT};
 use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 
-/// The record types zonekeeper manages in zone files.
-pub const SUPPORTED_TYPES: &[RecordType] = &[
-    RecordType::A,
-    RecordType::AAAA,
-    RecordType::CAA,
-    RecordType::CNAME,
-    RecordType::DS,
-    RecordType::HINFO,
-    RecordType::MX,
-    RecordType::NAPTR,
-    RecordType::NS,
-    RecordType::OPENPGPKEY,
-    RecordType::PTR,
-    RecordType::SMIMEA,
-    RecordType::SRV,
-    RecordType::SSHFP,
-    RecordType::TLSA,
-    RecordType::TXT,
-];
+use super::rdata::{self, fields::quoted};
+use super::types::{self, type_name};
 
-/// The supported types as a list for messages: `A, AAAA, CAA, …`.
-pub fn supported_list() -> String {
-    SUPPORTED_TYPES
-        .iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use super::types::supported_list;
+use super::types::{LOC, RP, SPF, URI};
 
 /// The largest TTL RFC 2181 allows: 2^31 - 1 seconds.
 pub const MAX_TTL: u64 = (1 << 31) - 1;
@@ -69,7 +48,15 @@ pub fn ascii(name: &Name) -> String {
 /// A name from canonical text, as [`ascii`] writes it (the root when it does not parse:
 /// canonical text always parses).
 pub fn name_of(text: &str) -> Name {
-    Name::from_ascii(text).unwrap_or_else(|_| Name::root())
+    name_from_text(text).unwrap_or_else(Name::root)
+}
+
+/// A name from text in ASCII (escapes read), RFC 2317's `/` in labels included (written
+/// `\/` by [`ascii`]); `None` when it is no name.
+pub fn name_from_text(text: &str) -> Option<Name> {
+    Name::from_ascii(text)
+        .ok()
+        .or_else(|| classless(&text.replace("\\/", "/")))
 }
 
 /// Why a value could not be read; the caller puts it on the value's span.
@@ -108,6 +95,7 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
     // UTS 46: UTF-8 labels become A-labels; a name it refuses is an error here
     let ascii_text = super::idn::name_to_ascii(text).map_err(|m| bad(m, super::idn::HINT))?;
     let name = Name::from_ascii(&ascii_text)
+        .or_else(|e| classless(&ascii_text.replace("\\/", "/")).ok_or(e))
         .map_err(|e| bad(format!("invalid domain name `{text}`: {e}"), NAME_HINT))?;
     if let Some(problem) = super::idn::name_problem(&name) {
         return Err(bad(problem, super::idn::HINT));
@@ -121,6 +109,25 @@ pub fn parse_name(text: &str, origin: &Name) -> Result<Name, ValueError> {
             "shorten the name",
         )
     })
+}
+
+/// A name with RFC 2317 classless labels (`64/26.2.0.192.in-addr.arpa`), which hickory's
+/// parser refuses: labels of letters, digits, `-`, `_` and `/`, none empty.
+fn classless(text: &str) -> Option<Name> {
+    let body = text.strip_suffix('.').unwrap_or(text);
+    let labels: Vec<&[u8]> = body.split('.').map(str::as_bytes).collect();
+    let fine = |l: &&[u8]| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_/".contains(b))
+    };
+    if !text.contains('/') || !labels.iter().all(fine) {
+        return None;
+    }
+    let mut name = Name::from_labels(labels).ok()?;
+    name.set_fqdn(text.ends_with('.'));
+    Some(name)
 }
 
 fn number<T: std::str::FromStr>(
@@ -160,12 +167,109 @@ pub fn example(rtype: RecordType) -> &'static str {
             "`USAGE SELECTOR MATCHING-TYPE DATA`, e.g. `3 1 1 <hex>`"
         }
         RecordType::SSHFP => "`ALGORITHM FP-TYPE FINGERPRINT`, e.g. `4 2 <hex>`",
-        _ => "a value in zone-file presentation form",
+        RecordType::DNAME => "`target.example.net.`",
+        RecordType::CERT => "`TYPE KEY-TAG ALGORITHM BASE64`, e.g. `PKIX 0 0 MIIB…`",
+        RecordType::HTTPS | RecordType::SVCB => {
+            "`PRIORITY TARGET [key=value …]`, e.g. `1 . alpn=h2,h3 port=443`"
+        }
+        t if t == LOC => "`52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m`",
+        t if t == RP => "`MAILBOX TXT-NAME`, e.g. `hostmaster.example.com. info`",
+        t if t == URI => "`PRIORITY WEIGHT \"TARGET\"`, e.g. `10 1 \"https://example.com/\"`",
+        t if t == SPF => "plain text without quotes, as TXT",
+        _ => "RFC 3597 generic form, `\\# LENGTH HEX`, e.g. `\\# 4 0a000001`",
     }
 }
 
-/// Reads one record value of type `rtype`, as written in YAML, relative to `origin`.
+/// Reads one record value of type `rtype`, as written in YAML, relative to `origin`: in
+/// its presentation form, or (any type but TXT and SPF, whose value is the text itself) in
+/// RFC 3597's generic form.
 pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData, ValueError> {
+    if let Some(why) = types::refused(rtype) {
+        return Err(bad(
+            format!("record type {} is not managed here", type_name(rtype)),
+            why,
+        ));
+    }
+    let generic = text.trim_start().starts_with("\\#");
+    if generic && rtype != RecordType::TXT && rtype != SPF {
+        return from_wire(rtype, rdata::parse_generic(text));
+    }
+    if rdata::is_own(rtype) {
+        return from_wire(rtype, rdata::parse(rtype, text, origin));
+    }
+    if !types::is_named(rtype) {
+        return Err(bad(
+            format!(
+                "{} values are written in RFC 3597 generic form",
+                type_name(rtype)
+            ),
+            format!(
+                "write `\\# LENGTH HEX`, e.g. `\\# 4 0a000001`; types zonekeeper reads in their own form: {}",
+                supported_list()
+            ),
+        ));
+    }
+    typed_rdata(rtype, text, origin)
+}
+
+/// Reads RDATA as an RFC 1035 master file writes it: as [`parse_rdata`], except that TXT
+/// and SPF are character-strings, quoted or not (`"v=spf1" " -all"`), kept as given, and
+/// the generic form is read for every type.
+pub fn parse_master(rtype: RecordType, text: &str, origin: &Name) -> Result<RData, ValueError> {
+    let generic = text.trim_start().starts_with("\\#");
+    if generic && types::refused(rtype).is_none() {
+        return from_wire(rtype, rdata::parse_generic(text));
+    }
+    if rtype != RecordType::TXT && rtype != SPF {
+        return parse_rdata(rtype, text, origin);
+    }
+    let fields = rdata::fields::fields(text).map_err(|m| bad(m, example(rtype)))?;
+    let strings: Vec<Vec<u8>> = fields.into_iter().map(|f| f.bytes).collect();
+    txt_strings(rtype, &strings)
+}
+
+/// A TXT (or SPF) record of the character-strings given, kept as they are: each at most
+/// 255 octets.
+pub fn txt_strings(rtype: RecordType, strings: &[Vec<u8>]) -> Result<RData, ValueError> {
+    if let Some(long) = strings.iter().find(|s| s.len() > 255) {
+        return Err(bad(
+            format!(
+                "a character-string of {} octets: each string of a {} record is at most 255",
+                long.len(),
+                type_name(rtype)
+            ),
+            "split it into several strings of the list, or give the text as one value and let zonekeeper split it",
+        ));
+    }
+    if strings.is_empty() {
+        return Err(bad(
+            format!("a {} record holds at least one string", type_name(rtype)),
+            "write `\"\"` for an empty one",
+        ));
+    }
+    let slices: Vec<&[u8]> = strings.iter().map(Vec::as_slice).collect();
+    if rtype == RecordType::TXT {
+        return Ok(RData::TXT(TXT::from_bytes(slices)));
+    }
+    from_wire(rtype, Ok(rdata::strings_wire(&slices)))
+}
+
+/// RDATA of `rtype` from its wire octets (hickory's value where it has one).
+fn from_wire(rtype: RecordType, wire: Result<Vec<u8>, String>) -> Result<RData, ValueError> {
+    let help = || {
+        format!(
+            "{} values are written as {}",
+            type_name(rtype),
+            example(rtype)
+        )
+    };
+    let wire = wire.map_err(|m| bad(format!("invalid {} value: {m}", type_name(rtype)), help()))?;
+    super::rrset::decode(rtype, &wire)
+        .map_err(|e| bad(format!("invalid {} value: {e}", type_name(rtype)), help()))
+}
+
+/// The types written in their own presentation form and read here or by hickory.
+fn typed_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData, ValueError> {
     let fields: Vec<&str> = text.split_whitespace().collect();
     let want = |n: usize| -> Result<(), ValueError> {
         if fields.len() == n {
@@ -259,13 +363,7 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
                 )
             })?
         }
-        other if SUPPORTED_TYPES.contains(&other) => zone_file_rdata(other, text, origin)?,
-        other => {
-            return Err(bad(
-                format!("record type {other} is not managed by zonekeeper"),
-                format!("supported types: {}", supported_list()),
-            ));
-        }
+        other => zone_file_rdata(other, text, origin)?,
     })
 }
 
@@ -311,26 +409,13 @@ fn zone_file_rdata(rtype: RecordType, text: &str, origin: &Name) -> Result<RData
         .ok_or_else(|| bad(format!("invalid {rtype} value"), help()))
 }
 
-/// Quotes one character-string for a zone file: `"` and `\` escaped, bytes outside
-/// printable ASCII as `\DDD`.
-fn quoted(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() + 2);
-    s.push('"');
-    for &b in bytes {
-        match b {
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\{b:03}")),
-        }
-    }
-    s.push('"');
-    s
-}
-
 /// The canonical presentation form of RDATA: names lower-cased and fully qualified, TXT and
 /// CAA values quoted and escaped, exactly as a BIND zone file reads it back.
 pub fn presentation(rdata: &RData) -> String {
+    let rtype = rdata.record_type();
+    if rtype != RecordType::SOA && (rdata::is_own(rtype) || !types::is_named(rtype)) {
+        return rdata::present(rtype, &wire_of(rdata));
+    }
     let name = ascii;
     match rdata {
         RData::A(a) => a.0.to_string(),
@@ -374,6 +459,17 @@ pub fn presentation(rdata: &RData) -> String {
             soa.minimum
         ),
         other => other.to_string(),
+    }
+}
+
+/// RDATA's wire octets, names uncompressed (empty when hickory cannot write it).
+fn wire_of(rdata: &RData) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = BinEncoder::new(&mut out);
+    encoder.set_name_encoding(NameEncoding::Uncompressed);
+    match rdata.emit(&mut encoder) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
     }
 }
 

@@ -105,7 +105,8 @@ fn encode<'s>(
     }
 }
 
-fn decode(rtype: RecordType, rdata: &[u8]) -> Result<RData, String> {
+/// RDATA of `rtype` read from its wire octets.
+pub(crate) fn decode(rtype: RecordType, rdata: &[u8]) -> Result<RData, String> {
     let mut decoder = BinDecoder::new(rdata);
     RData::read(&mut decoder, rtype, Restrict::new(rdata.len() as u16)).map_err(|e| e.to_string())
 }
@@ -175,7 +176,7 @@ impl Rrset {
                 format!(
                     "{owner} {} IN {} {}",
                     self.ttl,
-                    self.rtype,
+                    super::types::type_name(self.rtype),
                     presentation(&d)
                 )
             })

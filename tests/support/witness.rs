@@ -20,9 +20,16 @@ const TRIES: usize = 2;
 /// again over TCP when the answer is truncated. None when nothing answered.
 pub fn ask(addr: SocketAddr, name: &str, rtype: &str) -> Option<Reply> {
     let qname = Name::from_ascii(name).unwrap_or_else(|e| panic!("bad name {name:?}: {e}"));
-    let qtype: RecordType = rtype
-        .parse()
-        .unwrap_or_else(|e| panic!("bad type {rtype:?}: {e}"));
+    // RFC 3597: `TYPEnnn` for a type hickory has no name for
+    let qtype: RecordType = match rtype.strip_prefix("TYPE") {
+        Some(code) => RecordType::from(
+            code.parse::<u16>()
+                .unwrap_or_else(|e| panic!("bad type {rtype:?}: {e}")),
+        ),
+        None => rtype
+            .parse()
+            .unwrap_or_else(|e| panic!("bad type {rtype:?}: {e}")),
+    };
     let udp = (0..TRIES)
         .find_map(|_| query_blocking(addr, &qname, qtype, Transport::Udp, TRY_TIMEOUT).ok())?;
     if !udp.truncated {
@@ -67,6 +74,12 @@ pub fn presentation(rdata: &RData) -> String {
             soa.expire,
             soa.minimum
         ),
+        // RFC 3597 §5, as `dig` prints a type it has no form for
+        RData::Unknown { rdata, .. } => {
+            let bytes = &rdata.anything;
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("\\# {} {hex}", bytes.len()).trim_end().to_string()
+        }
         other => other.to_string(),
     }
 }

@@ -27,7 +27,7 @@ pub(super) async fn set_rrset(
         .ok_or_else(|| StepError::NotRecorded { zone: zone.clone() })?;
     let origin = name(zone);
     let owner_name = name(owner);
-    let t: hickory_proto::rr::RecordType = rtype.parse().map_err(|_| StepError::UnknownType {
+    let t = crate::model::types::type_from_name(rtype).ok_or_else(|| StepError::UnknownType {
         rtype: rtype.to_string(),
     })?;
     let mut rdatas = Vec::new();

@@ -126,3 +126,28 @@ fn the_example_zones_read_alike_both_ways() {
     }
     assert!(plain >= 2, "the example forward zones should read plainly");
 }
+/// A plain scalar YAML resolves to a number or boolean is the text written, through
+/// serde as through the plain reader; a list inside the values is a TXT record's strings.
+#[test]
+fn values_are_the_text_written() {
+    let text = "group: default\nrecords:\n  www:\n    TXT: [1.10, 010, 0x1F, yes, \"x\", [a, 1.10]]\n    SPF: {ttl: 5, value: 1.10}\n  a:\n    TXT: Off\n";
+    let mut serde: ZoneFile = parse(text).unwrap();
+    serde.raw_scalars(text);
+    let www = &serde.records.values().next().unwrap();
+    let txt = &www.values().next().unwrap().value;
+    let values: Vec<&str> = txt.values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(values, ["1.10", "010", "0x1F", "yes", "x"]);
+    assert_eq!(txt.strings[0].value, ["a", "1.10"]);
+    let spf = &www.values().nth(1).unwrap().value;
+    assert_eq!(spf.values[0].value, "1.10");
+    let a = &serde
+        .records
+        .values()
+        .nth(1)
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .value;
+    assert_eq!(a.scalar.as_deref(), Some("Off"));
+}
