@@ -495,8 +495,12 @@ ns.sub AAAA 2001:db8::53
     )
 }
 
-both_stores!(every_type_and_the_hard_shapes_round_trip, |db| {
+both_stores!(a_zone_of_every_type_round_trips, |db| {
     let env = Env::new(db);
     round_trip(&env, "types.test.", EVERY_TYPE, 2_024_010_101);
+});
+
+both_stores!(the_hard_shapes_round_trip, |db| {
+    let env = Env::new(db);
     round_trip(&env, "torture.test.", &torture(), 2_024_010_101);
 });

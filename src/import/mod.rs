@@ -14,7 +14,6 @@ pub mod generate;
 pub mod lexer;
 pub mod named_conf;
 pub mod output;
-mod shim;
 pub mod skeleton;
 pub mod zonefile;
 

@@ -21,10 +21,11 @@ use std::path::{Path, PathBuf};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use super::lexer::{Entry, Token, entries};
-use super::shim::{parse_master, type_from_name, type_name};
 use super::{Problem, generate};
 use crate::model::presentation;
 use crate::model::record::ascii;
+use crate::model::record::parse_master;
+use crate::model::types::{type_from_name, type_name};
 
 /// How deep `$INCLUDE`s nest at most.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -167,6 +168,24 @@ fn rdata_text(tokens: &[Token], rtype: RecordType, origin: Option<&Name>) -> Str
         })
         .collect();
     words.join(" ")
+}
+
+/// The SOA's RDATA (which the zone YAML never states, so `parse_master` does not read
+/// it), read by hickory's zone-file parser relative to `origin`.
+fn soa(text: &str, origin: &Name) -> Result<RData, (String, String)> {
+    let help = || "SOA MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM".to_string();
+    let line = format!("@ 0 IN SOA {text}\n");
+    let parsed =
+        hickory_proto::serialize::txt::Parser::new(line.as_str(), None, Some(origin.clone()))
+            .parse()
+            .map_err(|e| (format!("invalid SOA value: {e}"), help()))?;
+    parsed
+        .1
+        .into_values()
+        .flat_map(|set| set.records_without_rrsigs().cloned().collect::<Vec<_>>())
+        .map(|r| r.data)
+        .find(|d| d.record_type() == RecordType::SOA)
+        .ok_or_else(|| ("invalid SOA value".to_string(), help()))
 }
 
 impl Reader<'_> {
@@ -396,9 +415,13 @@ impl Reader<'_> {
                 "give --zone, or start the file with $ORIGIN",
             );
         };
-        let rdata = match parse_master(rtype, rdata, &origin) {
+        let parsed = match rtype {
+            RecordType::SOA => soa(rdata, &origin),
+            _ => parse_master(rtype, rdata, &origin).map_err(|e| (e.message, e.help)),
+        };
+        let rdata = match parsed {
             Ok(r) => r,
-            Err(e) => return self.problem(file, at, e.message, e.help),
+            Err((message, help)) => return self.problem(file, at, message, help),
         };
         let ttl = match (explicit, self.default_ttl, self.last_ttl, &rdata) {
             (Some(v), ..) => v,
