@@ -82,7 +82,7 @@ fn a_named_conf_is_imported_and_a_bad_line_is_named_while_the_rest_is_written() 
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("Imported 2 zone(s)"), "{t}");
     assert!(
-        t.contains("bad.db:7:10: invalid A value"),
+        t.contains("bad.db:7:10: `192.0.2.300` is not an IPv4 address"),
         "the file, line and column: {t}"
     );
     assert!(t.contains("Wrote zonekeeper.yaml, a skeleton"), "{t}");
