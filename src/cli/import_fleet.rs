@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use hickory_proto::rr::Name;
 use miette::IntoDiagnostic;
 
+use super::Global;
 use super::import::ImportArgs;
-use super::plan::{now, open_store};
-use super::{Format, Global};
+use super::import_report::{Done, record_floors, report};
 use crate::desired::{self, Source};
 use crate::drift::resolve::normalize;
 use crate::import::axfr::{self, Transferred};
@@ -26,8 +26,6 @@ use crate::import::{Problem, named_conf};
 use crate::model::config::Config;
 use crate::model::parallel;
 use crate::model::served::Served;
-use crate::store::SerialFloor;
-use crate::{out, outln};
 
 /// What is imported: zone files, or zones transferred from a server.
 enum Work {
@@ -37,12 +35,6 @@ enum Work {
         signer: hickory_proto::rr::TSigner,
         zones: Vec<Name>,
     },
-}
-
-/// One zone's outcome and the warnings of its reading.
-struct Done {
-    outcome: Outcome,
-    warnings: Vec<Problem>,
 }
 
 /// A zone name as given, checked.
@@ -306,6 +298,151 @@ fn file_zone(src: &FileSource, t: &Target) -> Done {
     }
 }
 
+/// What an import source gave: the zones, the source their serials are recorded with,
+/// whether a skeleton `zonekeeper.yaml` was written; or the exit code, all said.
+enum Imported {
+    Done(Vec<Done>, String, bool),
+    Exit(u8),
+}
+
+/// The group's target for `config`.
+fn target<'a>(
+    workdir: &'a Path,
+    config: &'a Config,
+    args: &ImportArgs,
+) -> miette::Result<Target<'a>> {
+    let group = group_name(config, args.group.as_deref())?;
+    Ok(Target {
+        workdir,
+        config,
+        group: &config.groups[&group],
+        force: args.force,
+    })
+}
+
+/// Imports zone files: read once for a skeleton when there is no configuration, then each
+/// read, written and dropped, on every core.
+fn import_files(
+    g: &Global,
+    args: &ImportArgs,
+    workdir: &Path,
+    files: &[FileSource],
+    problems: &[Problem],
+) -> miette::Result<Imported> {
+    let tally = || {
+        let parts = parallel::map_parts(files, |part| {
+            let mut t = Tally::default();
+            for f in part {
+                if let Ok(r) = zonefile::read(f) {
+                    t.add(&crate::model::ascii(&r.apex), &Served::of(r.lines));
+                }
+            }
+            t
+        });
+        parts.into_iter().fold(Tally::default(), |mut a, b| {
+            a.merge(b);
+            a
+        })
+    };
+    let (config, wrote) = match config(g, workdir, tally, None)? {
+        Conf::Ready(c, wrote) => (c, wrote),
+        Conf::Invalid(code) => return Ok(Imported::Exit(code)),
+        Conf::NothingRead => {
+            let done = parallel::map(files, |f| unread(zonefile::read(f).err(), f));
+            return Ok(Imported::Exit(report(
+                g.format,
+                &done,
+                problems,
+                false,
+                Ok(0),
+            )?));
+        }
+    };
+    let t = target(workdir, &config, args)?;
+    let done = parallel::map(files, |f| file_zone(f, &t));
+    Ok(Imported::Done(done, "file".to_string(), wrote))
+}
+
+/// One transferred zone written, or why not.
+fn transferred(addr: std::net::SocketAddr, z: &Name, s: Transferred, t: Option<&Target>) -> Done {
+    let zone = crate::model::ascii(z);
+    let source = PathBuf::from(format!("axfr {addr} {zone}"));
+    let outcome = match (s, t) {
+        (Ok(s), Some(t)) => {
+            let how = format!("by transfer from {addr} (serial {})", s.serial.unwrap_or(0));
+            output::write_zone(&zone, &s, &source, &how, t)
+        }
+        (Ok(_), None) => Outcome::Failed {
+            zone,
+            problems: vec![Problem::whole(
+                &source,
+                "not written: there is no zonekeeper.yaml",
+                "",
+            )],
+        },
+        (Err(e), _) => Outcome::Failed {
+            zone,
+            problems: vec![Problem::whole(&source, e, "")],
+        },
+    };
+    Done {
+        outcome,
+        warnings: Vec::new(),
+    }
+}
+
+/// Imports zones transferred from `addr`: all transferred first (a skeleton needs them
+/// all), then each written.
+async fn import_transfers(
+    g: &Global,
+    args: &ImportArgs,
+    workdir: &Path,
+    (addr, signer, zones): (std::net::SocketAddr, hickory_proto::rr::TSigner, Vec<Name>),
+    problems: &[Problem],
+) -> miette::Result<Imported> {
+    let got: Vec<(Name, Transferred)> =
+        axfr::transfer_each(addr, signer, &zones, &|z, t| (z.clone(), t))
+            .await
+            .map_err(|e| {
+                miette::miette!(
+                    help = "check the address, and that the server allows transfers with this key",
+                    "{e}"
+                )
+            })?;
+    let tally = || {
+        let mut t = Tally::default();
+        for (z, s) in &got {
+            if let Ok(s) = s {
+                t.add(&crate::model::ascii(z), s);
+            }
+        }
+        t
+    };
+    let (config, wrote) = match config(g, workdir, tally, Some(addr))? {
+        Conf::Ready(c, wrote) => (c, wrote),
+        Conf::Invalid(code) => return Ok(Imported::Exit(code)),
+        Conf::NothingRead => {
+            let done: Vec<Done> = got
+                .into_iter()
+                .map(|(z, s)| transferred(addr, &z, s, None))
+                .collect();
+            return Ok(Imported::Exit(report(
+                g.format,
+                &done,
+                problems,
+                false,
+                Ok(0),
+            )?));
+        }
+    };
+    let t = target(workdir, &config, args)?;
+    let done = got
+        .into_iter()
+        .map(|(z, s)| transferred(addr, &z, s, Some(&t)))
+        .collect();
+    Ok(Imported::Done(done, format!("axfr {addr}"), wrote))
+}
+
 /// Runs the import of files or transfers.
 pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
     let workdir = Source::open(&g.repo, None, true)
@@ -323,252 +460,18 @@ pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
         Some(_) => transfer_work(args, &mut problems).await?,
         None => Work::Files(file_work(args, &mut problems)?),
     };
-    let (done, source, wrote_config) = match work {
-        Work::Files(files) => {
-            let tally = || {
-                let parts = parallel::map_parts(&files, |part| {
-                    let mut t = Tally::default();
-                    for f in part {
-                        if let Ok(r) = zonefile::read(f) {
-                            t.add(&crate::model::ascii(&r.apex), &Served::of(r.lines));
-                        }
-                    }
-                    t
-                });
-                parts.into_iter().fold(Tally::default(), |mut a, b| {
-                    a.merge(b);
-                    a
-                })
-            };
-            let (config, wrote) = match config(g, &workdir, tally, None)? {
-                Conf::Ready(c, wrote) => (c, wrote),
-                Conf::Invalid(code) => return Ok(code),
-                Conf::NothingRead => {
-                    let done = parallel::map(&files, |f| unread(zonefile::read(f).err(), f));
-                    return report(g.format, &done, &problems, false, Ok(0));
-                }
-            };
-            let group = group_name(&config, args.group.as_deref())?;
-            let t = Target {
-                workdir: &workdir,
-                config: &config,
-                group: &config.groups[&group],
-                force: args.force,
-            };
-            let done = parallel::map(&files, |f| file_zone(f, &t));
-            (done, "file".to_string(), wrote)
-        }
+    let imported = match work {
+        Work::Files(files) => import_files(g, args, &workdir, &files, &problems)?,
         Work::Transfers {
             addr,
             signer,
             zones,
-        } => {
-            let got: Vec<(Name, Transferred)> = axfr::transfer_each(
-                addr,
-                signer,
-                &zones,
-                &|z, t| (z.clone(), t),
-            )
-            .await
-            .map_err(|e| {
-                miette::miette!(
-                    help = "check the address, and that the server allows transfers with this key",
-                    "{e}"
-                )
-            })?;
-            let tally = || {
-                let mut t = Tally::default();
-                for (z, s) in &got {
-                    if let Ok(s) = s {
-                        t.add(&crate::model::ascii(z), s);
-                    }
-                }
-                t
-            };
-            let (config, wrote) = match config(g, &workdir, tally, Some(addr))? {
-                Conf::Ready(c, wrote) => (c, wrote),
-                Conf::Invalid(code) => return Ok(code),
-                Conf::NothingRead => {
-                    let done: Vec<Done> = got
-                        .into_iter()
-                        .map(|(z, s)| Done {
-                            outcome: Outcome::Failed {
-                                zone: crate::model::ascii(&z),
-                                problems: vec![Problem::whole(
-                                    format!("axfr {addr} {}", crate::model::ascii(&z)),
-                                    s.err().unwrap_or_default(),
-                                    "",
-                                )],
-                            },
-                            warnings: Vec::new(),
-                        })
-                        .collect();
-                    return report(g.format, &done, &problems, false, Ok(0));
-                }
-            };
-            let group = group_name(&config, args.group.as_deref())?;
-            let t = Target {
-                workdir: &workdir,
-                config: &config,
-                group: &config.groups[&group],
-                force: args.force,
-            };
-            let done = got
-                .into_iter()
-                .map(|(z, s)| {
-                    let zone = crate::model::ascii(&z);
-                    let source = PathBuf::from(format!("axfr {addr} {zone}"));
-                    let outcome = match s {
-                        Ok(s) => output::write_zone(
-                            &zone,
-                            &s,
-                            &source,
-                            &format!("by transfer from {addr} (serial {})", s.serial.unwrap_or(0)),
-                            &t,
-                        ),
-                        Err(e) => Outcome::Failed {
-                            zone: zone.clone(),
-                            problems: vec![Problem::whole(&source, e, "")],
-                        },
-                    };
-                    Done {
-                        outcome,
-                        warnings: Vec::new(),
-                    }
-                })
-                .collect();
-            (done, format!("axfr {addr}"), wrote)
-        }
+        } => import_transfers(g, args, &workdir, (addr, signer, zones), &problems).await?,
+    };
+    let (done, source, wrote_config) = match imported {
+        Imported::Done(done, source, wrote) => (done, source, wrote),
+        Imported::Exit(code) => return Ok(code),
     };
     let floors = record_floors(g, &done, &source).await;
     report(g.format, &done, &problems, wrote_config, floors)
-}
-
-/// Records the serial of every zone written; how many, or why not.
-async fn record_floors(g: &Global, done: &[Done], source: &str) -> Result<usize, String> {
-    let at = now();
-    let floors: Vec<SerialFloor> = done
-        .iter()
-        .filter_map(|d| match &d.outcome {
-            Outcome::Written { zone, serial, .. } => Some(SerialFloor {
-                name: zone.clone(),
-                serial: *serial,
-                source: source.to_string(),
-                imported_at: at,
-            }),
-            _ => None,
-        })
-        .collect();
-    if floors.is_empty() {
-        return Ok(0);
-    }
-    let store = open_store(g).await.map_err(|e| e.to_string())?;
-    let r = store
-        .record_serial_floors(&floors)
-        .await
-        .map_err(|e| e.to_string());
-    store.close().await;
-    r.map(|()| floors.len())
-}
-
-/// Prints what was done; the exit code.
-fn report(
-    format: Format,
-    done: &[Done],
-    problems: &[Problem],
-    wrote_config: bool,
-    floors: Result<usize, String>,
-) -> miette::Result<u8> {
-    let written: Vec<&Outcome> = done
-        .iter()
-        .map(|d| &d.outcome)
-        .filter(|o| matches!(o, Outcome::Written { .. }))
-        .collect();
-    let records: usize = written
-        .iter()
-        .map(|o| match o {
-            Outcome::Written { records, .. } => *records,
-            _ => 0,
-        })
-        .sum();
-    let exists: Vec<&str> = done
-        .iter()
-        .filter_map(|d| match &d.outcome {
-            Outcome::Exists { zone, .. } => Some(zone.as_str()),
-            _ => None,
-        })
-        .collect();
-    let mut errors: Vec<&Problem> = problems.iter().collect();
-    for d in done {
-        if let Outcome::Failed { problems, .. } = &d.outcome {
-            errors.extend(problems);
-        }
-    }
-    let failed = done
-        .iter()
-        .filter(|d| matches!(d.outcome, Outcome::Failed { .. }))
-        .count();
-    let warnings: Vec<&Problem> = done.iter().flat_map(|d| &d.warnings).collect();
-    let code = u8::from(!errors.is_empty() || floors.is_err());
-    if format == Format::Json {
-        outln!(
-            "{}",
-            serde_json::json!({
-                "written": written.len(), "records": records, "exists": exists.len(), "failed": failed,
-                "zonekeeper_yaml_written": wrote_config,
-                "serials_recorded": floors.as_ref().ok(), "store_error": floors.as_ref().err(),
-                "zones": done.iter().map(|d| d.outcome.to_json()).collect::<Vec<_>>(),
-                "errors": errors.iter().map(|p| p.to_json()).collect::<Vec<_>>(),
-                "warnings": warnings.iter().map(|p| p.to_json()).collect::<Vec<_>>(),
-            })
-        )?;
-        return Ok(code);
-    }
-    outln!(
-        "Imported {} zone(s), {records} records, into zones/ of the work tree.",
-        written.len()
-    )?;
-    if !exists.is_empty() {
-        let shown: Vec<&str> = exists.iter().take(20).copied().collect();
-        let more = if exists.len() > 20 {
-            format!(" and {} more", exists.len() - 20)
-        } else {
-            String::new()
-        };
-        outln!(
-            "{} zone(s) left as they are, their file exists (--force overwrites): {}{more}",
-            exists.len(),
-            shown.join(", ")
-        )?;
-    }
-    for w in &warnings {
-        outln!("warning: {w}")?;
-    }
-    if !errors.is_empty() {
-        outln!(
-            "{failed} zone(s) not imported (nothing written for them), {} problem(s):",
-            errors.len()
-        )?;
-        for e in &errors {
-            outln!("  {e}")?;
-        }
-    }
-    match &floors {
-        Ok(0) => {}
-        Ok(n) => outln!(
-            "Recorded the serial of {n} zone(s) in the store: the apply that creates each continues it (RFC 1982)."
-        )?,
-        Err(e) => outln!(
-            "The zone files were written, but their serials could not be recorded in the store: {e}. Run the import again with --force once the store is reachable, or the first apply starts each zone at today's date serial, which secondaries holding a greater serial ignore."
-        )?,
-    }
-    if wrote_config {
-        out!(
-            "Wrote zonekeeper.yaml, a skeleton: fill in every TODO (primary, key, secondaries), run `zonekeeper validate --worktree`, then commit.\n"
-        )?;
-    }
-    if !written.is_empty() {
-        outln!("Review the files (`git status`, `git diff`), then commit them.")?;
-    }
-    Ok(code)
 }

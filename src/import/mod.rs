@@ -10,6 +10,7 @@
 //! problem names its file and line ([`Problem`]).
 
 pub mod axfr;
+pub mod fields;
 pub mod generate;
 pub mod lexer;
 pub mod named_conf;
