@@ -7,6 +7,8 @@
 //! found, in `interrupted`; issue 9, 40,000 zones, in `scale`; issue 10, running it every
 //! day, in `daily`; issue 11, adopting a fleet, in `adoption`); within a module, one test per defect.
 
+/// Adopting an existing fleet (issue 11): record types, names, zone rules.
+mod adoption;
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
 /// Running it every day (issue 10): unattended applies, CI.
@@ -23,5 +25,3 @@ mod lock;
 mod operations;
 /// 40,000 zones (issue 9): verification, output and plans at scale.
 mod scale;
-/// Adopting an existing fleet (issue 11): record types, names, zone rules.
-mod adoption;

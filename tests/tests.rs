@@ -7,6 +7,8 @@
 /// The test harness: lab + Git repository + store + the real binary.
 mod support;
 
+/// Taking over a live primary (issue 11, point 4).
+mod adopt;
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).

@@ -161,3 +161,222 @@ fn webhook_url_in_the_repository_and_a_bad_quorum_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `zonekeeper validate` on a Git repository holding the example `zonekeeper.yaml`
+/// (its key file outside the repository, `edit` applied) and `zones`, committed; returns
+/// the exit code and the output with miette's line wrapping undone.
+fn validate_zones(
+    zones: &[(&str, &str)],
+    edit: &dyn Fn(String) -> String,
+) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    git2::Repository::init(dir.path()).unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let config = std::fs::read_to_string(examples.join("zonekeeper.yaml"))
+        .unwrap()
+        .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key");
+    std::fs::write(dir.path().join("zonekeeper.yaml"), edit(config)).unwrap();
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    for (file, text) in zones {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    crate::support::commit_all(dir.path(), "zones");
+    let out = zk(&["validate", "--repo", "."], dir.path());
+    let all = crate::support::text(&out).replace('│', " ");
+    (
+        out.status.code(),
+        all.split_whitespace().collect::<Vec<_>>().join(" "),
+    )
+}
+
+/// One zone file, `zones/x.test.yaml`, with the example configuration.
+fn validate_zone(zone: &str) -> (Option<i32>, String) {
+    validate_zones(&[("zones/x.test.yaml", zone)], &|c| c)
+}
+
+/// Each of `wanted` is in `out`, and exactly `problems` problems are reported.
+fn assert_reported(out: &str, problems: usize, wanted: &[&str]) {
+    for w in wanted {
+        assert!(out.contains(w), "`{w}` missing:\n{out}");
+    }
+    let plural = if problems == 1 { "" } else { "s" };
+    assert!(
+        out.contains(&format!("{problems} problem{plural} found")),
+        "{out}"
+    );
+}
+
+/// Data below a delegation point is occluded, glue aside: refused at each RRset's type.
+#[test]
+fn data_below_a_zone_cut_is_refused() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  sub:\n    NS: [ns.sub, ns.example.net.]\n  ns.sub:\n    A: 192.0.2.1\n  www.sub:\n    A: 192.0.2.2\n  deep.www.sub:\n    TXT: hidden\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        2,
+        &[
+            "record::occluded",
+            "zones/x.test.yaml:8:5",
+            "zones/x.test.yaml:10:5",
+            "A at www.sub.x.test. is occluded: it is below the zone cut at sub.x.test., so this zone never serves it",
+            "help: the child zone sub.x.test. is authoritative for names below it",
+        ],
+    );
+}
+
+/// At a delegation point only NS, DS and glue: an MX there is refused at its type.
+#[test]
+fn other_data_at_a_delegation_point_is_refused() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  sub:\n    NS: ns.example.net.\n    DS: 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118\n    MX: 10 mail.example.net.\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        1,
+        &[
+            "record::delegation-data",
+            "zones/x.test.yaml:6:5",
+            "MX at the delegation point sub.x.test.: only NS, DS and glue belong at a zone cut",
+            "help: the child zone sub.x.test. is authoritative for its apex",
+        ],
+    );
+}
+
+/// No data under a DNAME's owner (RFC 6672 2.3).
+#[test]
+fn data_below_a_dname_is_refused() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  old:\n    DNAME: new.example.net.\n  www.old:\n    A: 192.0.2.1\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        1,
+        &[
+            "record::dname-below",
+            "zones/x.test.yaml:6:5",
+            "A at www.old.x.test. is below the DNAME at old.x.test.: no data may exist under a DNAME",
+            "help: a DNAME redirects every name under old.x.test. (RFC 6672 2.3)",
+        ],
+    );
+}
+
+/// A CNAME chain that comes back to itself is reported once, at its first CNAME's value.
+#[test]
+fn a_cname_loop_is_refused() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  a:\n    CNAME: b\n  b:\n    CNAME: c.x.test.\n  c:\n    CNAME: a\n  d:\n    CNAME: a\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        1,
+        &[
+            "record::cname-loop",
+            "zones/x.test.yaml:4:12",
+            "CNAME loop: a.x.test. → b.x.test. → c.x.test. → a.x.test.",
+            "help: a chain of CNAMEs must end at a name with data",
+        ],
+    );
+}
+
+/// MX and SRV targets in a delegated child are refused at their value; an NS target
+/// there is glue.
+#[test]
+fn mx_and_srv_targets_below_a_zone_cut_are_refused() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  sub:\n    NS: ns.sub\n  ns.sub:\n    A: 192.0.2.1\n  \"@\":\n    MX: 10 ns.sub\n  _sip._tcp:\n    SRV: 0 0 5060 sub\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        2,
+        &[
+            "record::target-below-cut",
+            "zones/x.test.yaml:8:9",
+            "zones/x.test.yaml:10:10",
+            "MX target ns.sub.x.test. is below the zone cut at sub.x.test.: its addresses are the child zone's, not this zone's",
+            "SRV target sub.x.test. is below the zone cut at sub.x.test.",
+            "help: named-checkzone reports a MX target below a zone cut",
+        ],
+    );
+}
+
+/// `primary.max_records_per_type` counts the apex NS RRset the group provides too:
+/// reported at the zone's `group:`.
+#[test]
+fn the_groups_apex_ns_over_the_per_type_limit_is_refused() {
+    let limit = |n: &'static str| {
+        move |c: String| {
+            c.replace(
+                "  port: 53\n  tsig:",
+                &format!("  port: 53\n  max_records_per_type: {n}\n  tsig:"),
+            )
+        }
+    };
+    let zone = [("zones/x.test.yaml", "group: default\n")];
+    let (code, out) = validate_zones(&zone, &limit("1"));
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        1,
+        &[
+            "record::too-many",
+            "zones/x.test.yaml:1:8",
+            "NS RRset at x.test. has 2 records: the servers load at most 1 records",
+            "the group's `nameservers`",
+        ],
+    );
+    let (code, out) = validate_zones(&zone, &limit("2"));
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// A wildcard label or an escape in a zone file's name is refused, naming the rule.
+#[test]
+fn wildcard_and_escaped_dot_zone_names_are_refused() {
+    let good = "group: default\n";
+    let (code, out) = validate_zones(
+        &[
+            ("zones/*.wild.test.yaml", good),
+            ("zones/a\\.b.test.yaml", good),
+            ("zones/ok.test.yaml", good),
+        ],
+        &|c| c,
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert_reported(
+        &out,
+        2,
+        &[
+            "zone::file-name",
+            "zones/*.wild.test.yaml:1:1",
+            "a zone name cannot hold a wildcard label",
+            "zones/a\\.b.test.yaml:1:1",
+            "a zone name cannot hold an escape",
+        ],
+    );
+}
+
+/// An MX target with no owner of its own, covered by a wildcard with addresses, is valid
+/// (RFC 4592).
+#[test]
+fn an_mx_target_covered_by_a_wildcard_is_valid() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  \"*\":\n    A: 192.0.2.10\n  \"@\":\n    MX: 10 mail\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// Every allowed shape at once: a delegation with NS, DS and glue (at the delegation point
+/// and below it), a DNAME at a leaf, a wildcard an MX target and a CNAME lean on, a CNAME
+/// chain.
+#[test]
+fn a_zone_of_every_allowed_shape_is_valid() {
+    let (code, out) = validate_zone(
+        "group: default\nrecords:\n  \"@\":\n    MX: [10 mail, 20 host.wild]\n  mail:\n    AAAA: 2001:db8::25\n  sub:\n    NS: [ns.sub, sub, ns.example.net.]\n    DS: 60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118\n    A: 192.0.2.53\n  ns.sub:\n    A: 192.0.2.54\n    AAAA: 2001:db8::54\n  old:\n    DNAME: new.example.net.\n    TXT: moved\n  \"*.wild\":\n    A: 192.0.2.80\n  www:\n    CNAME: host.wild\n  alias:\n    CNAME: www\n  _sip._tcp:\n    SRV: 0 0 5060 mail\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+}

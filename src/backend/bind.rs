@@ -152,9 +152,18 @@ impl PrimaryControl {
     /// file changed now, or it changed earlier and no `rndc reconfig` succeeded since (one
     /// failed or timed out, or the process died in between), so the primary may not have
     /// loaded it yet. Safe to repeat: the marker goes only with a successful reconfig.
+    ///
+    /// A zone of `stanzas` whose file zonekeeper does not hold is left out: the primary
+    /// serves it from its own configuration (a zone adopted in place, `apply --adopt`),
+    /// which keeps it; a second stanza for it would fail the whole reconfiguration.
     pub fn write_conf(&self, stanzas: &[Stanza]) -> Result<bool, BindError> {
         let path = self.dir().join("zones.conf");
-        let text = self.render(stanzas);
+        let own: Vec<Stanza> = stanzas
+            .iter()
+            .filter(|s| s.copy_of.is_some() || self.has_zone_file(&s.zone))
+            .cloned()
+            .collect();
+        let text = self.render(&own);
         let owed = self.pending();
         if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
             return Ok(owed.exists());

@@ -20,6 +20,7 @@ pub mod source;
 pub mod validate;
 pub mod yaml;
 pub mod zone;
+mod zone_rules;
 
 use std::collections::BTreeMap;
 

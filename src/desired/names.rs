@@ -48,7 +48,9 @@ pub fn zone_of_file(path: &str) -> Result<Name, FileNameProblem> {
     }
     if stem.contains('\\') {
         return Err(refuse(
-            format!("file name `{file}` holds an escape (`\\`)"),
+            format!(
+                "file name `{file}` holds an escape (`\\`): a zone name cannot hold an escape (`a\\.b`, a dot inside a label, or `\\065`)"
+            ),
             "BIND cannot use a label with an escape as a zone or file name: zone names are letters, digits, `-` and `_` between dots",
         ));
     }
@@ -99,7 +101,9 @@ fn label_problem(file: &str, label: &str) -> Result<(), FileNameProblem> {
     }
     if label.contains('*') {
         return Err(refuse(
-            format!("file name `{file}` has a wildcard label (`*`): a zone name cannot"),
+            format!(
+                "file name `{file}` has a wildcard label (`*`): a zone name cannot hold a wildcard label"
+            ),
             "a wildcard is a record, not a zone: write `*` as an owner name in the parent zone's file",
         ));
     }
@@ -155,6 +159,16 @@ mod tests {
             "example.com.yaml",
         ] {
             assert!(zone_of_file(bad).is_err(), "{bad}");
+        }
+        // the message names the rule
+        let wildcard = zone_of_file("zones/*.wild.test.yaml").unwrap_err().message;
+        assert!(
+            wildcard.contains("cannot hold a wildcard label"),
+            "{wildcard}"
+        );
+        for escaped in ["zones/a\\.b.test.yaml", "zones/a\\065.test.yaml"] {
+            let message = zone_of_file(escaped).unwrap_err().message;
+            assert!(message.contains("cannot hold an escape"), "{message}");
         }
         let long = format!("zones/{}.yaml", vec!["a".repeat(63); 4].join("."));
         assert!(zone_of_file(&long).unwrap_err().message.contains("255"));

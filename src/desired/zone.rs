@@ -1,6 +1,8 @@
 //! Turns a zone file into a [`Zone`], checking DNS rules on the way: owner names and
-//! values, CNAME exclusivity, in-zone targets, and the limits the servers enforce (BIND's
-//! `max-records-per-type`). Every rule reports on the span of the offending value.
+//! values, duplicates, the apex NS, host names (BIND's `check-names`), and the rules
+//! between RRsets in [`super::zone_rules`] (CNAME exclusivity, in-zone targets, zone cuts,
+//! DNAME, the servers' `max-records-per-type`). Every rule reports on the span of the
+//! offending value.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -11,9 +13,10 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use super::problem::{Place, Problem, SourceFile};
 use super::validate::{Checker, at, rname, soa_field};
 use super::yaml::{RrsetYaml, ZoneFile};
+use super::zone_rules;
 use crate::model::config::{Group, SoaDefaults};
 use crate::model::record::{
-    MAX_TTL, ascii, canonical_key, example, parse_name, parse_rdata, presentation, target,
+    MAX_TTL, ascii, canonical_key, example, parse_name, parse_rdata, presentation,
 };
 use crate::model::record::{ValueError, txt_strings};
 use crate::model::types::{SPF, type_name};
@@ -21,10 +24,13 @@ use crate::model::zone::Cutover;
 use crate::model::{Config, ParsedRrset, Rrset, Soa, Zone};
 
 /// An RRset being built, with the places it came from.
-struct Built {
-    set: ParsedRrset,
-    type_place: Place,
-    value_places: Vec<Place>,
+pub(super) struct Built {
+    /// The RRset.
+    pub(super) set: ParsedRrset,
+    /// Where its type is written (for an apex NS from the group: the zone's `group:`).
+    pub(super) type_place: Place,
+    /// Where each of its values is written, in the order of `set.rdatas`.
+    pub(super) value_places: Vec<Place>,
 }
 
 /// Builds one zone (whose name, from the file name, is `origin`) from its file, checking
@@ -61,8 +67,8 @@ pub fn build_zone(
     let parent_servers = parent_servers(&mut c, y);
     let (mut built, cutovers) = build_records(&mut c, y, &origin, default_ttl);
     apex_ns(&mut c, y, &origin, group, default_ttl, &mut built);
-    check_limits(&mut c, &built, config.max_records_per_type);
-    check_rules(&mut c, &origin, &built);
+    zone_rules::check_limits(&mut c, &origin, &built, config.max_records_per_type);
+    zone_rules::check_rules(&mut c, &origin, &built);
     if config.check_names {
         check_hostnames(&mut c, &origin, &built);
     }
@@ -419,28 +425,6 @@ fn apex_ns(
     }
 }
 
-/// The limits the servers enforce when they load a zone or take an UPDATE: BIND's
-/// `max-records-per-type` (0: no limit).
-fn check_limits(c: &mut Checker<'_>, built: &[Built], max_records_per_type: u32) {
-    if max_records_per_type == 0 {
-        return;
-    }
-    for b in built {
-        let n = b.set.rdatas.len();
-        if n > max_records_per_type as usize {
-            c.report(
-                "record::too-many",
-                b.type_place,
-                format!(
-                    "{} RRset at {} has {n} records: the servers load at most {max_records_per_type} records of one type at one name",
-                    b.set.rtype, b.set.owner
-                ),
-                "BIND refuses to load the whole zone (max-records-per-type): spread the records over several names, or raise max-records-per-type on every server and `primary.max_records_per_type` in zonekeeper.yaml together",
-            );
-        }
-    }
-}
-
 /// Names BIND's check-names refuses (see [`super::hostnames`]).
 fn check_hostnames(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
     for b in built {
@@ -456,82 +440,6 @@ fn check_hostnames(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
                 bad.message,
                 super::hostnames::HELP,
             );
-        }
-    }
-}
-
-/// CNAME exclusivity and in-zone targets.
-fn check_rules(c: &mut Checker<'_>, origin: &Name, built: &[Built]) {
-    let mut by_owner: HashMap<&Name, Vec<&Built>> = HashMap::with_capacity(built.len());
-    for b in built {
-        by_owner.entry(&b.set.owner).or_default().push(b);
-    }
-    for b in built.iter().filter(|b| b.set.rtype == RecordType::CNAME) {
-        if &b.set.owner == origin {
-            c.report(
-                "record::cname-apex",
-                b.type_place,
-                "a CNAME cannot be at the zone apex",
-                "the apex holds SOA and NS; use A/AAAA records here",
-            );
-            continue;
-        }
-        if b.set.rdatas.len() > 1 {
-            c.report(
-                "record::cname-multiple",
-                b.type_place,
-                format!("CNAME at {} has {} values", b.set.owner, b.set.rdatas.len()),
-                "a CNAME RRset holds exactly one record",
-            );
-        }
-        if let Some(other) = by_owner[&b.set.owner]
-            .iter()
-            .find(|o| o.set.rtype != RecordType::CNAME)
-        {
-            c.problems.push(
-                Problem::new("record::cname-conflict", c.file, b.type_place, format!("CNAME conflicts with {} at {}", other.set.rtype, b.set.owner))
-                    .label("CNAME here")
-                    .also(other.type_place, "other record here")
-                    .help("a name with a CNAME can have no other data (RFC 1034 3.6.2): remove one of them"),
-            );
-        }
-    }
-    for b in built {
-        let rtype = b.set.rtype;
-        if !matches!(rtype, RecordType::MX | RecordType::NS | RecordType::SRV) {
-            continue;
-        }
-        for (rdata, place) in b.set.rdatas.iter().zip(&b.value_places) {
-            let Some(t) = target(rdata) else { continue };
-            if t.is_root() || !origin.zone_of(t) {
-                continue;
-            }
-            let at_target = by_owner.get(t);
-            let has =
-                |ty: RecordType| at_target.is_some_and(|v| v.iter().any(|o| o.set.rtype == ty));
-            if has(RecordType::CNAME) {
-                c.report("record::target-cname", *place, format!("{rtype} target {t} is a CNAME"), format!("{rtype} targets must be names with address records, never aliases (RFC 2181 10.3)"));
-            } else if !has(RecordType::A) && !has(RecordType::AAAA) {
-                let (what, help) = if rtype == RecordType::NS {
-                    (
-                        "needs glue",
-                        format!("add an A or AAAA record for {t} in this zone"),
-                    )
-                } else {
-                    (
-                        "has no address",
-                        format!(
-                            "add an A or AAAA record for {t}, or point the {rtype} at an existing host"
-                        ),
-                    )
-                };
-                c.report(
-                    "record::target-missing",
-                    *place,
-                    format!("{rtype} target {t} {what}: it has no A or AAAA record in this zone"),
-                    help,
-                );
-            }
         }
     }
 }

@@ -355,6 +355,35 @@ fn escaped_dot_zone_file_name_refused() {
 }
 
 #[test]
+fn mx_target_covered_by_a_wildcard_is_refused() {
+    // Repro: `"*": {A: 192.0.2.10}` with `"@": {MX: 10 mail}` and no `mail` owner was
+    // refused ("MX target mail.wild.test. has no address"), though the wildcard answers
+    // `mail.wild.test. A 192.0.2.10` (RFC 4592) and named-checkzone loads the zone. So was
+    // an SRV target under a `*.eu` holding AAAA. A target no wildcard covers (an empty
+    // non-terminal exists, so no wildcard answers for it) is still refused.
+    let r = ValidateRepo::new(&[(
+        "zones/wild.test.yaml",
+        b"group: default\nrecords:\n  \"*\":\n    A: 192.0.2.10\n  \"@\":\n    MX: 10 mail\n  _sip._tcp:\n    SRV: 0 0 5060 sip.eu\n  \"*.eu\":\n    AAAA: 2001:db8::5\n",
+    )]);
+    r.commit();
+    let (code, out) = r.validate(&[], None);
+    assert_eq!(code, Some(0), "{out}");
+    r.write(
+        "zones/ent.test.yaml",
+        b"group: default\nrecords:\n  \"*\":\n    A: 192.0.2.10\n  x.ent:\n    A: 192.0.2.11\n  \"@\":\n    MX: 10 ent\n",
+    );
+    r.commit();
+    let (code, out) = r.validate(&[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("zones/ent.test.yaml:8:9"), "{out}");
+    assert!(
+        flat(&out).contains("MX target ent.ent.test. has no address"),
+        "{out}"
+    );
+    assert!(out.contains("1 problem found"), "{out}");
+}
+
+#[test]
 fn symlink_out_of_repo_is_not_followed() {
     // Repro: `ln -s /proc/self/environ zones/env.yaml; zonekeeper validate --worktree`
     // printed the process environment, TSIG secret included, as the zone file's snippet.

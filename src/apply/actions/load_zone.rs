@@ -7,7 +7,10 @@
 //! - A new zone the primary already serves is adopted: its content is transferred and the
 //!   change from it to the desired content is sent, so records only on the primary go.
 //!   A fresh store (nothing applied, nothing recorded) facing a primary that already serves
-//!   zones of the plan refuses unless the operator asked for it (`apply --adopt`).
+//!   zones of the plan refuses unless the operator asked for it (`apply --adopt`). A zone
+//!   the primary serves from its own configuration is adopted in place: no zone file is
+//!   written for it, so `zones.conf` never holds a second stanza for it
+//!   ([`crate::backend::bind::PrimaryControl::write_conf`]).
 //! - A zone the primary then refuses to load fails alone (its gate, see `apply::zones`).
 
 use std::time::Duration;
