@@ -11,7 +11,8 @@ use super::Problem;
 use crate::desired;
 use crate::drift::zone_yaml;
 use crate::model::config::{Config, Group};
-use crate::model::served::{Served, difference, same_content};
+use crate::model::served::{Served, same_content};
+use crate::model::zone::lines_by_rrset;
 
 /// Where and how zones are written.
 pub struct Target<'a> {
@@ -183,11 +184,31 @@ fn check(
     if same_content(&desired, served) {
         return Ok(());
     }
-    let why = difference(zone, &desired, served, 0).unwrap_or_else(|| "they differ".into());
+    let (built, read) = (lines_by_rrset(&desired), lines_by_rrset(&served.text));
+    let keys: std::collections::BTreeSet<_> = built.keys().chain(read.keys()).collect();
+    let shown = |l: Option<&Vec<String>>| l.map_or("nothing".to_string(), |l| l.join(" | "));
+    let why: Vec<String> = keys
+        .into_iter()
+        .filter(|k| built.get(*k) != read.get(*k))
+        .take(3)
+        .map(|k| {
+            format!(
+                "{} {}: it would build {}; read {}",
+                k.0,
+                k.1,
+                shown(built.get(k)),
+                shown(read.get(k))
+            )
+        })
+        .collect();
+    let why = match why.is_empty() {
+        true => "its SOA values differ".to_string(),
+        false => why.join("; "),
+    };
     Err(vec![Problem::whole(
         source,
         format!("zone {zone}: its zone YAML would not build to what was read: {why}"),
-        "this is a bug in zonekeeper: please report it with the zone",
+        "this is a bug in zonekeeper: please report it with the zone; nothing was written for it",
     )])
 }
 
