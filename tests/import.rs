@@ -211,6 +211,24 @@ fn a_file_and_a_directory_name_their_zones_from_the_soa_or_the_file_name() {
         text(&out)
     );
     assert!(!repo.join("zones/e.test.yaml").exists());
+    // two files of one zone: one is imported, the other named
+    let dup = dir.path().join("dup");
+    write(
+        &dup.join("db.g.test"),
+        &format!("$TTL 300\n{SOA}a A 192.0.2.1\n"),
+    );
+    write(
+        &dup.join("g.test.zone"),
+        &format!("$TTL 300\n{SOA}a A 192.0.2.2\n"),
+    );
+    let out = zk(&repo, &db, &["import", "--dir", &dup.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("zone g.test. is also in"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("Imported 1 zone(s)"), "{}", text(&out));
 }
 
 /// A zone of the types the YAML states, with the shapes that are hard to carry over.

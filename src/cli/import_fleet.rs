@@ -317,6 +317,7 @@ fn target<'a>(
         config,
         group: &config.groups[&group],
         force: args.force,
+        claimed: Default::default(),
     })
 }
 

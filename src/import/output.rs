@@ -24,6 +24,8 @@ pub struct Target<'a> {
     pub group: &'a Group,
     /// Overwrite existing zone files.
     pub force: bool,
+    /// The zones written in this run, with their source: one source per zone.
+    pub claimed: std::sync::Mutex<std::collections::HashMap<String, PathBuf>>,
 }
 
 /// What became of one zone.
@@ -89,16 +91,23 @@ pub fn rel_path(zone: &str) -> String {
 pub fn write_zone(zone: &str, served: &Served, source: &Path, how: &str, t: &Target) -> Outcome {
     let rel = rel_path(zone);
     let path = t.workdir.join(&rel);
+    let failed = |problems: Vec<Problem>| Outcome::Failed {
+        zone: zone.into(),
+        problems,
+    };
+    if let Some(first) = claim(t, zone, source) {
+        return failed(vec![Problem::whole(
+            source,
+            format!("zone {zone} is also in {}", first.display()),
+            "one source per zone: leave one of them out",
+        )]);
+    }
     if !t.force && path.exists() {
         return Outcome::Exists {
             zone: zone.into(),
             file: rel,
         };
     }
-    let failed = |problems: Vec<Problem>| Outcome::Failed {
-        zone: zone.into(),
-        problems,
-    };
     let text = match zone_yaml::write(zone, served, t.group) {
         Ok(text) => text,
         Err(bad) => {
@@ -139,6 +148,18 @@ pub fn write_zone(zone: &str, served: &Served, source: &Path, how: &str, t: &Tar
         file: rel,
         serial: served.serial.unwrap_or(0),
         records: served.text.lines().count(),
+    }
+}
+
+/// Claims `zone` for `source`; the source that claimed it first, if another did.
+fn claim(t: &Target, zone: &str, source: &Path) -> Option<PathBuf> {
+    let mut claimed = t.claimed.lock().unwrap_or_else(|e| e.into_inner());
+    match claimed.get(zone) {
+        Some(first) => Some(first.clone()),
+        None => {
+            claimed.insert(zone.to_string(), source.to_path_buf());
+            None
+        }
     }
 }
 
