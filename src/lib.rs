@@ -17,6 +17,7 @@
 //!   each server's state (OK, RETRY, BROKEN) and the zones it lags on.
 //! - [`drift`]: zones the primary serves other than recorded, found by transfer, and how
 //!   the operator resolves them.
+//! - [`import`]: bringing an existing fleet in: zone files, `named.conf`, transfers.
 //!
 //! The throw-away BIND lab of the demo and the tests is the workspace crate `zonekeeper-lab`
 //! (`crates/lab`); the `lab` command (`cli::lab`, cargo feature `lab`, on by default) uses it.
@@ -28,6 +29,7 @@ pub mod clock;
 pub mod desired;
 pub mod drift;
 pub mod health;
+pub mod import;
 pub mod live;
 pub mod model;
 pub mod plan;

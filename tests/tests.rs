@@ -19,6 +19,8 @@ mod drift;
 mod e2e;
 /// Changes by `git push`: the hooks in a real bare repository.
 mod hooks;
+/// `import`: zone files, named.conf, transfers and catalogs; round trips; serials.
+mod import;
 /// The lab harness itself.
 mod lab;
 /// Staged procedures: add and remove a secondary, with a lame-delegation monitor.

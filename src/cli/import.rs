@@ -1,13 +1,19 @@
-//! `zonekeeper import --zone ZONE --from-primary`: writes a zone's YAML file into the
-//! repository's work tree from what the primary serves (AXFR, TSIG-signed), at the path
-//! the zone's file has (`zones/<zone>.yaml`, the file name being the zone's name), in the
-//! repository's zone format, records sorted, the SOA serial left to zonekeeper. The file
-//! is then built as `validate` and `plan` build it and must give exactly the served RRsets;
-//! a record the format cannot state is an error naming it, and on any error the work tree
-//! is left as it was. Nothing is committed: the operator reviews and commits, and the next
-//! apply records the zone as served and clears its drift.
+//! `zonekeeper import`: zones brought into the repository's work tree as
+//! `zones/<zone>.yaml`, from exactly one source (the flags of [`ImportFrom`]):
 //!
-//! Sources are flags of one group (`--from-primary` today), so more can join it.
+//! - `--from-primary` (with one `--zone`): what the configured primary serves now (AXFR,
+//!   TSIG-signed), at the path the zone's file has, in the repository's zone format,
+//!   records sorted, the SOA serial left to zonekeeper. The file is then built as
+//!   `validate` and `plan` build it and must give exactly the served RRsets; a record the
+//!   format cannot state is an error naming it, and on any error the work tree is left as
+//!   it was. It overwrites the zone's file: it is how drift is resolved in the desired
+//!   state, and the next apply records the zone as served and clears its drift.
+//! - `--file`, `--dir`, `--named-conf`, `--axfr`: an existing fleet brought in
+//!   ([`super::import_fleet`]).
+//!
+//! Nothing is committed: the operator reviews and commits.
+
+use std::path::PathBuf;
 
 use miette::IntoDiagnostic;
 
@@ -20,28 +26,58 @@ use crate::drift::zone_yaml;
 use crate::model::Config;
 use crate::outln;
 
-/// Where a zone is imported from: exactly one source.
+/// Where zones are imported from: exactly one source.
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
 pub struct ImportFrom {
-    /// The zone as the primary serves it now (AXFR, TSIG-signed).
-    #[arg(long)]
+    /// The zone (one --zone) as the configured primary serves it now (AXFR, TSIG-signed);
+    /// overwrites its file.
+    #[arg(long, requires = "zones")]
     pub from_primary: bool,
+    /// An RFC 1035 zone file; the zone is --zone, else the SOA's owner ($ORIGIN).
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Every zone file in a directory (hidden files skipped); each zone is its SOA's
+    /// owner, relative names starting from the file's name (`db.example.com`,
+    /// `example.com.zone` and `example.com` name example.com.) unless $ORIGIN says.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Every primary zone of a BIND named.conf (includes followed, views too), read from
+    /// its file (relative paths against the `directory` option).
+    #[arg(long, value_name = "PATH")]
+    pub named_conf: Option<PathBuf>,
+    /// Transfers (AXFR, TSIG) from this server: the zones of --zone, --zones-from or
+    /// --catalog, 16 at a time.
+    #[arg(long, value_name = "ADDR[:PORT]", requires = "tsig_key_file")]
+    pub axfr: Option<String>,
 }
 
 /// Options of `import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The zone to import.
-    #[arg(long, value_name = "ZONE")]
-    pub zone: String,
+    /// A zone to import (repeatable with --axfr; one with --from-primary or --file).
+    #[arg(long = "zone", value_name = "ZONE")]
+    pub zones: Vec<String>,
     /// Where from.
     #[command(flatten)]
     pub from: ImportFrom,
-    /// The group of a zone neither the repository nor the store knows (default: the
-    /// zone's group, or the only group there is).
+    /// With --axfr: the BIND key file of the TSIG key (`key "name" { algorithm …; secret "…"; };`).
+    #[arg(long, value_name = "FILE", requires = "axfr")]
+    pub tsig_key_file: Option<PathBuf>,
+    /// With --axfr: the zones to transfer, one per line, or `zone "x" { … };` lines as
+    /// `rndc showzone` prints them.
+    #[arg(long, value_name = "FILE", requires = "axfr")]
+    pub zones_from: Option<PathBuf>,
+    /// With --axfr: transfer this catalog zone and import every member zone (RFC 9432).
+    #[arg(long, value_name = "ZONE", requires = "axfr")]
+    pub catalog: Option<String>,
+    /// The group the zones go to (default: the zone's group, or the only group there is;
+    /// `default` in a skeleton zonekeeper.yaml).
     #[arg(long)]
     pub group: Option<String>,
+    /// Overwrite zone files that exist (--from-primary always does).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The zone's group: asked for, as the revision or the store has it, or the only one.
@@ -77,12 +113,20 @@ async fn group_of(
 
 /// Runs `import`.
 pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
-    let zone = normalize(&args.zone);
+    if !args.from.from_primary {
+        return super::import_fleet::run(g, args).await;
+    }
+    let [asked] = args.zones.as_slice() else {
+        return Err(miette::miette!(
+            help = "import one zone at a time from the primary",
+            "--from-primary takes exactly one --zone"
+        ));
+    };
+    let zone = normalize(asked);
     if hickory_proto::rr::Name::from_ascii(&zone).is_err() {
         return Err(miette::miette!(
             help = "give the zone's name in ASCII (A-labels), e.g. example.com",
-            "`{}` is not a zone name",
-            args.zone
+            "`{asked}` is not a zone name"
         ));
     }
     let (source, config) = match super::drift::config(g)? {
@@ -96,8 +140,6 @@ pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
             "unknown group `{group_name}`"
         ));
     };
-    // today the only source: the primary
-    debug_assert!(args.from.from_primary);
     let sender = super::drift::connect(&config).await?;
     let served = content::transfer(sender.as_ref(), &crate::model::name_of(&zone))
         .await
@@ -234,5 +276,49 @@ mod tests {
         // an import names its source
         assert!(Cli::try_parse_from(["zonekeeper", "import", "--zone", "a.test"]).is_err());
         assert!(Cli::try_parse_from(["zonekeeper", "import", "--from-primary"]).is_err());
+        // exactly one source; the transfer's options go with --axfr
+        let ok = |a: &[&str]| {
+            let mut all = vec!["zonekeeper", "import"];
+            all.extend_from_slice(a);
+            Cli::try_parse_from(all).is_ok()
+        };
+        assert!(ok(&["--file", "db.a", "--zone", "a.test"]));
+        assert!(ok(&["--dir", "zones-old", "--force"]));
+        assert!(ok(&[
+            "--named-conf",
+            "/etc/bind/named.conf",
+            "--group",
+            "g"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1:53",
+            "--tsig-key-file",
+            "k",
+            "--zone",
+            "a",
+            "--zone",
+            "b"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1",
+            "--tsig-key-file",
+            "k",
+            "--zones-from",
+            "list"
+        ]));
+        assert!(ok(&[
+            "--axfr",
+            "192.0.2.1",
+            "--tsig-key-file",
+            "k",
+            "--catalog",
+            "cat"
+        ]));
+        assert!(!ok(&["--axfr", "192.0.2.1", "--zone", "a"]), "no key");
+        assert!(!ok(&["--file", "db.a", "--zones-from", "list"]));
+        assert!(!ok(&["--file", "db.a", "--dir", "d"]));
+        assert!(!ok(&["--from-primary", "--file", "db.a", "--zone", "a"]));
     }
 }

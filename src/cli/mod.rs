@@ -8,6 +8,8 @@ pub mod check;
 pub mod drift;
 pub mod hook;
 pub mod import;
+pub mod import_fleet;
+pub mod import_report;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod maintenance;

@@ -98,6 +98,13 @@ pub async fn prepare(
         groups: store.groups().await.into_diagnostic()?,
         revision: applied.map(|a| a.commit_id),
         primary: store.primary().await.into_diagnostic()?,
+        serial_floors: store
+            .serial_floors()
+            .await
+            .into_diagnostic()?
+            .into_iter()
+            .map(|f| (f.name, f.serial))
+            .collect(),
     };
     let mut plan = plan::compute(&desired, &mut recorded, today, detail);
     let wanted = plan.old_text_wanted(detail);

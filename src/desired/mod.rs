@@ -193,9 +193,10 @@ pub fn load_zone(
     }
 }
 
-/// Checks one zone file: its name, its text, its YAML, its rules. With the zone, the place
-/// of its `auto_ptr: true`, if it says so.
-fn check_zone_file(
+/// Checks one zone file (`path` as in the repository, `zones/<zone>.yaml`, naming the
+/// zone): its name, its text, its YAML, its rules. With the zone, the place of its
+/// `auto_ptr: true`, if it says so.
+pub fn check_zone_file(
     path: &str,
     text: &str,
     config: &Config,

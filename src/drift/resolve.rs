@@ -185,6 +185,7 @@ pub fn overwrite_in_plan(plan: &mut Plan, desired: &DesiredState, rebases: &[Reb
             old_group: (r.recorded.group != zone.group).then(|| r.recorded.group.clone()),
             expected_serial: r.served.serial,
             new_serial: Some(serial),
+            continues_from: None,
             rrsets: Vec::new(),
             old_text: canonical_order(&r.served.text),
             new_text: zone.canonical_text(serial),

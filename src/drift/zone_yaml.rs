@@ -113,8 +113,20 @@ fn txt_value(rdata: &str) -> Result<String, String> {
     ))
 }
 
+/// RDATA with the name at field `at` (0-based) written relative to `zone` when it is
+/// inside it, as an operator writes it (`mail`, `@`); names elsewhere stay absolute.
+fn relative_name_field(rdata: &str, at: usize, zone: &str) -> String {
+    let mut fields: Vec<&str> = rdata.split(' ').collect();
+    let rel;
+    if let Some(f) = fields.get_mut(at) {
+        rel = relative(f, zone);
+        *f = &rel;
+    }
+    fields.join(" ")
+}
+
 /// One line's TTL and value, as YAML.
-fn value(line: &str, rtype: &str) -> Result<(u32, String), String> {
+fn value(line: &str, rtype: &str, zone: &str) -> Result<(u32, String), String> {
     let mut f = line.splitn(5, ' ');
     let (_, ttl, _, _, rdata) = (f.next(), f.next(), f.next(), f.next(), f.next());
     let ttl: u32 = ttl
@@ -123,6 +135,9 @@ fn value(line: &str, rtype: &str) -> Result<(u32, String), String> {
     let rdata = rdata.unwrap_or("");
     let v = match rtype {
         "TXT" | "SPF" => txt_value(rdata)?,
+        "CNAME" | "DNAME" | "NS" | "PTR" => q(&relative_name_field(rdata, 0, zone)),
+        "MX" => q(&relative_name_field(rdata, 1, zone)),
+        "SRV" => q(&relative_name_field(rdata, 3, zone)),
         _ => q(rdata),
     };
     Ok((ttl, v))
@@ -196,7 +211,7 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
         let mut ttl = 0;
         let mut values = Vec::new();
         for l in &lines {
-            match value(l, &rtype) {
+            match value(l, &rtype, zone) {
                 Ok((t, v)) => {
                     ttl = t;
                     values.push(v);
@@ -246,7 +261,12 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
     if !from_group {
         out.push_str("group_nameservers: false\n");
     }
-    out.push_str("records:\n");
+    // a zone of the SOA and the group's NS alone has no records to list
+    out.push_str(if sets.is_empty() {
+        "records: {}\n"
+    } else {
+        "records:\n"
+    });
     let mut by_owner: BTreeMap<(bool, String), Vec<&Set>> = BTreeMap::new();
     for s in &sets {
         let rel = relative(&s.0, zone);
@@ -257,6 +277,8 @@ pub fn write(zone: &str, served: &Served, group: &Group) -> Result<String, Vec<U
         for (_, rtype, t, values) in sets {
             let list = values.join(", ");
             let line = match (values.len(), *t == ttl) {
+                // one record given as its strings is a list inside the list
+                (1, true) if values[0].starts_with('[') => format!("[{}]", values[0]),
                 (1, true) => values[0].clone(),
                 (_, true) => format!("[{list}]"),
                 (_, false) => format!("{{ ttl: {t}, values: [{list}] }}"),
@@ -320,7 +342,7 @@ mod tests {
                 "group: \"default\"",
                 "records:",
                 "  \"@\":",
-                "    MX: \"10 mail.a.test.\"",
+                "    MX: \"10 mail\"",
                 "    TXT: \"say \\\"hi\\\"\"",
                 "  \"mail\":",
                 "    A: { ttl: 60, values: [\"192.0.2.25\"] }",
@@ -367,7 +389,7 @@ mod tests {
         let y = write("a.test.", &s, &group()).unwrap();
         assert!(y.contains("    SSHFP: \"1 1 0123456789abcdef\"\n"), "{y}");
         assert!(y.contains("    TYPE65534: \"\\\\# 1 0a\"\n"), "{y}");
-        assert!(y.contains("    TXT: [\"a\", \"b\"]\n"), "{y}");
+        assert!(y.contains("    TXT: [[\"a\", \"b\"]]\n"), "{y}");
         assert!(y.contains("    SPF: \"v=spf1 -all\"\n"), "{y}");
     }
 

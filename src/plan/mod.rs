@@ -66,6 +66,10 @@ pub struct ZoneChange {
     pub expected_serial: Option<u32>,
     /// The serial after the change.
     pub new_serial: Option<u32>,
+    /// For a zone created after an import: the serial it had where it came from, which
+    /// `new_serial` follows (RFC 1982).
+    #[serde(default)]
+    pub continues_from: Option<u32>,
     /// Changed RRsets (SOA values included when they change), as a saved plan lists
     /// them. Left empty in a plan just made: they are worked out from `old_text` and
     /// `new_text` when shown ([`ZoneChange::rrset_changes`]), so a plan of 40,000 zones
@@ -237,6 +241,9 @@ pub struct Recorded {
     pub revision: Option<String>,
     /// The primary changes were last sent to.
     pub primary: Option<crate::model::config::PrimaryRef>,
+    /// The serials imported zones had (`zonekeeper import`), by zone: a zone created
+    /// continues from its own.
+    pub serial_floors: BTreeMap<String, u32>,
 }
 
 /// The plan that takes the recorded state to the desired one, on day `today` (YYYYMMDD).
@@ -253,7 +260,8 @@ pub fn compute(
     let desired_zones: Vec<(&String, &Zone)> = desired.zones.iter().collect();
     let keep = detail != Detail::Text;
     let mut zones: Vec<ZoneChange> = parallel::map(&desired_zones, |(name, z)| {
-        zone_change(name, z, recorded.zones.get(*name), today, keep)
+        let floor = recorded.serial_floors.get(*name).copied();
+        zone_change(name, z, recorded.zones.get(*name), (today, floor), keep)
     })
     .into_iter()
     .flatten()
@@ -284,6 +292,7 @@ pub fn compute(
             old_group: None,
             expected_serial: Some(r.serial),
             new_serial: None,
+            continues_from: None,
             rrsets: Vec::new(),
             old_text: r.content.clone(),
             new_text: String::new(),
@@ -322,14 +331,16 @@ pub fn compute(
     }
 }
 
-/// One desired zone's change against its recorded row, if it has one to make. Its content
-/// is written out once: hashed, then given its serial if it changes and `keep`. The
-/// changed RRsets are left to [`ZoneChange::rrset_changes`]: worked out when shown.
+/// One desired zone's change against its recorded row, if it has one to make, on day
+/// `today` with the serial the zone had before its import (`floor`), if it was imported.
+/// Its content is written out once: hashed, then given its serial if it changes and
+/// `keep`. The changed RRsets are left to [`ZoneChange::rrset_changes`]: worked out when
+/// shown.
 fn zone_change(
     name: &str,
     z: &Zone,
     recorded: Option<&RecordedZone>,
-    today: u32,
+    (today, floor): (u32, Option<u32>),
     keep: bool,
 ) -> Option<ZoneChange> {
     let text = z.canonical_text(0);
@@ -344,6 +355,7 @@ fn zone_change(
         old_group: r.filter(|r| r.group != z.group).map(|r| r.group.clone()),
         expected_serial: r.map(|r| r.serial),
         new_serial: Some(serial),
+        continues_from: None,
         rrsets: Vec::new(),
         // the recorded content moves in afterwards (`compute`)
         old_text: String::new(),
@@ -351,8 +363,11 @@ fn zone_change(
     };
     match recorded {
         None => {
-            let serial = next_serial(None, today);
-            Some(change(ZoneAction::Create, None, serial, new_text(serial)))
+            // an imported zone continues its serial: never backwards (RFC 1982)
+            let serial = next_serial(floor, today);
+            let mut c = change(ZoneAction::Create, None, serial, new_text(serial));
+            c.continues_from = floor;
+            Some(c)
         }
         Some(r) if r.content_hash != content_hash(&text) || r.group != z.group => {
             let serial = next_serial(Some(r.serial), today);

@@ -248,10 +248,13 @@ fn zone_text(z: &ZoneChange, color: bool) -> String {
             color,
             GREEN,
             &format!(
-                "+ create {} (group {}, serial {})",
+                "+ create {} (group {}, serial {}{})",
                 z.zone,
                 z.group,
-                serial(z.new_serial)
+                serial(z.new_serial),
+                z.continues_from
+                    .map(|f| format!(", serial continues from {f}, imported"))
+                    .unwrap_or_default()
             ),
         ),
         ZoneAction::Update => {

@@ -14,6 +14,8 @@ struct Saved<'a> {
     old_group: Option<&'a str>,
     expected_serial: Option<u32>,
     new_serial: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continues_from: Option<u32>,
     rrsets: &'a [RrsetChange],
 }
 
@@ -26,6 +28,7 @@ impl Serialize for ZoneChange {
             old_group: self.old_group.as_deref(),
             expected_serial: self.expected_serial,
             new_serial: self.new_serial,
+            continues_from: self.continues_from,
             rrsets: &self.rrset_changes(),
         }
         .serialize(s)

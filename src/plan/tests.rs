@@ -57,6 +57,7 @@ fn recorded_from(d: &DesiredState, serial: u32) -> Recorded {
         groups: Vec::new(),
         revision: Some("c0".into()),
         primary: None,
+        serial_floors: BTreeMap::new(),
     }
 }
 
@@ -475,4 +476,53 @@ fn a_text_plan_holds_the_new_content_of_the_zones_it_shows_and_renders_as_the_fu
         assert_eq!(t.new_text, f.new_text, "{}", t.zone);
     }
     assert_eq!(render::text(&text, false), render::text(&full, false));
+}
+
+#[test]
+fn an_imported_zone_continues_its_serial_never_backwards() {
+    let d = desired(&[("a.test", A), ("b.test", A), ("c.test", A)]);
+    let mut rec = Recorded::default();
+    rec.serial_floors.insert("a.test.".into(), 4_000_000_000);
+    rec.serial_floors.insert("b.test.".into(), u32::MAX);
+    let plan = compute(&d, &mut rec, 20261121, Detail::Full);
+    let got: Vec<(Option<u32>, Option<u32>)> = plan
+        .zones
+        .iter()
+        .map(|z| (z.continues_from, z.new_serial))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // greater than any date serial: one more
+            (Some(4_000_000_000), Some(4_000_000_001)),
+            // 2^32 - 1: today's date serial is RFC 1982-greater (it wraps)
+            (Some(u32::MAX), Some(2_026_112_100)),
+            // not imported: today's
+            (None, Some(2_026_112_100)),
+        ]
+    );
+    for z in &plan.zones[..2] {
+        assert!(crate::model::serial::serial_gt(
+            z.new_serial.unwrap(),
+            z.continues_from.unwrap()
+        ));
+    }
+    let text = super::render::text(&plan, false);
+    assert!(
+        text.contains("+ create a.test. (group default, serial 4000000001, serial continues from 4000000000, imported)"),
+        "{text}"
+    );
+    let json = super::render::json(&plan);
+    assert_eq!(
+        json["zones"][0]["continues_from"], 4_000_000_000u32,
+        "{json}"
+    );
+
+    // a zone already recorded goes on from its recorded serial, whatever was imported
+    let mut rec = recorded_from(&d, 5);
+    rec.serial_floors.insert("a.test.".into(), 4_000_000_000);
+    let after = desired(&[("a.test", A2), ("b.test", A), ("c.test", A)]);
+    let plan = compute(&after, &mut rec, 20261121, Detail::Full);
+    assert_eq!(plan.zones[0].new_serial, Some(2_026_112_100));
+    assert_eq!(plan.zones[0].continues_from, None);
 }

@@ -26,6 +26,8 @@
 //! - `drift.rs`: zones the primary serves other than recorded ([`DriftRow`]) and the
 //!   content pass's cursor ([`DriftCursor`]);
 //! - `operations.rs`: staged operations and their steps ([`OperationRow`]);
+//! - `serial_floor.rs`: the serials imported zones had ([`SerialFloor`]), which their
+//!   first apply continues;
 //! - [`lock`]: the apply lock ([`ApplyLock`]).
 
 pub mod leader;
@@ -39,6 +41,7 @@ mod fleet;
 mod health;
 mod open;
 mod operations;
+mod serial_floor;
 mod zones;
 
 pub use audit::{AppliedRevision, AuditEntry};
@@ -47,6 +50,7 @@ pub use fleet::{GroupRow, ServerRow};
 pub use health::{LagRow, LastSweep, ServerCheck, SweepRecord};
 pub use open::{DEFAULT_DB, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
+pub use serial_floor::SerialFloor;
 pub use zones::{RecordedZone, ZoneIntent};
 
 pub use leader::{DaemonRow, Leadership};
@@ -206,6 +210,7 @@ impl Store {
                 "name, role, address, software, groups, COALESCE(last_state, ''), COALESCE(last_message, '')",
             ),
             ("audit", "commit_id, author, action, target, detail"),
+            ("zone_serial_floor", "name, source"),
             (
                 "primary_server",
                 "name, address, rndc, rndc_conf, config_dir",

@@ -48,7 +48,7 @@ fn redact(url: &str) -> String {
 /// The migrations, in one tree for both dialects: (number, name, SQL template). Numbers
 /// are the files' own, so a number taken by another change stays free until its file
 /// arrives. A template is rendered for a dialect by [`render`].
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -87,6 +87,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         include_str!("../../migrations/0009_health.sql"),
     ),
     (10, "drift", include_str!("../../migrations/0010_drift.sql")),
+    (
+        11,
+        "serial floor",
+        include_str!("../../migrations/0011_serial_floor.sql"),
+    ),
 ];
 
 /// The dialect differences, all of them: each placeholder of a migration template and
