@@ -11,8 +11,7 @@ use super::Problem;
 use crate::desired;
 use crate::drift::zone_yaml;
 use crate::model::config::{Config, Group};
-use crate::model::served::{Served, same_content};
-use crate::model::zone::lines_by_rrset;
+use crate::model::served::{Served, differing_rrsets, same_content};
 
 /// Where and how zones are written.
 pub struct Target<'a> {
@@ -200,23 +199,7 @@ fn check(
     if same_content(&desired, served) {
         return Ok(());
     }
-    let (built, read) = (lines_by_rrset(&desired), lines_by_rrset(&served.text));
-    let keys: std::collections::BTreeSet<_> = built.keys().chain(read.keys()).collect();
-    let shown = |l: Option<&Vec<String>>| l.map_or("nothing".to_string(), |l| l.join(" | "));
-    let why: Vec<String> = keys
-        .into_iter()
-        .filter(|k| built.get(*k) != read.get(*k))
-        .take(3)
-        .map(|k| {
-            format!(
-                "{} {}: it would build {}; read {}",
-                k.0,
-                k.1,
-                shown(built.get(k)),
-                shown(read.get(k))
-            )
-        })
-        .collect();
+    let why = differing_rrsets(&desired, &served.text, ("it would build", "read"));
     let why = match why.is_empty() {
         true => "its SOA values differ".to_string(),
         false => why.join("; "),

@@ -46,13 +46,32 @@ pub fn same_content(desired: &str, served: &Served) -> bool {
         && lines_by_rrset(desired) == lines_by_rrset(&served.text)
 }
 
+/// The first three RRsets (`owner TYPE: <a> …; <b> …`) whose lines differ between the
+/// canonical texts `a` and `b`, each side named by `names`.
+pub fn differing_rrsets(a: &str, b: &str, names: (&str, &str)) -> Vec<String> {
+    let shown = |l: Option<&Vec<String>>| l.map_or("nothing".to_string(), |l| l.join(" | "));
+    let (left, right) = (lines_by_rrset(a), lines_by_rrset(b));
+    let keys: std::collections::BTreeSet<_> = left.keys().chain(right.keys()).collect();
+    keys.into_iter()
+        .filter(|k| left.get(*k) != right.get(*k))
+        .take(3)
+        .map(|k| {
+            format!(
+                "{} {}: {} {}; {} {}",
+                k.0,
+                k.1,
+                names.0,
+                shown(left.get(k)),
+                names.1,
+                shown(right.get(k))
+            )
+        })
+        .collect()
+}
+
 /// Why `served` is not `desired` at `serial`: the first differing RRsets (desired vs
 /// served), or the serial. None when they are equal.
 pub fn difference(zone: &str, desired: &str, served: &Served, serial: u32) -> Option<String> {
-    let what = |lines: Option<&Vec<String>>| match lines {
-        Some(l) => l.join(" | "),
-        None => "nothing".into(),
-    };
     if soa_values(desired) != soa_values(&served.text) {
         return Some(format!(
             "zone {zone}: the primary serves SOA {}, desired {}",
@@ -60,22 +79,7 @@ pub fn difference(zone: &str, desired: &str, served: &Served, serial: u32) -> Op
             soa_values(desired).unwrap_or_default()
         ));
     }
-    let (want, have) = (lines_by_rrset(desired), lines_by_rrset(&served.text));
-    let keys: std::collections::BTreeSet<_> = want.keys().chain(have.keys()).collect();
-    let differing: Vec<String> = keys
-        .into_iter()
-        .filter(|k| want.get(*k) != have.get(*k))
-        .take(3)
-        .map(|k| {
-            format!(
-                "{} {}: desired {}; served {}",
-                k.0,
-                k.1,
-                what(want.get(k)),
-                what(have.get(k))
-            )
-        })
-        .collect();
+    let differing = differing_rrsets(desired, &served.text, ("desired", "served"));
     if !differing.is_empty() {
         return Some(format!(
             "zone {zone}: the primary does not serve the desired content: {}. The zone is not recorded as applied; find out who changed it (or what the primary did not take), then apply again",
