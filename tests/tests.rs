@@ -13,6 +13,8 @@ mod adopt;
 mod auto_ptr;
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
+/// --help (examples, exit codes, the README's table), completions, man pages, -v/-q.
+mod cli_help;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
@@ -32,6 +34,11 @@ mod regression;
 mod sim;
 /// Stores made by released code open under this code (one migrations tree).
 mod store;
+/// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas
+/// against real outputs.
+mod schema;
+/// One version of each crate where two would be built (base64, sha2).
+mod dependencies;
 /// `validate`: the example repository, and bad input.
 mod validate;
 /// The daemon as a real process; `check` and `maintenance`.

@@ -12,6 +12,9 @@ use crate::outln;
 use crate::plan::{Plan, ZoneChange};
 use crate::store::{ApplyLock, Store};
 
+/// The format of apply's JSON (schema/output/apply.schema.json).
+pub const FORMAT: &str = "zonekeeper-apply/1";
+
 /// Options of `apply`.
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -180,7 +183,7 @@ async fn locked(
         } else {
             outln!(
                 "{}",
-                serde_json::json!({"applied": true, "state": "applied", "changes": false, "recorded": recorded})
+                serde_json::json!({"format": FORMAT, "applied": true, "state": "applied", "changes": false, "recorded": recorded})
             )?;
         }
         return Ok(0);
@@ -256,6 +259,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
         return outln!(
             "{}",
             serde_json::json!({
+                "format": FORMAT,
                 "applied": report.revision_recorded,
                 "state": state,
                 "revision": plan.revision,
@@ -263,7 +267,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
                 "waiting": report.waiting,
-                "requeue_at": report.requeue_at,
+                "requeue_at": report.requeue_at.map(crate::store::lock::utc),
                 "not_waited_for": report.missed,
             })
         );
