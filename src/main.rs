@@ -49,13 +49,17 @@ fn main() -> ExitCode {
         _ => "warn",
     };
     let level = zonekeeper::cli::help::log_filter(cli.global.verbose, cli.global.quiet, default);
+    let from_env = EnvFilter::try_from_env("ZONEKEEPER_LOG").ok();
+    let said = from_env.as_ref().map(|f| format!("ZONEKEEPER_LOG={f}"));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("ZONEKEEPER_LOG").unwrap_or_else(|_| EnvFilter::new(level)),
-        )
+        .with_env_filter(from_env.unwrap_or_else(|| EnvFilter::new(&level)))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
+    tracing::debug!(
+        "log filter {}",
+        said.unwrap_or_else(|| format!("{level} (-v, -vv, -q; ZONEKEEPER_LOG wins when set)"))
+    );
     let json = cli.global.format == zonekeeper::cli::Format::Json;
     match zonekeeper::cli::run(cli) {
         Ok(code) => ExitCode::from(code),

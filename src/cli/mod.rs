@@ -203,6 +203,13 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         .build()
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
     let g = &cli.global;
+    tracing::info!(
+        repo = %g.repo.display(),
+        rev = %g.rev,
+        worktree = g.worktree,
+        "zonekeeper {}",
+        env!("CARGO_PKG_VERSION")
+    );
     match &cli.command {
         Command::Validate => validate::run(g),
         Command::Plan(args) => runtime.block_on(plan::run(g, args)),
