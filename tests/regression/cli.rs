@@ -9,7 +9,8 @@ use crate::support::{Db, Env, text, zone_yaml};
 /// Reproduction: the editor schemas accepted files `validate` refuses: MX preference
 /// 70000, SRV port 70000, CAA flag 300, 64-byte labels, `w!w` owners, `ttl: "300"`,
 /// `port: 0`, `cutover` on TXT, bad `parent_servers` (18 of 59 cases disagreed). Each of
-/// those corpus cases: validate refuses it, and now so does the schema.
+/// those corpus cases: validate refuses it and now so does the schema (port 0: validate
+/// accepted it, now refuses), but `ttl: "300"`, which both now accept.
 #[test]
 fn editor_schema_accepts_what_validate_refuses() {
     let named = [
@@ -28,18 +29,22 @@ fn editor_schema_accepts_what_validate_refuses() {
         .into_iter()
         .filter(|c| {
             let stem = c.path.file_stem().unwrap().to_string_lossy().into_owned();
-            named.iter().any(|n| stem.ends_with(n))
+            named.iter().any(|n| stem.split_once('-').map(|(_, name)| name) == Some(*n))
         })
         .collect();
     assert_eq!(cases.len(), named.len(), "every named case is in the corpus");
     let verdicts = judge(&cases);
     for (case, v) in cases.iter().zip(&verdicts) {
-        assert!(!v.validate, "{}: validate accepts it", case.path.display());
-        assert!(
-            !v.schema.is_empty(),
-            "{}: the editor schema accepts what validate refuses: {}",
+        // `ttl: "300"`: validate reads a quoted number as the number; the schema now too
+        let quoted = case.path.to_string_lossy().ends_with("ttl-string.yaml");
+        assert_eq!(v.validate, quoted, "{}: {}", case.path.display(), v.problems);
+        assert_eq!(
+            v.schema.is_empty(),
+            v.validate,
+            "{}: the editor schema and validate disagree: {} {:?}",
             case.path.display(),
-            v.problems
+            v.problems,
+            v.schema
         );
     }
     assert!(disagreements(&cases, &verdicts).is_empty());
