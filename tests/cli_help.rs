@@ -127,7 +127,10 @@ fn every_command_help_has_examples_own_options_first_and_exit_codes() {
             .find("Global options:\n")
             .unwrap_or_else(|| panic!("{verb}: no Global options:\n{help}"));
         let repo = help.find("--repo <REPO>").unwrap();
-        assert!(repo > global, "{verb}: --repo is not under Global options:\n{help}");
+        assert!(
+            repo > global,
+            "{verb}: --repo is not under Global options:\n{help}"
+        );
         for shared in ["--rev", "--format", "--db", "-v, --verbose", "-q, --quiet"] {
             assert!(
                 help[global..].contains(shared),
@@ -135,7 +138,10 @@ fn every_command_help_has_examples_own_options_first_and_exit_codes() {
             );
         }
         let options = help.find("Options:\n").unwrap();
-        assert!(options < global, "{verb}: Options: after Global options:\n{help}");
+        assert!(
+            options < global,
+            "{verb}: Options: after Global options:\n{help}"
+        );
         assert!(
             help[options..global].contains("-h, --help"),
             "{verb}: its own options first:\n{help}"
@@ -148,7 +154,10 @@ fn every_command_help_has_examples_own_options_first_and_exit_codes() {
             "{verb}: no example command line: {examples:?}"
         );
         let codes = exit_codes(verb);
-        assert!(codes.starts_with("0 ") && codes.contains("; 1 "), "{verb}: {codes}");
+        assert!(
+            codes.starts_with("0 ") && codes.contains("; 1 "),
+            "{verb}: {codes}"
+        );
     }
     // the command's own option is listed before the heading of the shared ones
     let plan = stdout_of(&["plan", "--help"]);
@@ -160,7 +169,10 @@ fn every_command_help_has_examples_own_options_first_and_exit_codes() {
 #[test]
 fn top_level_help_lists_every_exit_code() {
     let help = stdout_of(&["--help"]);
-    let listed = help.split("Exit codes:").nth(1).expect("Exit codes: at the top");
+    let listed = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("Exit codes: at the top");
     let mut blocks: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut current = None;
     for line in listed.lines().skip(1) {
@@ -184,7 +196,10 @@ fn top_level_help_lists_every_exit_code() {
             .join("; ");
         assert_eq!(top, exit_codes(&verb), "{verb}");
     }
-    assert!(help.contains("ZONEKEEPER_LOG") && help.contains("wins"), "{help}");
+    assert!(
+        help.contains("ZONEKEEPER_LOG") && help.contains("wins"),
+        "{help}"
+    );
 }
 
 /// The README's command table and --help agree: every command of --help has a row and
@@ -228,13 +243,21 @@ fn completion_scripts_complete_in_a_real_bash() {
         let words: Vec<&str> = line.split(' ').collect();
         let script = format!(
             "source <('{bin}' completions bash) && COMP_WORDS=({}) && COMP_CWORD={} && COMP_LINE='{line}' && COMP_POINT={} && _zonekeeper zonekeeper '{}' '{}' && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
-            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
             words.len() - 1,
             line.len(),
             words[words.len() - 1],
             words[words.len() - 2],
         );
-        let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", text(&out));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -251,7 +274,11 @@ fn completion_scripts_complete_in_a_real_bash() {
 #[test]
 fn man_pages_render_and_cover_every_command() {
     let page = stdout_of(&["man"]);
-    assert!(page.contains(".TH zonekeeper 1"), "{}", &page[..page.len().min(400)]);
+    assert!(
+        page.contains(".TH zonekeeper 1"),
+        "{}",
+        &page[..page.len().min(400)]
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("zonekeeper.1"), &page).unwrap();
     let rendered = Command::new("man")
@@ -263,22 +290,23 @@ fn man_pages_render_and_cover_every_command() {
         .unwrap();
     assert!(rendered.status.success(), "{}", text(&rendered));
     let rendered = String::from_utf8_lossy(&rendered.stdout);
-    for want in ["zonekeeper-validate(1)", "zonekeeper-apply(1)", "Exit codes:", "--verbose"] {
+    for want in [
+        "zonekeeper-validate(1)",
+        "zonekeeper-apply(1)",
+        "Exit codes:",
+        "--verbose",
+    ] {
         assert!(rendered.contains(want), "no {want} in:\n{rendered}");
     }
     assert!(!rendered.contains("\u{1b}["), "escape codes in the page");
 
     let pages = dir.path().join("pages");
-    let out = zk_in(
-        &["man", "--dir", pages.to_str().unwrap()],
-        dir.path(),
-        &[],
-    );
+    let out = zk_in(&["man", "--dir", pages.to_str().unwrap()], dir.path(), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     for verb in verbs() {
         let file = pages.join(format!("zonekeeper-{verb}.1"));
-        let roff = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let roff =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(roff.contains(&format!(".TH zonekeeper-{verb} 1")), "{verb}");
     }
     assert!(pages.join("zonekeeper.1").exists());
@@ -292,7 +320,11 @@ fn repo() -> (tempfile::TempDir, String) {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let repo = dir.path().join("repo");
     std::fs::create_dir_all(repo.join("zones")).unwrap();
-    std::fs::copy(examples.join("zonekeeper.yaml"), repo.join("zonekeeper.yaml")).unwrap();
+    std::fs::copy(
+        examples.join("zonekeeper.yaml"),
+        repo.join("zonekeeper.yaml"),
+    )
+    .unwrap();
     std::fs::write(
         repo.join("zones/a.test.yaml"),
         "group: default\nrecords:\n  www: { A: 192.0.2.1 }\n",
@@ -317,7 +349,10 @@ fn verbose_quiet_and_zonekeeper_log() {
         String::from_utf8(out.stderr).unwrap()
     };
     let quiet = plan(&[], &[]);
-    assert!(!quiet.contains(" INFO ") && !quiet.contains(" DEBUG "), "{quiet}");
+    assert!(
+        !quiet.contains(" INFO ") && !quiet.contains(" DEBUG "),
+        "{quiet}"
+    );
     let info = plan(&["-v"], &[]);
     assert!(info.contains(" INFO zonekeeper"), "{info}");
     assert!(!info.contains(" DEBUG "), "{info}");

@@ -91,7 +91,10 @@ pub fn corpus() -> Vec<Case> {
             let valid = match header("expect").as_deref() {
                 Some("valid") => true,
                 Some("invalid") => false,
-                other => panic!("{}: `# expect: valid|invalid`, not {other:?}", path.display()),
+                other => panic!(
+                    "{}: `# expect: valid|invalid`, not {other:?}",
+                    path.display()
+                ),
             };
             let cannot = header("schema-cannot");
             assert!(
@@ -289,36 +292,70 @@ fn validate_and_error_outputs_match_their_schemas() {
     assert!(why_not(&error, &usage).is_empty(), "{usage}");
 
     let good = zk(
-        &["validate", "--worktree", "--format", "json", "--repo", examples.to_str().unwrap()],
+        &[
+            "validate",
+            "--worktree",
+            "--format",
+            "json",
+            "--repo",
+            examples.to_str().unwrap(),
+        ],
         dir.path(),
     );
     assert_eq!(good.status.code(), Some(0), "{}", text(&good));
     let doc: serde_json::Value = serde_json::from_slice(&good.stdout).unwrap();
     assert_eq!(doc["format"], "zonekeeper-validate/1");
     assert_eq!(doc["valid"], true);
-    assert!(why_not(&validate, &doc).is_empty(), "{:?}", why_not(&validate, &doc));
+    assert!(
+        why_not(&validate, &doc).is_empty(),
+        "{:?}",
+        why_not(&validate, &doc)
+    );
 
     let repo = dir.path().join("bad");
     std::fs::create_dir_all(repo.join("zones")).unwrap();
-    std::fs::copy(examples.join("zonekeeper.yaml"), repo.join("zonekeeper.yaml")).unwrap();
+    std::fs::copy(
+        examples.join("zonekeeper.yaml"),
+        repo.join("zonekeeper.yaml"),
+    )
+    .unwrap();
     std::fs::write(
         repo.join("zones/example.com.yaml"),
         "group: default\nrecords:\n  www: { A: 256.1.1.1 }\n",
     )
     .unwrap();
     let bad = zk(
-        &["validate", "--worktree", "--format", "json", "--repo", "bad"],
+        &[
+            "validate",
+            "--worktree",
+            "--format",
+            "json",
+            "--repo",
+            "bad",
+        ],
         dir.path(),
     );
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     let doc: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["problems"][0]["line"], 3);
-    assert!(why_not(&validate, &doc).is_empty(), "{:?}", why_not(&validate, &doc));
+    assert!(
+        why_not(&validate, &doc).is_empty(),
+        "{:?}",
+        why_not(&validate, &doc)
+    );
 
     // a revision that is not there: an error, in JSON on stdout, nothing on stdout else
     let missing = zk(
-        &["validate", "--rev", "no-such-rev", "--format", "json", "--repo", "bad"],
+        &[
+            "validate",
+            "--rev",
+            "no-such-rev",
+            "--format",
+            "json",
+            "--repo",
+            "bad",
+        ],
         dir.path(),
     );
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
@@ -390,7 +427,13 @@ fn lab_outputs_match_their_schemas() {
         "$ORIGIN b.test.\n@ 300 IN SOA ns1.example.net. h.example.net. 5 3600 600 1209600 300\n@ 300 IN NS ns1.example.net.\nwww 300 IN A 192.0.2.7\n",
     )
     .unwrap();
-    let import = env.zk(&["import", "--file", file.to_str().unwrap(), "--format", "json"]);
+    let import = env.zk(&[
+        "import",
+        "--file",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(import.status.code(), Some(0), "{}", text(&import));
     assert_eq!(checked("import", &import)["written"], 1);
 }

@@ -15,6 +15,8 @@ mod auto_ptr;
 mod ci;
 /// --help (examples, exit codes, the README's table), completions, man pages, -v/-q.
 mod cli_help;
+/// One version of each crate where two would be built (base64, sha2).
+mod dependencies;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
@@ -29,16 +31,14 @@ mod lab;
 mod procedures;
 /// One test per reported defect, named after it.
 mod regression;
+/// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas
+/// against real outputs.
+mod schema;
 /// The simulated fleet: every procedure, a crash after every store write, and random fault
 /// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
 mod sim;
 /// Stores made by released code open under this code (one migrations tree).
 mod store;
-/// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas
-/// against real outputs.
-mod schema;
-/// One version of each crate where two would be built (base64, sha2).
-mod dependencies;
 /// `validate`: the example repository, and bad input.
 mod validate;
 /// The daemon as a real process; `check` and `maintenance`.

@@ -12,7 +12,9 @@ pub const FORMAT: &str = "zonekeeper-error/1";
 /// Whether the raw arguments ask for JSON (`--format json` or `--format=json`), for a
 /// usage error, when the arguments could not be parsed.
 pub fn asked_in(args: &[std::ffi::OsString]) -> bool {
-    args.iter().zip(args.iter().skip(1)).any(|(a, b)| a == "--format" && b == "json")
+    args.iter()
+        .zip(args.iter().skip(1))
+        .any(|(a, b)| a == "--format" && b == "json")
         || args.iter().any(|a| a == "--format=json")
 }
 

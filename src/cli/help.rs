@@ -22,129 +22,260 @@ pub const VERBS: &[Verb] = &[
     Verb {
         name: "validate",
         examples: &[
-            ("check the committed desired state (HEAD)", "zonekeeper validate"),
-            ("check the files as edited, before committing", "zonekeeper validate --worktree"),
-            ("check another revision, for a program", "zonekeeper validate --rev main~1 --format json"),
+            (
+                "check the committed desired state (HEAD)",
+                "zonekeeper validate",
+            ),
+            (
+                "check the files as edited, before committing",
+                "zonekeeper validate --worktree",
+            ),
+            (
+                "check another revision, for a program",
+                "zonekeeper validate --rev main~1 --format json",
+            ),
         ],
-        exit_codes: &[(0, "valid"), (1, "invalid (every problem listed), or an error")],
+        exit_codes: &[
+            (0, "valid"),
+            (1, "invalid (every problem listed), or an error"),
+        ],
     },
     Verb {
         name: "plan",
         examples: &[
             ("what apply would do now", "zonekeeper plan"),
-            ("save it for `apply FILE`", "zonekeeper plan --out plan.json"),
-            ("in CI: 2 when there is something to do", "zonekeeper plan --detailed-exitcode"),
+            (
+                "save it for `apply FILE`",
+                "zonekeeper plan --out plan.json",
+            ),
+            (
+                "in CI: 2 when there is something to do",
+                "zonekeeper plan --detailed-exitcode",
+            ),
         ],
         exit_codes: &[
             (0, "planned (with --detailed-exitcode: nothing to do)"),
             (1, ERROR),
-            (2, "with --detailed-exitcode: something to do (a zone change, a staged operation, recorded drift)"),
+            (
+                2,
+                "with --detailed-exitcode: something to do (a zone change, a staged operation, recorded drift)",
+            ),
         ],
     },
     Verb {
         name: "apply",
         examples: &[
             ("show the plan, ask, then carry it out", "zonekeeper apply"),
-            ("carry out a saved plan without asking", "zonekeeper apply plan.json --auto-approve"),
-            ("also delete zones whose files are gone", "zonekeeper apply --allow-delete"),
+            (
+                "carry out a saved plan without asking",
+                "zonekeeper apply plan.json --auto-approve",
+            ),
+            (
+                "also delete zones whose files are gone",
+                "zonekeeper apply --allow-delete",
+            ),
         ],
         exit_codes: &[
             (0, "applied and verified on every server waited for"),
-            (1, "an error, an incomplete apply (run it again), or not approved"),
-            (3, "an operation waits at a gate (a time, a confirmation, the parent)"),
-            (130, "interrupted (SIGINT or SIGTERM) after the current step, which is recorded"),
+            (
+                1,
+                "an error, an incomplete apply (run it again), or not approved",
+            ),
+            (
+                3,
+                "an operation waits at a gate (a time, a confirmation, the parent)",
+            ),
+            (
+                130,
+                "interrupted (SIGINT or SIGTERM) after the current step, which is recorded",
+            ),
         ],
     },
     Verb {
         name: "status",
         examples: &[
-            ("the lock, servers, operations and last apply", "zonekeeper status"),
-            ("the same against a team's PostgreSQL store", "zonekeeper --db postgres://zk@db/zonekeeper status"),
+            (
+                "the lock, servers, operations and last apply",
+                "zonekeeper status",
+            ),
+            (
+                "the same against a team's PostgreSQL store",
+                "zonekeeper --db postgres://zk@db/zonekeeper status",
+            ),
         ],
         exit_codes: &[(0, "shown"), (1, ERROR)],
     },
     Verb {
         name: "check",
         examples: &[
-            ("ask every server about each of its zones now", "zonekeeper check"),
-            ("gently, with a longer timeout", "zonekeeper check --window 16 --timeout-ms 3000"),
+            (
+                "ask every server about each of its zones now",
+                "zonekeeper check",
+            ),
+            (
+                "gently, with a longer timeout",
+                "zonekeeper check --window 16 --timeout-ms 3000",
+            ),
         ],
-        exit_codes: &[(0, "every server OK"), (1, ERROR), (2, "a server is not OK (RETRY or BROKEN)")],
+        exit_codes: &[
+            (0, "every server OK"),
+            (1, ERROR),
+            (2, "a server is not OK (RETRY or BROKEN)"),
+        ],
     },
     Verb {
         name: "maintenance",
         examples: &[
-            ("take ns2 out before its reboot", "zonekeeper maintenance ns2 on"),
-            ("bring it back; the next sweep verifies it", "zonekeeper maintenance ns2 off"),
+            (
+                "take ns2 out before its reboot",
+                "zonekeeper maintenance ns2 on",
+            ),
+            (
+                "bring it back; the next sweep verifies it",
+                "zonekeeper maintenance ns2 off",
+            ),
         ],
-        exit_codes: &[(0, "done"), (1, "not a secondary of the applied fleet, or an error")],
+        exit_codes: &[
+            (0, "done"),
+            (1, "not a secondary of the applied fleet, or an error"),
+        ],
     },
     Verb {
         name: "show",
         examples: &[
-            ("one zone: desired, recorded, served", "zonekeeper show zone example.com"),
-            ("a plan saved by `plan --out`", "zonekeeper show plan plan.json"),
+            (
+                "one zone: desired, recorded, served",
+                "zonekeeper show zone example.com",
+            ),
+            (
+                "a plan saved by `plan --out`",
+                "zonekeeper show plan plan.json",
+            ),
         ],
-        exit_codes: &[(0, "shown"), (1, "an unknown zone, a file that is not a plan, or an error")],
+        exit_codes: &[
+            (0, "shown"),
+            (1, "an unknown zone, a file that is not a plan, or an error"),
+        ],
     },
     Verb {
         name: "confirm",
-        examples: &[("pass step 3 of operation 12 once the registrar publishes", "zonekeeper confirm 12 3")],
-        exit_codes: &[(0, "confirmed"), (1, "refused, not confirmed at the question, or an error")],
+        examples: &[(
+            "pass step 3 of operation 12 once the registrar publishes",
+            "zonekeeper confirm 12 3",
+        )],
+        exit_codes: &[
+            (0, "confirmed"),
+            (1, "refused, not confirmed at the question, or an error"),
+        ],
     },
     Verb {
         name: "reset",
-        examples: &[("let the next apply try operation 12's step again", "zonekeeper reset 12 --yes")],
-        exit_codes: &[(0, "reset"), (1, "refused, not confirmed at the question, or an error")],
+        examples: &[(
+            "let the next apply try operation 12's step again",
+            "zonekeeper reset 12 --yes",
+        )],
+        exit_codes: &[
+            (0, "reset"),
+            (1, "refused, not confirmed at the question, or an error"),
+        ],
     },
     Verb {
         name: "cancel",
         examples: &[("drop operation 12", "zonekeeper cancel 12")],
-        exit_codes: &[(0, "cancelled"), (1, "refused, not confirmed at the question, or an error")],
+        exit_codes: &[
+            (0, "cancelled"),
+            (1, "refused, not confirmed at the question, or an error"),
+        ],
     },
     Verb {
         name: "unlock",
-        examples: &[("remove the lock of an apply that died (id from `status`)", "zonekeeper unlock 3f9a1c2e4b5d6e7f")],
-        exit_codes: &[(0, "removed"), (1, "refused (another lock id), not confirmed, or an error")],
+        examples: &[(
+            "remove the lock of an apply that died (id from `status`)",
+            "zonekeeper unlock 3f9a1c2e4b5d6e7f",
+        )],
+        exit_codes: &[
+            (0, "removed"),
+            (1, "refused (another lock id), not confirmed, or an error"),
+        ],
     },
     Verb {
         name: "watch",
         examples: &[
-            ("the daemon, with Prometheus metrics", "zonekeeper watch --metrics 127.0.0.1:9153"),
-            ("look at the branch every 10 s, and log more", "zonekeeper -v watch --poll 10"),
+            (
+                "the daemon, with Prometheus metrics",
+                "zonekeeper watch --metrics 127.0.0.1:9153",
+            ),
+            (
+                "look at the branch every 10 s, and log more",
+                "zonekeeper -v watch --poll 10",
+            ),
         ],
         exit_codes: &[(0, "stopped by SIGTERM or SIGINT"), (1, ERROR)],
     },
     Verb {
         name: "drift",
         examples: &[
-            ("compare every recorded zone with the primary", "zonekeeper drift"),
-            ("only two zones", "zonekeeper drift --zone example.com --zone example.net"),
+            (
+                "compare every recorded zone with the primary",
+                "zonekeeper drift",
+            ),
+            (
+                "only two zones",
+                "zonekeeper drift --zone example.com --zone example.net",
+            ),
         ],
-        exit_codes: &[(0, "no drift"), (1, ERROR), (2, "drift (shown and recorded)")],
+        exit_codes: &[
+            (0, "no drift"),
+            (1, ERROR),
+            (2, "drift (shown and recorded)"),
+        ],
     },
     Verb {
         name: "import",
         examples: &[
-            ("a zone as the primary serves it", "zonekeeper import --zone example.com --from-primary"),
-            ("every primary zone of a BIND server", "zonekeeper import --named-conf /etc/bind/named.conf"),
-            ("a catalog's zones by transfer", "zonekeeper import --axfr 192.0.2.1 --tsig-key-file key.conf --catalog catalog.example."),
+            (
+                "a zone as the primary serves it",
+                "zonekeeper import --zone example.com --from-primary",
+            ),
+            (
+                "every primary zone of a BIND server",
+                "zonekeeper import --named-conf /etc/bind/named.conf",
+            ),
+            (
+                "a catalog's zones by transfer",
+                "zonekeeper import --axfr 192.0.2.1 --tsig-key-file key.conf --catalog catalog.example.",
+            ),
         ],
-        exit_codes: &[(0, "every zone imported"), (1, "a zone not imported (every problem listed), or an error")],
+        exit_codes: &[
+            (0, "every zone imported"),
+            (1, "a zone not imported (every problem listed), or an error"),
+        ],
     },
     Verb {
         name: "hook",
         examples: &[
-            ("hooks/pre-receive of the bare repository", "exec zonekeeper --repo \"$GIT_DIR\" hook pre-receive --branch main"),
-            ("hooks/post-receive", "exec zonekeeper --repo \"$GIT_DIR\" hook post-receive"),
+            (
+                "hooks/pre-receive of the bare repository",
+                "exec zonekeeper --repo \"$GIT_DIR\" hook pre-receive --branch main",
+            ),
+            (
+                "hooks/post-receive",
+                "exec zonekeeper --repo \"$GIT_DIR\" hook post-receive",
+            ),
         ],
-        exit_codes: &[(0, "accepted, or applied"), (1, "refused (an invalid revision), failed, or an error")],
+        exit_codes: &[
+            (0, "accepted, or applied"),
+            (1, "refused (an invalid revision), failed, or an error"),
+        ],
     },
     #[cfg(feature = "lab")]
     Verb {
         name: "lab",
         examples: &[
-            ("start a BIND lab shaped after zonekeeper.yaml", "zonekeeper --repo examples lab up"),
+            (
+                "start a BIND lab shaped after zonekeeper.yaml",
+                "zonekeeper --repo examples lab up",
+            ),
             ("stop it", "zonekeeper --repo examples lab down"),
         ],
         exit_codes: &[(0, "done"), (1, ERROR)],
@@ -152,9 +283,18 @@ pub const VERBS: &[Verb] = &[
     Verb {
         name: "completions",
         examples: &[
-            ("bash, for this shell", "source <(zonekeeper completions bash)"),
-            ("zsh, installed", "zonekeeper completions zsh > \"${fpath[1]}/_zonekeeper\""),
-            ("fish, installed", "zonekeeper completions fish > ~/.config/fish/completions/zonekeeper.fish"),
+            (
+                "bash, for this shell",
+                "source <(zonekeeper completions bash)",
+            ),
+            (
+                "zsh, installed",
+                "zonekeeper completions zsh > \"${fpath[1]}/_zonekeeper\"",
+            ),
+            (
+                "fish, installed",
+                "zonekeeper completions fish > ~/.config/fish/completions/zonekeeper.fish",
+            ),
         ],
         exit_codes: &[(0, "printed"), (1, ERROR)],
     },
@@ -162,7 +302,10 @@ pub const VERBS: &[Verb] = &[
         name: "man",
         examples: &[
             ("read the manual page now", "zonekeeper man | man -l -"),
-            ("install a page per command", "zonekeeper man --dir /usr/local/share/man/man1"),
+            (
+                "install a page per command",
+                "zonekeeper man --dir /usr/local/share/man/man1",
+            ),
         ],
         exit_codes: &[(0, "printed or written"), (1, ERROR)],
     },
@@ -235,4 +378,42 @@ pub fn log_filter(verbose: u8, quiet: bool, default: &'static str) -> String {
     };
     let ours: Vec<String> = OURS.iter().map(|t| format!("{t}={level}")).collect();
     format!("{},sqlx=warn,warn", ours.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_has_its_examples_and_exit_codes_and_no_other() {
+        let commands: Vec<String> = crate::cli::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        let verbs: Vec<String> = VERBS.iter().map(|v| v.name.to_string()).collect();
+        assert_eq!(commands, verbs);
+        for v in VERBS {
+            assert!(!v.examples.is_empty(), "{}", v.name);
+            assert_eq!(v.exit_codes.first().map(|c| c.0), Some(0), "{}", v.name);
+            assert!(v.exit_codes.iter().any(|c| c.0 == 1), "{}", v.name);
+            assert!(
+                v.exit_codes.windows(2).all(|w| w[0].0 < w[1].0),
+                "{}",
+                v.name
+            );
+        }
+    }
+
+    #[test]
+    fn verbosity_keeps_the_store_quiet() {
+        assert_eq!(log_filter(0, false, "warn"), "warn");
+        assert_eq!(log_filter(3, true, "warn"), "error");
+        let vv = log_filter(2, false, "warn");
+        assert!(
+            vv.contains("zonekeeper=debug") && vv.contains("sqlx=warn"),
+            "{vv}"
+        );
+        assert!(log_filter(1, false, "warn").contains("zonekeeper_query=info"));
+    }
 }

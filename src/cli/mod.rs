@@ -277,6 +277,10 @@ mod tests {
             &["zonekeeper", "unlock", "3f9a1c2e4b5d6e7f", "--yes"],
             &["zonekeeper", "hook", "pre-receive", "--branch", "main"],
             &["zonekeeper", "hook", "post-receive"],
+            &["zonekeeper", "completions", "zsh"],
+            &["zonekeeper", "man", "--dir", "man"],
+            &["zonekeeper", "-vv", "plan"],
+            &["zonekeeper", "status", "-q"],
         ] {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
@@ -289,6 +293,10 @@ mod tests {
         assert!(
             Cli::try_parse_from(["zonekeeper", "confirm", "x", "1"]).is_err(),
             "operation numbers are numbers"
+        );
+        assert!(
+            Cli::try_parse_from(["zonekeeper", "-v", "-q", "status"]).is_err(),
+            "-v and -q contradict each other"
         );
     }
 }

@@ -29,15 +29,27 @@ fn editor_schema_accepts_what_validate_refuses() {
         .into_iter()
         .filter(|c| {
             let stem = c.path.file_stem().unwrap().to_string_lossy().into_owned();
-            named.iter().any(|n| stem.split_once('-').map(|(_, name)| name) == Some(*n))
+            named
+                .iter()
+                .any(|n| stem.split_once('-').map(|(_, name)| name) == Some(*n))
         })
         .collect();
-    assert_eq!(cases.len(), named.len(), "every named case is in the corpus");
+    assert_eq!(
+        cases.len(),
+        named.len(),
+        "every named case is in the corpus"
+    );
     let verdicts = judge(&cases);
     for (case, v) in cases.iter().zip(&verdicts) {
         // `ttl: "300"`: validate reads a quoted number as the number; the schema now too
         let quoted = case.path.to_string_lossy().ends_with("ttl-string.yaml");
-        assert_eq!(v.validate, quoted, "{}: {}", case.path.display(), v.problems);
+        assert_eq!(
+            v.validate,
+            quoted,
+            "{}: {}",
+            case.path.display(),
+            v.problems
+        );
         assert_eq!(
             v.schema.is_empty(),
             v.validate,
@@ -81,7 +93,8 @@ fn schema_links_break_when_example_is_copied() {
         );
         let schema = read_json(&target);
         assert_eq!(
-            schema["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema",
             "{}",
             target.display()
         );
@@ -109,13 +122,22 @@ fn verbose_floods_output_with_sql() {
     let out = env.zk(&["-vv", "plan"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains(" DEBUG zonekeeper") || log.contains(" INFO zonekeeper"), "{log}");
+    assert!(
+        log.contains(" DEBUG zonekeeper") || log.contains(" INFO zonekeeper"),
+        "{log}"
+    );
     for sql in ["sqlx::query", "SELECT ", "INSERT ", "PRAGMA "] {
         assert!(!log.contains(sql), "{sql} in the -vv log:\n{log}");
     }
     // asked for by name, the statements are there: ZONEKEEPER_LOG wins
     let asked = zk_in(
-        &["--repo", env.repo.to_str().unwrap(), "--db", &env.db, "plan"],
+        &[
+            "--repo",
+            env.repo.to_str().unwrap(),
+            "--db",
+            &env.db,
+            "plan",
+        ],
         env.dir.path(),
         &[("ZONEKEEPER_LOG", "sqlx=debug")],
     );
