@@ -28,7 +28,12 @@ pub(crate) fn zk_cmd(cwd: &Path, args: &[&str]) -> Command {
 /// Runs `git` in `repo`, asserting success; its stdout.
 pub(crate) fn git(repo: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=Test Operator", "-c", "user.email=ops@example.net"])
+        .args([
+            "-c",
+            "user.name=Test Operator",
+            "-c",
+            "user.email=ops@example.net",
+        ])
         .args(args)
         .current_dir(repo)
         .output()
@@ -69,7 +74,11 @@ pub(crate) fn copied_example(dir: &Path, port: u16) {
     let config = dir.join("zonekeeper.yaml");
     let yaml = std::fs::read_to_string(&config).unwrap();
     assert_eq!(yaml.matches("port: 53\n").count(), 3, "{yaml}");
-    std::fs::write(&config, yaml.replace("port: 53\n", &format!("port: {port}\n"))).unwrap();
+    std::fs::write(
+        &config,
+        yaml.replace("port: 53\n", &format!("port: {port}\n")),
+    )
+    .unwrap();
     git(dir, &["init", "-q"]);
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-qm", "the example"]);
@@ -98,7 +107,12 @@ fn the_copied_example_works_from_inside_and_from_elsewhere() {
     let r = repo.display().to_string();
 
     let out = zk_in(&repo, &["validate"]);
-    assert_eq!(out.status.code(), Some(0), "validate inside: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "validate inside: {}",
+        text(&out)
+    );
     let _down = LabDown(repo.clone());
     let out = zk_in(&repo, &["lab", "up"]);
     assert_eq!(out.status.code(), Some(0), "lab up: {}", text(&out));
@@ -126,7 +140,10 @@ fn the_copied_example_works_from_inside_and_from_elsewhere() {
     assert!(!store.exists(), "plan made the store");
     assert!(files_below(&elsewhere).is_empty());
 
-    let out = zk_in(&repo, &["apply", "--auto-approve", "--verify-timeout", "20"]);
+    let out = zk_in(
+        &repo,
+        &["apply", "--auto-approve", "--verify-timeout", "20"],
+    );
     assert_eq!(out.status.code(), Some(0), "apply: {}", text(&out));
     assert!(store.is_file());
     // Git sees nothing of the state: the lab's keys and the store are ignored
@@ -139,14 +156,15 @@ fn the_copied_example_works_from_inside_and_from_elsewhere() {
     for (what, out) in [("inside", &inside), ("elsewhere", &outside)] {
         assert_eq!(out.status.code(), Some(0), "{what}: {}", text(out));
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(
-            json["applied_revision"]["commit"], head,
-            "{what}: {json}"
-        );
+        assert_eq!(json["applied_revision"]["commit"], head, "{what}: {json}");
     }
     let out = zk_in(&elsewhere, &["--repo", &r, "plan", "--detailed-exitcode"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(files_below(&elsewhere).is_empty(), "{:?}", files_below(&elsewhere));
+    assert!(
+        files_below(&elsewhere).is_empty(),
+        "{:?}",
+        files_below(&elsewhere)
+    );
 
     let out = zk_in(&elsewhere, &["--repo", &r, "lab", "down"]);
     assert_eq!(out.status.code(), Some(0), "lab down: {}", text(&out));
@@ -209,7 +227,9 @@ fn relative_paths_of_the_config_are_read_from_the_repository_top() {
     let said = squeezed(&out);
     assert!(
         said.contains(&squeeze("Git does not ignore it (as keys/tsig.key)"))
-            && said.contains(&squeeze("add `/keys/tsig.key` (or its directory) to the repository's .gitignore")),
+            && said.contains(&squeeze(
+                "add `/keys/tsig.key` (or its directory) to the repository's .gitignore"
+            )),
         "not ignored: {}",
         text(&out)
     );
@@ -319,7 +339,11 @@ fn unlock_consents_only_to_yes() {
                 && t.contains("Unlock cancelled: the lock stays; nothing changed."),
             "{typed:?}: {t}"
         );
-        assert!(status().contains(id), "{typed:?}: the lock went: {}", status());
+        assert!(
+            status().contains(id),
+            "{typed:?}: the lock went: {}",
+            status()
+        );
     }
     let out = answering(zk_cmd(tmp.path(), &["--db", &d, "unlock", id]), "yes\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -379,5 +403,9 @@ fn usage_errors_exit_1_for_every_verb() {
         let out = zk_in(tmp.path(), args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
     }
-    assert!(files_below(tmp.path()).is_empty(), "{:?}", files_below(tmp.path()));
+    assert!(
+        files_below(tmp.path()).is_empty(),
+        "{:?}",
+        files_below(tmp.path())
+    );
 }

@@ -23,7 +23,7 @@ mod interrupted;
 mod lock;
 /// Staged operations.
 mod operations;
-/// Prompts, exit codes and where state lives (issue 12, points 1 and 2).
-mod state;
 /// 40,000 zones (issue 9): verification, output and plans at scale.
 mod scale;
+/// Prompts, exit codes and where state lives (issue 12, points 1 and 2).
+mod state;

@@ -219,10 +219,8 @@ pub fn secret_file_problem(f: &At<String>, source: &Source) -> Option<(String, S
             "remove it from Git (and its history), rotate the key, and keep the key file outside the repository, e.g. /etc/zonekeeper/tsig.key".into(),
         ));
     }
-    if source.workdir().is_none() {
-        // a bare repository's Git directory: no work tree to commit the file from
-        return None;
-    }
+    // a bare repository's Git directory: no work tree to commit the file from
+    source.workdir()?;
     let path = top.join(&rel);
     match source.git_status_of(&path) {
         Some((true, false)) => None,
@@ -231,14 +229,18 @@ pub fn secret_file_problem(f: &At<String>, source: &Source) -> Option<(String, S
                 "the TSIG secret file {} is inside the repository, and Git tracks it (as {rel})",
                 f.value
             ),
-            format!("unstage it (`git rm --cached {rel}`), add it to .gitignore, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key")
+            format!(
+                "unstage it (`git rm --cached {rel}`), add it to .gitignore, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key"
+            ),
         )),
         _ => Some((
             format!(
                 "the TSIG secret file {} is inside the repository, and Git does not ignore it (as {rel})",
                 f.value
             ),
-            format!("add `/{rel}` (or its directory) to the repository's .gitignore so it is never committed, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key"),
+            format!(
+                "add `/{rel}` (or its directory) to the repository's .gitignore so it is never committed, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key"
+            ),
         )),
     }
 }

@@ -46,10 +46,7 @@ pub enum Location {
 pub enum LocationError {
     /// A URL whose scheme zonekeeper does not read.
     #[error("the store `{given}` has the URL scheme `{scheme}:`, which zonekeeper does not read")]
-    #[diagnostic(
-        code(store::scheme),
-        help("give {SCHEMES}; nothing was created")
-    )]
+    #[diagnostic(code(store::scheme), help("give {SCHEMES}; nothing was created"))]
     Scheme {
         /// What was given, without its password.
         given: String,

@@ -156,7 +156,11 @@ fn mistyped_db_scheme_becomes_a_sqlite_file() {
         ("sqlit:///tmp/zk.sqlite", "sqlit"),
         ("mysql://zk@127.0.0.1/zk", "mysql"),
     ] {
-        for args in [&["status"][..], &["plan"][..], &["apply", "--auto-approve"][..]] {
+        for args in [
+            &["status"][..],
+            &["plan"][..],
+            &["apply", "--auto-approve"][..],
+        ] {
             let mut cmd = zk_cmd(&repo, args);
             let out = cmd.env("ZONEKEEPER_DB", db).output().unwrap();
             let said = flat(&out);
