@@ -350,6 +350,82 @@ fn unlock_consents_only_to_yes() {
     assert!(!status().contains(id), "{}", status());
 }
 
+/// A store at `db` holding operation 1, active, of two pending steps.
+fn store_with_operation(db: &Path) {
+    let url = zonekeeper::store::db_url(db.to_str().unwrap()).unwrap();
+    crate::support::block_on(async move {
+        let store = zonekeeper::store::Store::open(&url).await.unwrap();
+        let zones = vec!["a.test.".to_string()];
+        let row = zonekeeper::store::NewOperationRow {
+            kind: "add-secondary",
+            group: "default",
+            server: "ns3",
+            zones: &zones,
+            revision: "c1",
+            steps: vec![
+                ("provision".into(), "{}".into()),
+                ("delegation".into(), "{}".into()),
+            ],
+        };
+        assert_eq!(store.create_operation(&row, 10).await.unwrap(), 1);
+        store.close().await;
+    });
+}
+
+#[test]
+fn confirm_reset_and_cancel_consent_only_to_yes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("store.sqlite");
+    store_with_operation(&db);
+    let d = db.display().to_string();
+    let status = || {
+        let out = zk_in(tmp.path(), &["--db", &d, "status", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["operations"].clone()
+    };
+    let before = status();
+    assert_eq!(before[0]["id"], 1, "{before}");
+    for (args, said) in [
+        (
+            &["confirm", "1", "2"][..],
+            "Confirm cancelled: step 2 of operation 1 still waits; nothing changed.",
+        ),
+        (
+            &["reset", "1"][..],
+            "Reset cancelled: operation 1 is left as it was; nothing changed.",
+        ),
+        (
+            &["cancel", "1"][..],
+            "Cancel cancelled: operation 1 goes on; nothing changed.",
+        ),
+    ] {
+        for typed in ["y\n", "\n", "\x04"] {
+            let mut cmd = zk_cmd(tmp.path(), &[&["--db", &d][..], args].concat());
+            let out = tty::run_typing(&mut cmd, typed);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {typed:?}: {t}");
+            assert!(
+                t.contains("Only 'yes' will be accepted to approve.") && t.contains(said),
+                "{args:?} {typed:?}: {t}"
+            );
+            assert_eq!(
+                status(),
+                before,
+                "{args:?} {typed:?}: the operation changed"
+            );
+        }
+    }
+    let mut cmd = zk_cmd(tmp.path(), &["--db", &d, "cancel", "1"]);
+    let out = tty::run_typing(&mut cmd, "yes\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("Operation 1 cancelled"),
+        "{}",
+        text(&out)
+    );
+    assert_ne!(status(), before);
+}
+
 /// Every verb, with its path of subcommands, as clap knows them.
 fn verbs() -> Vec<Vec<String>> {
     use clap::CommandFactory;
