@@ -42,7 +42,8 @@ pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
     Ok(read.is_ok() && answer.trim() == "yes")
 }
 
-/// A question answered no: says `what` was cancelled and that nothing changed; exit 1.
+/// A question answered other than `yes`: prints `message` (what was cancelled, and that
+/// nothing changed); exit code 1.
 pub fn declined(message: &str) -> miette::Result<u8> {
     outln!("{message}")?;
     Ok(1)

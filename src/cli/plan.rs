@@ -40,6 +40,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Opens the store for a command that needs what was recorded (`state.rs`).
 pub use super::state::open_store;
 
 /// Everything `plan` and `apply` work from.
