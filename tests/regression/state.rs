@@ -177,3 +177,21 @@ fn mistyped_db_scheme_becomes_a_sqlite_file() {
     assert_eq!(files_below(tmp.path()), before, "a file was made");
     assert!(!Path::new("/tmp/zk.sqlite").exists());
 }
+
+#[test]
+fn copied_example_is_refused_for_its_own_key_file() {
+    // Repro: `cp -r examples/. /tmp/x && cd /tmp/x && git init && git add -A && git
+    // commit`, then `zonekeeper validate` there: "TSIG secret file is inside the
+    // repository" (its relative secret_file was read from the working directory, and any
+    // file inside the work tree refused, ignored by Git or not).
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("x");
+    copied_example(&repo, 53);
+    let out = zk_in(&repo, &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(flat(&out).contains("3 zone(s)"), "{}", text(&out));
+    // and from elsewhere
+    let r = repo.display().to_string();
+    let out = zk_in(tmp.path(), &["--repo", &r, "validate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
