@@ -79,7 +79,7 @@ pub const VERBS: &[Verb] = &[
             (0, "applied and verified on every server waited for"),
             (
                 1,
-                "an error, an incomplete apply (run it again), or not approved",
+                "an error, an incomplete apply (run it again), or cancelled at the prompt",
             ),
             (
                 3,
@@ -165,7 +165,7 @@ pub const VERBS: &[Verb] = &[
         )],
         exit_codes: &[
             (0, "confirmed"),
-            (1, "refused, not confirmed at the question, or an error"),
+            (1, "refused, cancelled at the prompt, or an error"),
         ],
     },
     Verb {
@@ -176,7 +176,7 @@ pub const VERBS: &[Verb] = &[
         )],
         exit_codes: &[
             (0, "reset"),
-            (1, "refused, not confirmed at the question, or an error"),
+            (1, "refused, cancelled at the prompt, or an error"),
         ],
     },
     Verb {
@@ -184,7 +184,7 @@ pub const VERBS: &[Verb] = &[
         examples: &[("drop operation 12", "zonekeeper cancel 12")],
         exit_codes: &[
             (0, "cancelled"),
-            (1, "refused, not confirmed at the question, or an error"),
+            (1, "refused, cancelled at the prompt, or an error"),
         ],
     },
     Verb {
@@ -195,7 +195,7 @@ pub const VERBS: &[Verb] = &[
         )],
         exit_codes: &[
             (0, "removed"),
-            (1, "refused (another lock id), not confirmed, or an error"),
+            (1, "refused (another lock id), cancelled at the prompt, or an error"),
         ],
     },
     Verb {
@@ -273,10 +273,10 @@ pub const VERBS: &[Verb] = &[
         name: "lab",
         examples: &[
             (
-                "start a BIND lab shaped after zonekeeper.yaml",
-                "zonekeeper --repo examples lab up",
+                "start a BIND lab shaped after zonekeeper.yaml, in .zonekeeper/lab",
+                "zonekeeper lab up",
             ),
-            ("stop it", "zonekeeper --repo examples lab down"),
+            ("stop it", "zonekeeper lab down"),
         ],
         exit_codes: &[(0, "done"), (1, ERROR)],
     },
