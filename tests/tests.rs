@@ -15,10 +15,10 @@ mod auto_ptr;
 mod ci;
 /// --help (examples, exit codes, the README's table), completions, man pages, -v/-q.
 mod cli_help;
-/// One version of each crate where two would be built (base64, sha2).
-mod dependencies;
 /// Where state lives and how prompts consent (issue 12, points 1 and 2).
 mod cli_state;
+/// One version of each crate where two would be built (base64, sha2).
+mod dependencies;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.

@@ -195,7 +195,10 @@ pub const VERBS: &[Verb] = &[
         )],
         exit_codes: &[
             (0, "removed"),
-            (1, "refused (another lock id), cancelled at the prompt, or an error"),
+            (
+                1,
+                "refused (another lock id), cancelled at the prompt, or an error",
+            ),
         ],
     },
     Verb {
