@@ -223,8 +223,8 @@ const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 async fn outdated(pool: &sqlx::AnyPool, backend: Backend, first: i64) -> StoreError {
     let (this, owner) = match backend {
         Backend::Sqlite => (
-            "this connection (the file, or its folder, is read-only)".to_string(),
-            " (or its file writable)".to_string(),
+            "this connection".to_string(),
+            " (or on a writable file)".to_string(),
         ),
         Backend::Postgres => {
             let who: Option<(String, Option<String>)> = sqlx::query_as(
