@@ -102,9 +102,9 @@ fn refusal(path: PathBuf, name: &str, r: Refusal) -> TsigError {
         Refusal::Syntax(line, what) => {
             format!("line {line}: {what}; a key file is written {GRAMMAR}")
         }
-        Refusal::NoKeys => format!(
-            "it holds no `key` statement and is not a bare base64 secret: write {GRAMMAR}"
-        ),
+        Refusal::NoKeys => {
+            format!("it holds no `key` statement and is not a bare base64 secret: write {GRAMMAR}")
+        }
         Refusal::NotFound(found) => format!(
             "it has no key `{name}` (the primary's tsig.name in zonekeeper.yaml); it has {}: name one of them in tsig.name, or add the key `{name}`",
             found
@@ -216,7 +216,8 @@ mod tests {
     fn a_key_named_secret_is_read_by_the_grammar() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.key");
-        let text = "key \"zonekeeper-secret\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n";
+        let text =
+            "key \"zonekeeper-secret\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n";
         std::fs::write(&path, text).unwrap();
         assert!(check(&key(SecretSource::File(path.clone()))).is_ok());
         std::fs::write(&path, text.replace("sha256", "sha512")).unwrap();

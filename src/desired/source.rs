@@ -338,8 +338,7 @@ impl Source {
         skip: &dyn Fn(&str) -> bool,
         f: &mut dyn FnMut(&str, &[u8]),
     ) -> Result<(), SourceError> {
-        self.walk_files(since, skip, f)
-            .map_err(|e| self.locate(e))
+        self.walk_files(since, skip, f).map_err(|e| self.locate(e))
     }
 
     fn walk_files(

@@ -314,7 +314,9 @@ fn cannot_open(path: &Path) -> String {
         Ok(m) if m.is_dir() => "it is a folder: give --db the store's file inside it".into(),
         Ok(_) => match std::fs::File::open(path) {
             Err(e) => format!("{e}: make it readable by this user, or run as its owner"),
-            Ok(_) => "SQLite cannot open it: check that this user may write it and its folder".into(),
+            Ok(_) => {
+                "SQLite cannot open it: check that this user may write it and its folder".into()
+            }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.exists() => format!(
             "its folder {} does not exist: create it, or correct --db",

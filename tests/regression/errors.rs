@@ -35,8 +35,14 @@ fn missing_revision_is_said_twice_with_libgit2_codes() {
         let flat = shown.split_whitespace().collect::<Vec<_>>().join(" ");
         let flat = flat.replace(" │ ", " ");
         assert_eq!(flat.matches(&said).count(), 1, "said once: {shown}");
-        assert!(!shown.contains("class=") && !shown.contains("code="), "{shown}");
-        assert!(!shown.contains("revspec"), "libgit2's words are not repeated: {shown}");
+        assert!(
+            !shown.contains("class=") && !shown.contains("code="),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("revspec"),
+            "libgit2's words are not repeated: {shown}"
+        );
     }
 }
 
@@ -107,7 +113,8 @@ fn value_and_values_drops_value() {
     .unwrap();
     std::fs::write(repo.join("zonekeeper.yaml"), env_config).unwrap();
     std::fs::create_dir(repo.join("zones")).unwrap();
-    let zone = "group: default\nrecords:\n  www:\n    A: { value: 192.0.2.1, values: [192.0.2.2] }\n";
+    let zone =
+        "group: default\nrecords:\n  www:\n    A: { value: 192.0.2.1, values: [192.0.2.2] }\n";
     std::fs::write(repo.join("zones/vv.test.yaml"), zone).unwrap();
     commit_all(&repo, "value and values");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))

@@ -84,7 +84,9 @@ pub fn find(text: &str, name: &str) -> Result<Found, Refusal> {
     if let Some(again) = named.next() {
         return Err(Refusal::Twice(key.line, again.line));
     }
-    let secret = key.value("secret").ok_or(Refusal::Lacks("secret", key.line))?;
+    let secret = key
+        .value("secret")
+        .ok_or(Refusal::Lacks("secret", key.line))?;
     let algorithm = key
         .value("algorithm")
         .ok_or(Refusal::Lacks("algorithm", key.line))?;
@@ -128,7 +130,10 @@ mod tests {
 
     #[test]
     fn bare_secrets_and_refusals() {
-        assert_eq!(find("  c2Vj\ncmV0\n", "any").map(|k| k.secret).ok(), Some("c2VjcmV0".into()));
+        assert_eq!(
+            find("  c2Vj\ncmV0\n", "any").map(|k| k.secret).ok(),
+            Some("c2VjcmV0".into())
+        );
         assert_eq!(find("// nothing\n", "k").err(), Some(Refusal::Empty));
         assert_eq!(find("options { };\n", "k").err(), Some(Refusal::NoKeys));
         let unclosed = "key \"k\" {\n algorithm hmac-sha256;\n secret \"c2Vj\";\n";
