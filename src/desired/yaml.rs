@@ -282,12 +282,12 @@ impl<'de> Deserialize<'de> for RrsetYaml {
                 // `value` and `values` both given: which one first (one or the other)
                 let mut given: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
-                    if key == "value" || key == "values" {
-                        if let Some(first) = given.replace(key.clone()) {
-                            return Err(A::Error::custom(format!(
-                                "`{key}` after `{first}`: an RRset gives either `value` (one record) or `values` (a list), not both; put every record in `values`"
-                            )));
-                        }
+                    if (key == "value" || key == "values")
+                        && let Some(first) = given.replace(key.clone())
+                    {
+                        return Err(A::Error::custom(format!(
+                            "`{key}` after `{first}`: an RRset gives either `value` (one record) or `values` (a list), not both; put every record in `values`"
+                        )));
                     }
                     match key.as_str() {
                         "ttl" => out.ttl = Some(map.next_value()?),
