@@ -201,7 +201,10 @@ impl Target {
             ..
         } = self
         else {
-            unreachable!("explain_postgres is called for PostgreSQL only")
+            return ConnectError::Network {
+                at,
+                reason: e.to_string(),
+            };
         };
         let reason = |text: String| self.hide(&text);
         match e {
