@@ -17,6 +17,7 @@ pub mod ops;
 pub mod plan;
 pub mod show;
 pub mod status;
+pub mod table;
 pub mod unlock;
 pub mod validate;
 pub mod watch;
@@ -89,7 +90,8 @@ pub enum Command {
         #[arg(value_enum)]
         switch: maintenance::Switch,
     },
-    /// One zone as desired, recorded and served, with its operations.
+    /// Show a saved plan (`show plan FILE`), or one zone as desired, recorded and served
+    /// (`show zone NAME`).
     #[command(subcommand)]
     Show(show::ShowCommand),
     /// Pass a manual gate of an operation (e.g. "registrar updated").
@@ -217,6 +219,8 @@ mod tests {
             ],
             &["zonekeeper", "--db", "postgres://u@h/db", "status"],
             &["zonekeeper", "show", "zone", "example.com"],
+            &["zonekeeper", "show", "zone", "example.com", "--all"],
+            &["zonekeeper", "show", "plan", "p.json", "--format", "json"],
             &["zonekeeper", "confirm", "12", "3", "--yes"],
             &["zonekeeper", "reset", "12"],
             &["zonekeeper", "cancel", "12", "--yes"],
