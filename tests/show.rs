@@ -142,15 +142,17 @@ fn show_plan_refuses_a_file_that_is_not_a_plan() {
         "{\"hello\": 1}",
         &["other.json is not a zonekeeper plan", "plan --out FILE"],
     );
+    // a comma missing at the end of line 2: the next key, line 3 column 3
     refused(
         "broken.json",
-        "{\n  \"format\": \"zonekeeper-plan/2\",\n  \"zones\": [\n    {\"zone\": 3\n",
-        &["broken.json:4:", "not a zonekeeper plan"],
+        "{\n  \"format\": \"zonekeeper-plan/2\"\n  \"zones\": []\n}\n",
+        &["broken.json:3:3: not a zonekeeper plan", "expected `,` or `}`"],
     );
+    // JSON, but `zones` is no list: where its value ends, line 4
     refused(
         "wrong.json",
-        "{\"format\": \"zonekeeper-plan/2\", \"revision\": \"r\", \"zones\": \"none\"}",
-        &["wrong.json:1:", "not a zonekeeper plan"],
+        "{\n  \"format\": \"zonekeeper-plan/2\",\n  \"revision\": \"r\",\n  \"zones\": \"none\"\n}\n",
+        &["wrong.json:4:", "not a zonekeeper plan", "expected a sequence"],
     );
     refused(
         "later.json",
@@ -185,7 +187,7 @@ both_stores!(show_zone_lists_records_differences_and_serials, |db| {
         assert_eq!(s["aa"], true);
     }
     let out = text(&env.zk(&["show", "zone", "a.test"]));
-    assert!(out.contains("Records (desired and recorded): 7 record(s)"), "{out}");
+    assert!(out.contains("Records (desired and recorded): 8 record(s)"), "{out}");
 
     // The primary is changed by hand (its serial moves past the recorded one), and the
     // desired state moves on without an apply.

@@ -1,16 +1,20 @@
 //! Tables for people: columns aligned by comfy-table, no borders, a header row, each line
 //! indented under the heading it belongs to and without trailing blanks.
 
-use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 
 /// `rows` under `header`, columns aligned, every line indented by `indent` spaces. Columns
-/// named in `right` (by index) are aligned right (counts, serials).
+/// named in `right` (by index) are aligned right (counts, serials); headers always left.
 pub fn render(header: &[&str], rows: &[Vec<String>], right: &[usize], indent: usize) -> String {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(header.to_vec());
+        .set_header(
+            header
+                .iter()
+                .map(|h| Cell::new(h).set_alignment(CellAlignment::Left)),
+        );
     for row in rows {
         table.add_row(row.clone());
     }

@@ -235,7 +235,7 @@ fn servers_text(s: &Shown) -> String {
         .collect();
     format!(
         "\nServers (asked now):\n{}",
-        table::render(&["SERVER", "ADDRESS", "SERIAL", "AA", ""], &rows, &[2], 2)
+        table::render(&["SERVER", "ADDRESS", "SERIAL", "AA", "NOTE"], &rows, &[], 2)
     )
 }
 
