@@ -326,17 +326,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 
 /// Zone names as people read them: the first few, then how many more.
 pub fn zone_list(zones: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut out = zones
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if zones.len() > SHOWN {
-        out.push_str(&format!(" and {} more", zones.len() - SHOWN));
-    }
-    out
+    crate::model::text::first_few(zones, crate::model::text::SHOWN, ", ")
 }
 
 /// What an action does, in a few words.
@@ -352,7 +342,7 @@ pub fn action_text(action: &Action) -> String {
             format!("remove the zones from group {group}'s catalogs")
         }
         Action::PublishParents { zones } => {
-            format!("publish the delegation in {}", zones.join(", "))
+            format!("publish the delegation in {}", zone_list(zones))
         }
         Action::SetRrset {
             owner,
@@ -448,7 +438,7 @@ fn wait_text(wait: &Wait, step: usize) -> String {
         } => {
             let mut parts = Vec::new();
             if !managed_parents.is_empty() {
-                parts.push(format!("published in {}", managed_parents.join(", ")));
+                parts.push(format!("published in {}", zone_list(managed_parents)));
             }
             if !asked.is_empty() {
                 parts.push(format!(
