@@ -93,7 +93,10 @@ fn show_plan_shows_a_saved_plan_as_plan_did() {
         "{shown}"
     );
     // as `plan` printed it (which goes on with the drift the store records)
-    assert!(planned.starts_with(&shown), "plan:\n{planned}\nshow plan:\n{shown}");
+    assert!(
+        planned.starts_with(&shown),
+        "plan:\n{planned}\nshow plan:\n{shown}"
+    );
     assert!(
         !dir.path().join("no-store.sqlite").exists(),
         "no store is opened or made"
@@ -146,18 +149,28 @@ fn show_plan_refuses_a_file_that_is_not_a_plan() {
     refused(
         "broken.json",
         "{\n  \"format\": \"zonekeeper-plan/2\"\n  \"zones\": []\n}\n",
-        &["broken.json:3:3: not a zonekeeper plan", "expected `,` or `}`"],
+        &[
+            "broken.json:3:3: not a zonekeeper plan",
+            "expected `,` or `}`",
+        ],
     );
     // JSON, but `zones` is no list: where its value ends, line 4
     refused(
         "wrong.json",
         "{\n  \"format\": \"zonekeeper-plan/2\",\n  \"revision\": \"r\",\n  \"zones\": \"none\"\n}\n",
-        &["wrong.json:4:", "not a zonekeeper plan", "expected a sequence"],
+        &[
+            "wrong.json:4:",
+            "not a zonekeeper plan",
+            "expected a sequence",
+        ],
     );
     refused(
         "later.json",
         "{\"format\": \"zonekeeper-plan/9\"}",
-        &["format zonekeeper-plan/9", "zonekeeper-plan/1 and zonekeeper-plan/2"],
+        &[
+            "format zonekeeper-plan/9",
+            "zonekeeper-plan/1 and zonekeeper-plan/2",
+        ],
     );
     refused("gone.json", "", &["gone.json"]);
     std::fs::remove_file(dir.path().join("gone.json")).unwrap();
@@ -187,7 +200,10 @@ both_stores!(show_zone_lists_records_differences_and_serials, |db| {
         assert_eq!(s["aa"], true);
     }
     let out = text(&env.zk(&["show", "zone", "a.test"]));
-    assert!(out.contains("Records (desired and recorded): 8 record(s)"), "{out}");
+    assert!(
+        out.contains("Records (desired and recorded): 8 record(s)"),
+        "{out}"
+    );
 
     // The primary is changed by hand (its serial moves past the recorded one), and the
     // desired state moves on without an apply.
@@ -209,8 +225,14 @@ both_stores!(show_zone_lists_records_differences_and_serials, |db| {
     let out = env.zk(&["show", "zone", "a.test"]);
     assert_eq!(out.status.code(), Some(0));
     let out = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.contains("    - www.a.test. 300 IN A 192.0.2.1"), "{out}");
-    assert!(out.contains("    + www.a.test. 300 IN A 192.0.2.2"), "{out}");
+    assert!(
+        out.contains("    - www.a.test. 300 IN A 192.0.2.1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    + www.a.test. 300 IN A 192.0.2.2"),
+        "{out}"
+    );
     let served = primary["serial"].as_u64().unwrap();
     let row = out
         .lines()
@@ -253,12 +275,19 @@ fn show_zone_summarises_a_zone_of_thousands_of_records() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout).to_string();
     // SOA, two NS, 1,500 A: 1,503 records, the first 100 shown
-    assert!(shown.contains("Records (desired): 1503 record(s)"), "{shown}");
+    assert!(
+        shown.contains("Records (desired): 1503 record(s)"),
+        "{shown}"
+    );
     assert!(
         shown.contains("… and 1403 more record(s), not shown: `--all` shows every one"),
         "{shown}"
     );
-    assert!(shown.lines().count() < 150, "{} lines", shown.lines().count());
+    assert!(
+        shown.lines().count() < 150,
+        "{} lines",
+        shown.lines().count()
+    );
     let all = env.zk(&["show", "zone", "big.test", "--all"]);
     let all = String::from_utf8_lossy(&all.stdout).to_string();
     assert!(!all.contains("more record(s)"));
@@ -287,7 +316,11 @@ fn plans_warn_of_a_rollback_and_of_uncommitted_files() {
         &second[..12]
     );
     let out = env.zk(&["plan", "--rev", &first]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&rollback), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&rollback),
+        "{}",
+        text(&out)
+    );
     let out = env.zk(&["plan", "--rev", &first, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = v["warnings"].as_array().unwrap();
@@ -324,7 +357,11 @@ fn times_are_rfc3339_in_status_and_plan_json() {
     let zone = |addr: &str, cut: bool| {
         format!(
             "group: default\nrecords:\n  mail:\n    A:\n      ttl: 300\n      value: {addr}{}\n",
-            if cut { "\n      cutover: {short_ttl: 30, soak: 60}" } else { "" }
+            if cut {
+                "\n      cutover: {short_ttl: 30, soak: 60}"
+            } else {
+                ""
+            }
         )
     };
     env.zone("a.test", &zone("192.0.2.25", false));
@@ -336,17 +373,30 @@ fn times_are_rfc3339_in_status_and_plan_json() {
     let out = env.apply(&[], 3);
     assert!(text(&out).contains("until 20"), "{}", text(&out));
 
+    // a sweep, so that status has one to show
+    let check = env.zk(&["check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
     let out = env.zk(&["status", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_schema("status", &v);
+    assert!(
+        is_rfc3339(v["last_sweep"]["started_at"].as_str().unwrap()),
+        "{v:#}"
+    );
     assert_eq!(v["format"], "zonekeeper-status/1");
-    assert!(is_rfc3339(v["applied_revision"]["applied_at"].as_str().unwrap()), "{v:#}");
+    assert!(
+        is_rfc3339(v["applied_revision"]["applied_at"].as_str().unwrap()),
+        "{v:#}"
+    );
     let steps = v["operations"][0]["steps"].as_array().unwrap();
     let waiting: Vec<&str> = steps
         .iter()
         .filter_map(|s| s["not_before"].as_str())
         .collect();
-    assert!(!waiting.is_empty() && waiting.iter().all(|t| is_rfc3339(t)), "{v:#}");
+    assert!(
+        !waiting.is_empty() && waiting.iter().all(|t| is_rfc3339(t)),
+        "{v:#}"
+    );
     assert!(is_rfc3339(v["next"][0]["at"].as_str().unwrap()), "{v:#}");
     // a raw epoch is what the schema refuses
     let mut epoch = v.clone();
@@ -361,11 +411,17 @@ fn times_are_rfc3339_in_status_and_plan_json() {
         .iter()
         .filter_map(|s| s["not_before"].as_str())
         .collect();
-    assert!(!times.is_empty() && times.iter().all(|t| is_rfc3339(t)), "{v:#}");
+    assert!(
+        !times.is_empty() && times.iter().all(|t| is_rfc3339(t)),
+        "{v:#}"
+    );
     let mut epoch = v.clone();
     epoch["operations"][0]["steps"][1]["not_before"] = serde_json::json!(1_796_593_800);
     assert!(!schema_accepts("plan", &epoch));
 
     let status = text(&env.zk(&["status"]));
-    assert!(!status.contains(" UTC"), "RFC 3339, not HH:MM:SS UTC: {status}");
+    assert!(
+        !status.contains(" UTC"),
+        "RFC 3339, not HH:MM:SS UTC: {status}"
+    );
 }

@@ -27,12 +27,12 @@ mod lab;
 mod procedures;
 /// One test per reported defect, named after it.
 mod regression;
-/// The simulated fleet: every procedure, a crash after every store write, and random fault
-/// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
-mod sim;
 /// `show plan`, `show zone`, plan warnings, RFC 3339 times, the output schemas of plan,
 /// status and show zone (issue 12, points 4 and 7).
 mod show;
+/// The simulated fleet: every procedure, a crash after every store write, and random fault
+/// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
+mod sim;
 /// Stores made by released code open under this code (one migrations tree).
 mod store;
 /// `validate`: the example repository, and bad input.

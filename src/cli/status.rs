@@ -306,7 +306,14 @@ impl Status {
                 })
                 .collect();
             if !rows.is_empty() {
-                let header = ["SECONDARY", "ADDRESS", "SOFTWARE", "ZONES", "LAGGING", "STATE"];
+                let header = [
+                    "SECONDARY",
+                    "ADDRESS",
+                    "SOFTWARE",
+                    "ZONES",
+                    "LAGGING",
+                    "STATE",
+                ];
                 crate::out!("{}", super::table::render(&header, &rows, &[3, 4], 2))?;
             }
             for s in members {

@@ -40,7 +40,11 @@ mod tests {
     #[test]
     fn columns_line_up_whatever_the_widths() {
         let rows = vec![
-            vec!["ns1".to_string(), "127.0.0.2:53".to_string(), "7".to_string()],
+            vec![
+                "ns1".to_string(),
+                "127.0.0.2:53".to_string(),
+                "7".to_string(),
+            ],
             vec![
                 "a-long-server-name".to_string(),
                 "[2001:db8::53]:5300".to_string(),
@@ -55,6 +59,10 @@ mod tests {
         assert_eq!(col(lines[1], "127.0.0.2"), col(lines[2], "[2001"));
         // right-aligned counts end in one column
         assert_eq!(lines[1].len(), lines[2].len(), "{text}");
-        assert!(lines.iter().all(|l| l.starts_with("  ") && !l.ends_with(' ')));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("  ") && !l.ends_with(' '))
+        );
     }
 }

@@ -73,7 +73,12 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string().split(" at line ").next().unwrap_or("").to_string(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .to_string(),
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(malformed)?;
     match value.get("format").and_then(|f| f.as_str()) {
@@ -94,7 +99,11 @@ pub fn read(path: &Path) -> Result<Plan, SavedPlanError> {
     for z in &mut plan.zones {
         if z.old_text.is_empty() && z.new_text.is_empty() {
             let lines = |f: fn(&RrsetChange) -> &Vec<String>| -> String {
-                z.rrsets.iter().flat_map(f).map(|l| format!("{l}\n")).collect()
+                z.rrsets
+                    .iter()
+                    .flat_map(f)
+                    .map(|l| format!("{l}\n"))
+                    .collect()
             };
             (z.old_text, z.new_text) = (lines(|r| &r.old), lines(|r| &r.new));
         }

@@ -315,11 +315,7 @@ fn stopped(obs: &Observations, how: &str) -> Verdict {
 /// Managed parents serve their recorded serial everywhere and record exactly the child's
 /// NS set; unmanaged parents' servers refer with it; by-hand parents were confirmed (the
 /// message names the first few zones' delegation: the gate holds every one).
-fn delegated(
-    obs: &Observations,
-    zones: &[ZoneDelegation],
-    manual: bool,
-) -> Verdict {
+fn delegated(obs: &Observations, zones: &[ZoneDelegation], manual: bool) -> Verdict {
     if let Some(p) = obs.probes.iter().find(|p| !p.holds()) {
         return Verdict::Fails(Unmet::ParentNotServing {
             server: p.check.server.clone(),

@@ -64,7 +64,10 @@ fn delegation_instruction_is_one_huge_line() {
     }
     env.commit("1,003 zones");
     env.apply(&["--verify-timeout", "60"], 0);
-    env.write("zonekeeper.yaml", &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 300));
+    env.write(
+        "zonekeeper.yaml",
+        &config_yaml(&env.lab, &["ns1", "ns2", "ns3"], 300),
+    );
     env.commit("ns3 joins");
 
     let plan = text(&env.zk(&["plan"]));
@@ -73,7 +76,11 @@ fn delegation_instruction_is_one_huge_line() {
         "{plan}"
     );
     assert!(plan.contains("… and 1000 more zone(s)"), "{plan}");
-    assert!(longest_line(&plan) < 600, "{} characters", longest_line(&plan));
+    assert!(
+        longest_line(&plan) < 600,
+        "{} characters",
+        longest_line(&plan)
+    );
     let json = env.zk(&["plan", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let steps = v["operations"][0]["steps"].as_array().unwrap();
@@ -85,16 +92,34 @@ fn delegation_instruction_is_one_huge_line() {
         .find(|w| w["wait"] == "delegation")
         .unwrap();
     let instructions = wait["instructions"].as_str().unwrap();
-    assert_eq!(instructions.matches(": NS ").count(), 1003, "JSON keeps every zone");
+    assert_eq!(
+        instructions.matches(": NS ").count(),
+        1003,
+        "JSON keeps every zone"
+    );
     assert!(instructions.contains("z1002.test.: NS"));
 
     // The apply reaches the delegation step: its output and log, then status.
     let out = env.apply(&["--verify-timeout", "60"], 3);
     let said = text(&out);
-    assert!(said.contains("registrar must publish z0000.test.: NS"), "{said}");
+    assert!(
+        said.contains("registrar must publish z0000.test.: NS"),
+        "{said}"
+    );
     assert!(said.contains("… and 1000 more zone(s)"), "{said}");
-    assert!(longest_line(&said) < 1000, "{} characters", longest_line(&said));
+    assert!(
+        longest_line(&said) < 1000,
+        "{} characters",
+        longest_line(&said)
+    );
     let status = text(&env.zk(&["status"]));
-    assert!(status.contains("registrar must publish z0000.test.: NS"), "{status}");
-    assert!(longest_line(&status) < 1000, "{} characters", longest_line(&status));
+    assert!(
+        status.contains("registrar must publish z0000.test.: NS"),
+        "{status}"
+    );
+    assert!(
+        longest_line(&status) < 1000,
+        "{} characters",
+        longest_line(&status)
+    );
 }

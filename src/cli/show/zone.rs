@@ -83,7 +83,8 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
     let zone = normalized(name);
     let zname = Name::from_ascii(&zone).map_err(|e| {
         miette::miette!(
-            help = "give the zone's name as in its file name, e.g. `zonekeeper show zone example.com`",
+            help =
+                "give the zone's name as in its file name, e.g. `zonekeeper show zone example.com`",
             "`{name}` is not a zone name: {e}"
         )
     })?;
@@ -115,7 +116,8 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
     };
     if matches!(desired, Desired::Absent) && recorded.is_none() {
         return Err(miette::miette!(
-            help = "`zonekeeper status` counts the recorded zones; a zone's file is zones/<zone>.yaml",
+            help =
+                "`zonekeeper status` counts the recorded zones; a zone's file is zones/<zone>.yaml",
             "zone {zone} is not in revision {} nor in the store",
             &revision[..revision.len().min(12)]
         ));
@@ -136,14 +138,21 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
     };
     match g.format {
         Format::Json => crate::outln!("{}", zone_text::json(&shown))?,
-        Format::Text => crate::out!("{}", zone_text::text(&shown, all, super::super::color_wanted()))?,
+        Format::Text => crate::out!(
+            "{}",
+            zone_text::text(&shown, all, super::super::color_wanted())
+        )?,
     }
     Ok(0)
 }
 
 /// Asks the primary and every secondary of `group` (as `config` names them) for the
 /// zone's SOA, all at once, each with [`TIMEOUT`].
-async fn ask(config: Option<&crate::model::Config>, group: Option<&str>, zone: &Name) -> Vec<Served> {
+async fn ask(
+    config: Option<&crate::model::Config>,
+    group: Option<&str>,
+    zone: &Name,
+) -> Vec<Served> {
     let Some(c) = config else {
         return Vec::new();
     };

@@ -137,7 +137,11 @@ pub fn text(s: &Shown, all: bool, color: bool) -> String {
         Some(r) => format!(
             "  recorded  serial {}, {} every server, from commit {}\n",
             r.serial,
-            if r.verified { "seen on" } else { "not yet seen on" },
+            if r.verified {
+                "seen on"
+            } else {
+                "not yet seen on"
+            },
             short(&r.commit_id)
         ),
         None => "  recorded  nothing: never applied\n".into(),
@@ -189,12 +193,28 @@ fn records_text(title: &str, text: &str, all: bool) -> String {
     if recs.is_empty() {
         return out;
     }
-    let shown = if all { recs.len() } else { recs.len().min(RECORDS_SHOWN) };
+    let shown = if all {
+        recs.len()
+    } else {
+        recs.len().min(RECORDS_SHOWN)
+    };
     let rows: Vec<Vec<String>> = recs[..shown]
         .iter()
-        .map(|r| vec![r.owner.to_string(), r.ttl.to_string(), r.rtype.to_string(), r.value.clone()])
+        .map(|r| {
+            vec![
+                r.owner.to_string(),
+                r.ttl.to_string(),
+                r.rtype.to_string(),
+                r.value.clone(),
+            ]
+        })
         .collect();
-    out.push_str(&table::render(&["OWNER", "TTL", "TYPE", "VALUE"], &rows, &[1], 2));
+    out.push_str(&table::render(
+        &["OWNER", "TTL", "TYPE", "VALUE"],
+        &rows,
+        &[1],
+        2,
+    ));
     if shown < recs.len() {
         out.push_str(&format!(
             "  … and {} more record(s), not shown: `--all` shows every one, `--format json` lists them\n",
@@ -235,7 +255,12 @@ fn servers_text(s: &Shown) -> String {
         .collect();
     format!(
         "\nServers (asked now):\n{}",
-        table::render(&["SERVER", "ADDRESS", "SERIAL", "AA", "NOTE"], &rows, &[], 2)
+        table::render(
+            &["SERVER", "ADDRESS", "SERIAL", "AA", "NOTE"],
+            &rows,
+            &[],
+            2
+        )
     )
 }
 
