@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use miette::IntoDiagnostic;
 
-use super::plan::{now, open_store, prepare, print_plan};
+use super::plan::{now, prepare, print_plan};
 use super::{Format, Global};
 use crate::apply::{self, Options, Report};
 use crate::outln;
@@ -74,7 +74,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         Some(path) => Some(crate::plan::serialize::read(path)?),
         None => None,
     };
-    let store = open_store(g).await?;
+    let store = super::state::create_store(g).await?;
     let lock = match store.lock().await {
         Ok(lock) => lock,
         Err(e) => {
@@ -181,13 +181,13 @@ async fn locked(
         if g.format == Format::Text {
             print_plan(g.format, plan, true)?;
         }
+        // consent is `yes` alone; anything else cancels, exit 1, nothing changed
         if !super::ops::ask(
             "Apply these changes?",
             args.auto_approve,
             "--auto-approve, or apply a saved plan file",
         )? {
-            outln!("Nothing applied.")?;
-            return Ok(0);
+            return super::ops::declined("Apply cancelled.");
         }
     }
     let opts = Options {
