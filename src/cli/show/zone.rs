@@ -10,7 +10,7 @@ use std::time::Duration;
 use hickory_proto::rr::Name;
 use miette::IntoDiagnostic;
 
-use super::super::plan::open_store;
+use super::super::state;
 use super::super::{Format, Global};
 use super::zone_text;
 use crate::desired::{self, Source};
@@ -96,16 +96,15 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
         Some(c) => desired::load_zone(&source, c, &zone, &mut problems).into_diagnostic()?,
         None => None,
     };
-    let store = open_store(g).await?;
-    let recorded = store.zone(&zone).await.into_diagnostic()?;
-    let ops: Vec<OperationRow> = store
-        .operations(false)
-        .await
-        .into_diagnostic()?
-        .into_iter()
-        .filter(|o| o.zones.contains(&zone))
-        .collect();
-    store.close().await;
+    // no store yet: nothing is recorded (and none is created)
+    let (recorded, ops) = match state::store_if_any(g).await? {
+        Some(store) => {
+            let recorded = recorded(&store, &zone).await;
+            store.close().await;
+            recorded?
+        }
+        None => (None, Vec::new()),
+    };
     let desired = match (&desired_zone, problems.is_empty()) {
         (Some(z), _) => Desired::Present {
             text: z.canonical_text(recorded.as_ref().map_or(0, |r| r.serial)),
@@ -144,6 +143,22 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
         )?,
     }
     Ok(0)
+}
+
+/// The zone as the store records it, and the operations under way that concern it.
+async fn recorded(
+    store: &crate::store::Store,
+    zone: &str,
+) -> miette::Result<(Option<RecordedZone>, Vec<OperationRow>)> {
+    let recorded = store.zone(zone).await.into_diagnostic()?;
+    let ops = store
+        .operations(false)
+        .await
+        .into_diagnostic()?
+        .into_iter()
+        .filter(|o| o.zones.iter().any(|z| z == zone))
+        .collect();
+    Ok((recorded, ops))
 }
 
 /// Asks the primary and every secondary of `group` (as `config` names them) for the
