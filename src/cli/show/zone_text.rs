@@ -235,9 +235,12 @@ fn servers_text(s: &Shown) -> String {
         .map(|v| {
             let (serial, aa) = serial_aa(&v.answer);
             let note = match (serial, recorded) {
-                (Some(a), Some(b)) if a != b => format!("differs from the recorded serial {b}"),
-                (Some(_), Some(_)) => "the recorded serial".into(),
-                (Some(_), None) => "serves it; nothing is recorded".into(),
+                (Some(a), Some(b)) if a != b => format!(
+                    "{}: differs from the recorded serial {b}",
+                    v.answer.describe()
+                ),
+                (Some(_), Some(_)) => format!("{}, as recorded", v.answer.describe()),
+                (Some(_), None) => format!("{}; nothing is recorded", v.answer.describe()),
                 (None, _) => v.answer.describe(),
             };
             vec![
