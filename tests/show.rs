@@ -265,6 +265,9 @@ both_stores!(show_zone_lists_records_differences_and_serials, |db| {
 #[test]
 fn show_zone_summarises_a_zone_of_thousands_of_records() {
     let env = Env::new(Db::Sqlite);
+    env.zone("a.test", &zone_yaml("192.0.2.1"));
+    env.commit("a zone");
+    env.apply(&[], 0);
     let mut yaml = String::from("group: default\nrecords:\n");
     for i in 0..1500 {
         yaml.push_str(&format!("  h{i}: {{ A: 192.0.2.{} }}\n", i % 250 + 1));

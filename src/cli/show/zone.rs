@@ -96,15 +96,10 @@ pub async fn run(g: &Global, name: &str, all: bool) -> miette::Result<u8> {
         Some(c) => desired::load_zone(&source, c, &zone, &mut problems).into_diagnostic()?,
         None => None,
     };
-    // no store yet: nothing is recorded (and none is created)
-    let (recorded, ops) = match state::store_if_any(g).await? {
-        Some(store) => {
-            let recorded = recorded(&store, &zone).await;
-            store.close().await;
-            recorded?
-        }
-        None => (None, Vec::new()),
-    };
+    let store = state::open_store(g).await?;
+    let recorded = recorded(&store, &zone).await;
+    store.close().await;
+    let (recorded, ops) = recorded?;
     let desired = match (&desired_zone, problems.is_empty()) {
         (Some(z), _) => Desired::Present {
             text: z.canonical_text(recorded.as_ref().map_or(0, |r| r.serial)),
