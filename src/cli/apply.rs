@@ -74,6 +74,13 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         Some(path) => Some(crate::plan::serialize::read(path)?),
         None => None,
     };
+    // a key that cannot be loaded is said before the store, the lock and the servers
+    let rev = saved
+        .as_ref()
+        .map_or(g.rev.as_str(), |p| p.revision.as_str());
+    if let Some(e) = super::plan::key_problem(g, rev)? {
+        return Err(e).into_diagnostic();
+    }
     let store = super::state::create_store(g).await?;
     let lock = match store.lock().await {
         Ok(lock) => lock,
