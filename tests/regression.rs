@@ -29,5 +29,8 @@ mod lock;
 mod operations;
 /// 40,000 zones (issue 9): verification, output and plans at scale.
 mod scale;
+/// Reading what will happen and what is (issue 12, point 4): `show zone`, long lists,
+/// Debug formatting.
+mod show;
 /// Prompts, exit codes and where state lives (issue 12, points 1 and 2).
 mod state;

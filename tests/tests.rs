@@ -38,6 +38,9 @@ mod regression;
 /// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas
 /// against real outputs.
 mod schema;
+/// `show plan`, `show zone`, plan warnings, RFC 3339 times, the output schemas of plan,
+/// status and show zone (issue 12, points 4 and 7).
+mod show;
 /// The simulated fleet: every procedure, a crash after every store write, and random fault
 /// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
 mod sim;

@@ -29,7 +29,11 @@ pub(super) async fn revision(ctx: &Ctx<'_>, plan: &Plan) -> Result<(), ApplyErro
                     opts.now,
                     "group",
                     &g.group,
-                    format!("secondaries +{:?} -{:?}", g.added, g.removed_secondaries),
+                    format!(
+                        "secondaries joining: {}; leaving: {}",
+                        names_or_none(&g.added),
+                        names_or_none(&g.removed_secondaries)
+                    ),
                 )
             })
             .collect();
@@ -37,6 +41,15 @@ pub(super) async fn revision(ctx: &Ctx<'_>, plan: &Plan) -> Result<(), ApplyErro
         ctx.boundary("group changes audited").await;
     }
     Ok(())
+}
+
+/// Server names as people read them: space-separated, or "none".
+fn names_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(" ")
+    }
 }
 
 /// Records the revision `desired` as applied at `now`, with the groups and servers it

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use miette::{IntoDiagnostic, WrapErr};
+use miette::IntoDiagnostic;
 
 use super::plan::{now, prepare, print_plan};
 use super::{Format, Global};
@@ -74,16 +74,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         ));
     }
     let saved: Option<Plan> = match &args.file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .into_diagnostic()
-                .wrap_err_with(|| format!("cannot read plan {}", path.display()))?;
-            Some(
-                serde_json::from_str(&text)
-                    .into_diagnostic()
-                    .wrap_err_with(|| format!("{} is not a zonekeeper plan", path.display()))?,
-            )
-        }
+        Some(path) => Some(crate::plan::serialize::read(path)?),
         None => None,
     };
     // a key that cannot be loaded is said before the store, the lock and the servers

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod show;
 pub mod state;
 pub mod status;
+pub mod table;
 pub mod unlock;
 pub mod validate;
 pub mod watch;
@@ -117,7 +118,8 @@ pub enum Command {
         #[arg(value_enum)]
         switch: maintenance::Switch,
     },
-    /// Show a zone (desired, recorded, served; its operations) or a saved plan.
+    /// Show a saved plan (`show plan FILE`), or one zone as desired, recorded and served
+    /// (`show zone NAME`).
     #[command(subcommand, after_help = help::after("show"))]
     Show(show::ShowCommand),
     /// Pass a manual gate of an operation (e.g. "registrar updated").
@@ -275,6 +277,8 @@ mod tests {
             ],
             &["zonekeeper", "--db", "postgres://u@h/db", "status"],
             &["zonekeeper", "show", "zone", "example.com"],
+            &["zonekeeper", "show", "zone", "example.com", "--all"],
+            &["zonekeeper", "show", "plan", "p.json", "--format", "json"],
             &["zonekeeper", "confirm", "12", "3", "--yes"],
             &["zonekeeper", "reset", "12"],
             &["zonekeeper", "cancel", "12", "--yes"],

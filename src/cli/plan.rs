@@ -132,6 +132,13 @@ pub async fn prepare(
         &held,
         true,
     ));
+    plan.warnings = plan::warnings::warnings(
+        &g.repo,
+        &plan.revision,
+        plan.base_revision.as_deref(),
+        g.worktree,
+    );
+    print_warnings(&plan.warnings);
     Ok(Ok(Prepared { desired, plan }))
 }
 
@@ -155,6 +162,13 @@ async fn staged(
         plan::operations::operations(&decision, &recorded.active),
         decision.held,
     ))
+}
+
+/// Prints a plan's warnings on stderr, before anything is approved (JSON holds them too).
+pub fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("Warning: {w}");
+    }
 }
 
 /// Prints a plan in the chosen format; `to_approve`: as `apply` shows it before asking

@@ -1,11 +1,12 @@
 //! `zonekeeper status`: the apply lock, the primary, each group and server with its zone
 //! count and last check, and the last applied revision and who made it. Times in UTC,
-//! ISO 8601.
+//! RFC 3339, in text and JSON (`zonekeeper-status/1`) alike.
 
 use miette::IntoDiagnostic;
 
 use super::plan::open_store;
 use super::{Format, Global};
+use crate::model::text::utc_opt;
 use crate::outln;
 use crate::store::lock::{LockInfo, LockState, utc};
 use crate::store::{
@@ -159,14 +160,17 @@ impl Status {
             "leads": self.led,
             "host": self.daemon.as_ref().map(|d| &d.host),
             "pid": self.daemon.as_ref().map(|d| d.pid),
-            "since": self.daemon.as_ref().map(|d| d.since),
-            "seen_at": self.daemon.as_ref().map(|d| d.seen_at),
+            "since": self.daemon.as_ref().map(|d| utc(d.since)),
+            "seen_at": self.daemon.as_ref().map(|d| utc(d.seen_at)),
             "revision": self.daemon.as_ref().map(|d| &d.revision),
-            "next_wake": self.daemon.as_ref().map(|d| d.next_wake),
-            "next_sweep": self.daemon.as_ref().map(|d| d.next_sweep),
+            "next_wake": self.daemon.as_ref().map(|d| utc(d.next_wake)),
+            "next_sweep": self.daemon.as_ref().map(|d| utc(d.next_sweep)),
         })
     }
 }
+
+/// The JSON format this version writes.
+pub const FORMAT: &str = "zonekeeper-status/1";
 
 /// How many lagging zones `status` lists.
 const SHOWN_LAGS: i64 = 20;
@@ -208,28 +212,29 @@ impl Status {
         let count = |group: &str| self.count(group);
         let server_zones = |groups_of: &str| self.server_zones(groups_of);
         serde_json::json!({
+            "format": FORMAT,
             "lock": lock_json(lock),
             "daemon": self.daemon_json(),
-            "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": a.applied_at})),
+            "applied_revision": applied.as_ref().map(|a| serde_json::json!({"commit": a.commit_id, "author": a.author, "summary": a.summary, "applied_at": utc(a.applied_at)})),
             "zones": zones.len(),
             "unverified": zones.iter().filter(|z| !z.verified).map(|z| &z.name).collect::<Vec<_>>(),
             "groups": groups.iter().map(|gr| serde_json::json!({"name": gr.name, "catalog": gr.catalog, "secondaries": gr.secondaries, "nameservers": gr.nameservers, "zones": count(&gr.name)})).collect::<Vec<_>>(),
-            "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": s.not_before, "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "operations": ops.iter().map(|o| serde_json::json!({"id": o.id, "kind": o.kind, "group": o.group, "server": o.server, "zones": o.zones.len(), "revision": o.revision, "steps": o.steps.iter().map(|s| serde_json::json!({"step": s.idx, "name": s.name, "state": s.state, "attempts": s.attempts, "not_before": utc_opt(s.not_before), "message": s.message})).collect::<Vec<_>>()})).collect::<Vec<_>>(),
             "servers": servers.iter().map(|s| serde_json::json!({
                 "name": s.name, "role": s.role, "address": s.address, "software": s.software,
                 "zones": if s.role == "primary" { zones.len() } else { server_zones(&s.groups) },
-                "last_check_at": s.last_check_at, "state": s.last_state, "state_since": s.state_since,
+                "last_check_at": utc_opt(s.last_check_at), "state": s.last_state, "state_since": utc_opt(s.state_since),
                 "message": s.last_message, "zones_served": s.zones_served, "zones_lagging": s.zones_lagging,
-                "maintenance_since": s.maintenance_since,
+                "maintenance_since": utc_opt(s.maintenance_since),
             })).collect::<Vec<_>>(),
             "lagging": {"total": self.lags.1, "first": self.lags.0.iter().map(|l| serde_json::json!({
                 "zone": l.zone, "server": l.server, "expected": l.expected, "served": l.served,
-                "since": l.since, "detail": l.detail,
+                "since": utc(l.since), "detail": l.detail,
             })).collect::<Vec<_>>()},
             "last_sweep": self.sweep.as_ref().map(|w| serde_json::json!({
-                "started_at": w.started_at, "duration_ms": w.duration_ms, "zones": w.zones, "queries": w.queries,
+                "started_at": utc(w.started_at), "duration_ms": w.duration_ms, "zones": w.zones, "queries": w.queries,
             })),
-            "next": next_steps(ops).iter().map(|(at, what)| serde_json::json!({"at": at, "what": what})).collect::<Vec<_>>(),
+            "next": next_steps(ops).iter().map(|(at, what)| serde_json::json!({"at": utc_opt(*at), "what": what})).collect::<Vec<_>>(),
         })
     }
 
@@ -281,22 +286,39 @@ impl Status {
                 count(&gr.name),
                 gr.nameservers.join(" ")
             )?;
-            for s in servers.iter().filter(|s| {
-                s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name)
-            }) {
-                outln!(
-                    "  {:<10} {:<22} {:<5} {:>6} zones{}  {}",
-                    s.name,
-                    s.address,
-                    s.software,
-                    server_zones(&s.groups),
-                    s.zones_lagging
-                        .map(|n| format!(", {n} lagging"))
-                        .unwrap_or_default(),
-                    state_of(s),
-                )?;
+            let members: Vec<&ServerRow> = servers
+                .iter()
+                .filter(|s| {
+                    s.role == "secondary" && s.groups.split_whitespace().any(|x| x == gr.name)
+                })
+                .collect();
+            let rows: Vec<Vec<String>> = members
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.name.clone(),
+                        s.address.clone(),
+                        s.software.clone(),
+                        server_zones(&s.groups).to_string(),
+                        s.zones_lagging.map(|n| n.to_string()).unwrap_or_default(),
+                        state_of(s),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                let header = [
+                    "SECONDARY",
+                    "ADDRESS",
+                    "SOFTWARE",
+                    "ZONES",
+                    "LAGGING",
+                    "STATE",
+                ];
+                crate::out!("{}", super::table::render(&header, &rows, &[3, 4], 2))?;
+            }
+            for s in members {
                 if let Some(m) = &s.last_message {
-                    outln!("  {:<10} last check {}: {m}", "", when(s.last_check_at))?;
+                    outln!("  {} last check {}: {m}", s.name, when(s.last_check_at))?;
                 }
             }
         }
@@ -319,15 +341,15 @@ impl Status {
         let (lags, total) = &self.lags;
         if *total > 0 {
             outln!("Lagging zones ({total}, oldest first):")?;
-            for l in lags {
-                outln!(
-                    "  {:<32} {:<10} since {}: {}",
-                    l.zone,
-                    l.server,
-                    utc(l.since),
-                    l.detail
-                )?;
-            }
+            let rows: Vec<Vec<String>> = lags
+                .iter()
+                .map(|l| {
+                    let (zone, server) = (l.zone.clone(), l.server.clone());
+                    vec![zone, server, utc(l.since), l.detail.clone()]
+                })
+                .collect();
+            let header = ["ZONE", "SERVER", "SINCE", "DETAIL"];
+            crate::out!("{}", super::table::render(&header, &rows, &[], 2))?;
             if *total > lags.len() as i64 {
                 outln!(
                     "  … and {} more (`zonekeeper check --format json` lists them all)",
@@ -381,20 +403,22 @@ fn print_operations(ops: &[OperationRow]) -> miette::Result<()> {
                 o.zones.len(),
                 &o.revision[..o.revision.len().min(12)]
             )?;
-            for s in &o.steps {
-                let until = s
-                    .not_before
-                    .filter(|_| s.state != "done")
-                    .map(|t| format!(" until {}", when(Some(t))))
-                    .unwrap_or_default();
-                outln!(
-                    "    {}. {:<14} {:<8}{until} {}",
-                    s.idx,
-                    s.name,
-                    s.state,
-                    s.message
-                )?;
-            }
+            let rows: Vec<Vec<String>> = o
+                .steps
+                .iter()
+                .map(|s| {
+                    let until = s.not_before.filter(|_| s.state != "done");
+                    vec![
+                        s.idx.to_string(),
+                        s.name.clone(),
+                        s.state.clone(),
+                        until.map(utc).unwrap_or_default(),
+                        s.message.clone(),
+                    ]
+                })
+                .collect();
+            let header = ["STEP", "NAME", "STATE", "UNTIL", "LAST MESSAGE"];
+            crate::out!("{}", super::table::render(&header, &rows, &[0], 4))?;
         }
     }
     Ok(())
@@ -403,17 +427,21 @@ fn print_operations(ops: &[OperationRow]) -> miette::Result<()> {
 fn print_audit(audit: &[AuditEntry]) -> miette::Result<()> {
     if !audit.is_empty() {
         outln!("\nRecent changes:")?;
-        for e in audit {
-            outln!(
-                "  {}  {:<8} {:<32} {} ({}, {})",
-                when(Some(e.at)),
-                e.action,
-                e.target,
-                e.detail,
-                &e.commit_id[..e.commit_id.len().min(12)],
-                e.author
-            )?;
-        }
+        let rows: Vec<Vec<String>> = audit
+            .iter()
+            .map(|e| {
+                vec![
+                    utc(e.at),
+                    e.action.clone(),
+                    e.target.clone(),
+                    e.detail.clone(),
+                    e.commit_id[..e.commit_id.len().min(12)].to_string(),
+                    e.author.clone(),
+                ]
+            })
+            .collect();
+        let header = ["AT", "ACTION", "TARGET", "DETAIL", "COMMIT", "AUTHOR"];
+        crate::out!("{}", super::table::render(&header, &rows, &[], 2))?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod record;
 pub mod rrset;
 pub mod serial;
 pub mod served;
+pub mod text;
 pub mod types;
 pub mod zone;
 

@@ -10,7 +10,8 @@
 
 pub mod operations;
 pub mod render;
-mod serialize;
+pub mod serialize;
+pub mod warnings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -153,6 +154,10 @@ pub struct Plan {
     /// [`operations::zone_operations`]); deletions as `apply --allow-delete` makes them.
     #[serde(default)]
     pub zone_operations: Vec<operations::PlannedZoneOperations>,
+    /// What to know before approving: a rollback, uncommitted files the plan does not
+    /// read ([`warnings`]). Empty in plans saved before they were given.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -317,6 +322,7 @@ pub fn compute(
         groups: group_changes(desired, &recorded.groups),
         operations: Vec::new(),
         zone_operations: Vec::new(),
+        warnings: Vec::new(),
         primary: recorded
             .primary
             .as_ref()

@@ -62,7 +62,8 @@ pub struct PlannedStep {
     /// Its state in the store (pending, running, waiting, done, failed); `null` for a new
     /// operation.
     pub state: Option<String>,
-    /// Not before this time (Unix seconds), when the store says so.
+    /// Not before this time, when the store says so (UTC RFC 3339 in JSON).
+    #[serde(default, with = "super::serialize::rfc3339_opt")]
     pub not_before: Option<i64>,
     /// The last thing it said, when it said something.
     pub message: Option<String>,
@@ -137,8 +138,12 @@ pub fn waits(gate: &Gate) -> Vec<Wait> {
                 instructions: instructions.clone(),
             }];
             if *manual {
+                // `instructions` above lists every zone; this phrase is read by people
                 out.push(Wait::Confirmation {
-                    what: format!("the registrar publishes {instructions}"),
+                    what: format!(
+                        "the registrar publishes {}",
+                        crate::procedures::delegation::registrar_summary(zones)
+                    ),
                 });
             }
             out

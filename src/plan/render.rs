@@ -41,7 +41,13 @@ fn masked(text: &str) -> String {
 
 /// The record-level diff of one zone, one line per record.
 pub fn zone_diff(z: &ZoneChange, color: bool) -> String {
-    let (old, new) = (masked(&z.old_text), masked(&z.new_text));
+    text_diff(&z.old_text, &z.new_text, color)
+}
+
+/// The record-level diff of two canonical texts, one line per record changed, the SOA
+/// serial left out (`show zone` shows desired against recorded so).
+pub fn text_diff(old: &str, new: &str, color: bool) -> String {
+    let (old, new) = (masked(old), masked(new));
     let diff = TextDiff::from_lines(&old, &new);
     let mut out = String::new();
     for change in diff.iter_all_changes() {
@@ -300,7 +306,7 @@ fn zone_text(z: &ZoneChange, color: bool) -> String {
 pub fn json(plan: &Plan) -> serde_json::Value {
     let mut v = serde_json::to_value(plan).unwrap_or(serde_json::Value::Null);
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("format".into(), serde_json::json!("zonekeeper-plan/1"));
+        obj.insert("format".into(), serde_json::json!(super::serialize::FORMAT));
         obj.insert(
             "summary".into(),
             serde_json::json!({
@@ -320,17 +326,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 
 /// Zone names as people read them: the first few, then how many more.
 pub fn zone_list(zones: &[String]) -> String {
-    const SHOWN: usize = 5;
-    let mut out = zones
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if zones.len() > SHOWN {
-        out.push_str(&format!(" and {} more", zones.len() - SHOWN));
-    }
-    out
+    crate::model::text::first_few(zones, crate::model::text::SHOWN, ", ")
 }
 
 /// What an action does, in a few words.
@@ -346,7 +342,7 @@ pub fn action_text(action: &Action) -> String {
             format!("remove the zones from group {group}'s catalogs")
         }
         Action::PublishParents { zones } => {
-            format!("publish the delegation in {}", zones.join(", "))
+            format!("publish the delegation in {}", zone_list(zones))
         }
         Action::SetRrset {
             owner,
@@ -442,7 +438,7 @@ fn wait_text(wait: &Wait, step: usize) -> String {
         } => {
             let mut parts = Vec::new();
             if !managed_parents.is_empty() {
-                parts.push(format!("published in {}", managed_parents.join(", ")));
+                parts.push(format!("published in {}", zone_list(managed_parents)));
             }
             if !asked.is_empty() {
                 parts.push(format!(

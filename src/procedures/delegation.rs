@@ -28,6 +28,43 @@ pub struct ZoneDelegation {
     pub parent_servers: Vec<String>,
 }
 
+/// What the registrar must publish, one item per zone whose parent is not managed here
+/// (`zone: NS a b with glue …`): those only an operator can confirm first, then those
+/// whose parent's servers are asked. The gate keeps them all, joined by `; `.
+pub fn registrar_items(zones: &[ZoneDelegation]) -> Vec<String> {
+    let unmanaged = |asked: bool| {
+        zones
+            .iter()
+            .filter(move |z| z.parent.is_none() && z.parent_servers.is_empty() != asked)
+    };
+    unmanaged(false)
+        .chain(unmanaged(true))
+        .map(|z| {
+            let mut item = format!("{}: NS {}", z.zone, z.ns.join(" "));
+            if !z.glue.is_empty() {
+                item.push_str(&format!(" with glue {}", z.glue.join(", ")));
+            }
+            item
+        })
+        .collect()
+}
+
+/// How many zones' delegations a message or a text plan spells out; the rest are counted
+/// (`zonekeeper plan --format json` lists every one, in the gate's `instructions`).
+pub const REGISTRAR_SHOWN: usize = 3;
+
+/// What the registrar must publish, for people: the first [`REGISTRAR_SHOWN`] zones' NS
+/// and glue, then how many more zones and where to read them all. One line of a few
+/// hundred characters, however many zones the step concerns.
+pub fn registrar_summary(zones: &[ZoneDelegation]) -> String {
+    let items = registrar_items(zones);
+    let mut text = crate::model::text::first_few(&items, REGISTRAR_SHOWN, "; ");
+    if items.len() > REGISTRAR_SHOWN {
+        text.push_str(" zone(s) (`zonekeeper plan --format json` lists every one)");
+    }
+    text
+}
+
 /// The delegation step for `zones`, or `None` when nothing about the delegation can change.
 pub fn step(zones: &[ZoneDelegation]) -> StepSpec {
     let parents: Vec<String> = zones
@@ -36,22 +73,10 @@ pub fn step(zones: &[ZoneDelegation]) -> StepSpec {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let by_hand: Vec<&ZoneDelegation> = zones
+    let manual = zones
         .iter()
-        .filter(|z| z.parent.is_none() && z.parent_servers.is_empty())
-        .collect();
-    let asked: Vec<&ZoneDelegation> = zones
-        .iter()
-        .filter(|z| z.parent.is_none() && !z.parent_servers.is_empty())
-        .collect();
-    let mut instructions = String::new();
-    for z in by_hand.iter().chain(asked.iter()) {
-        instructions.push_str(&format!("{}: NS {}", z.zone, z.ns.join(" ")));
-        if !z.glue.is_empty() {
-            instructions.push_str(&format!(" with glue {}", z.glue.join(", ")));
-        }
-        instructions.push_str("; ");
-    }
+        .any(|z| z.parent.is_none() && z.parent_servers.is_empty());
+    let instructions = registrar_items(zones).join("; ");
     let action = if parents.is_empty() {
         Action::Nothing
     } else {
@@ -62,8 +87,8 @@ pub fn step(zones: &[ZoneDelegation]) -> StepSpec {
         action,
         Gate::Delegation {
             zones: zones.to_vec(),
-            manual: !by_hand.is_empty(),
-            instructions: instructions.trim_end_matches("; ").to_string(),
+            manual,
+            instructions,
         },
     )
 }

@@ -71,11 +71,9 @@ pub fn verifies_zones(gate: &Gate) -> bool {
     )
 }
 
-/// `HH:MM:SS UTC` of a Unix time, as messages show it.
+/// A Unix time as messages show it: UTC, RFC 3339 (`2026-12-06T21:50:00Z`).
 pub fn utc(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .map(|d| format!("{:02}:{:02}:{:02} UTC", d.hour(), d.minute(), d.second()))
-        .unwrap_or_else(|_| t.to_string())
+    crate::model::text::utc(t)
 }
 
 /// What a step's record says, as the gates of time, back-off and confirmation read it.
@@ -247,11 +245,7 @@ pub fn holds(gate: &Gate, obs: &Observations, now: i64) -> Verdict {
                 "they left the catalog of group {group}; check their logs if they keep serving"
             ),
         ),
-        Gate::Delegation {
-            zones,
-            manual,
-            instructions,
-        } => delegated(obs, zones, *manual, instructions),
+        Gate::Delegation { zones, manual, .. } => delegated(obs, zones, *manual),
         Gate::SameData { .. } => same_data(obs),
         Gate::CatalogsServed { primary, how, .. } => catalogs_followed(obs, *primary, how),
     }
@@ -319,13 +313,9 @@ fn stopped(obs: &Observations, how: &str) -> Verdict {
 }
 
 /// Managed parents serve their recorded serial everywhere and record exactly the child's
-/// NS set; unmanaged parents' servers refer with it; by-hand parents were confirmed.
-fn delegated(
-    obs: &Observations,
-    zones: &[ZoneDelegation],
-    manual: bool,
-    instructions: &str,
-) -> Verdict {
+/// NS set; unmanaged parents' servers refer with it; by-hand parents were confirmed (the
+/// message names the first few zones' delegation: the gate holds every one).
+fn delegated(obs: &Observations, zones: &[ZoneDelegation], manual: bool) -> Verdict {
     if let Some(p) = obs.probes.iter().find(|p| !p.holds()) {
         return Verdict::Fails(Unmet::ParentNotServing {
             server: p.check.server.clone(),
@@ -379,7 +369,7 @@ fn delegated(
     }
     if manual && !obs.step.confirmed {
         return Verdict::Fails(Unmet::Registrar {
-            instructions: instructions.to_string(),
+            instructions: super::delegation::registrar_summary(zones),
             op: obs.step.op,
             step: obs.step.idx,
         });

@@ -101,20 +101,9 @@ pub enum LockState {
     Stale(LockInfo),
 }
 
-/// A time for people: UTC, ISO 8601 (`2026-11-21T09:30:00Z`).
+/// A time for people: UTC, RFC 3339 (`2026-11-21T09:30:00Z`).
 pub fn utc(t: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(t) {
-        Ok(d) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            d.year(),
-            d.month() as u8,
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second()
-        ),
-        Err(_) => format!("{t} (Unix time)"),
-    }
+    crate::model::text::utc(t)
 }
 
 /// The clock: the lease needs the real time at each renewal, not the command's start.

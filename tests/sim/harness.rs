@@ -320,18 +320,16 @@ impl<'r> Sim<'r> {
     }
 
     /// Waits as a daemon would before the next apply: until the earliest time the
-    /// message names (`HH:MM:SS UTC` of the run's day, when a wait or a back-off ends),
-    /// else a second.
+    /// message names (RFC 3339 in UTC, `2026-06-01T00:00:30Z`, when a wait or a back-off
+    /// ends), else a second.
     pub fn wait_as_asked(&self, message: &str) {
         let mut w = self.fleet.world();
         let now = w.now.as_secs();
-        let times = message.match_indices(" UTC").filter_map(|(i, _)| {
-            let hms = message.get(i.checked_sub(8)?..i)?;
-            let f: Vec<u64> = hms
-                .split(':')
-                .map(|x| x.parse().ok())
-                .collect::<Option<_>>()?;
-            (f.len() == 3).then(|| EPOCH + f[0] * 3600 + f[1] * 60 + f[2])
+        let format = time::format_description::well_known::Rfc3339;
+        let times = message.match_indices('Z').filter_map(|(i, _)| {
+            let text = message.get(i.checked_sub(19)?..=i)?;
+            let t = time::OffsetDateTime::parse(text, &format).ok()?;
+            u64::try_from(t.unix_timestamp()).ok()
         });
         let next = times.filter(|t| *t > now).min().unwrap_or(now + 1);
         w.advance(Duration::from_secs(next.saturating_sub(now).clamp(1, 600)));
