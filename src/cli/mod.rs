@@ -15,6 +15,7 @@ pub mod lab;
 pub mod maintenance;
 pub mod ops;
 pub mod plan;
+pub mod progress;
 pub mod show;
 pub mod status;
 pub mod unlock;

@@ -176,22 +176,35 @@ fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 /// Drives every active operation as far as its gates allow (see the module doc): passes
 /// while a gate is being polled, sleeping on the apply's clock in between. Returns what the
 /// waiting operations wait for and when to look again, or `None` when none waits.
+///
+/// Once a stop is asked for ([`crate::apply::Options::stopping`]) nothing more starts: the
+/// step under way finishes (a zone's UPDATEs, the pass's `rndc reconfig`, a staged step's
+/// action), the gates of the steps that acted are observed once more and what holds is
+/// recorded, and the drive returns; what is left is the next apply's.
 pub(in crate::apply) async fn drive(
     ctx: &Ctx<'_>,
     mut zones: Option<&mut Zones<'_>>,
 ) -> Result<Option<Waits>, ApplyError> {
     let clock = ctx.opts.effects.clock.as_ref();
     let mut passes = Passes::default();
+    if let Some(z) = zones.as_deref() {
+        z.count_totals(&ctx.opts.meter);
+    }
     loop {
+        let stopping = ctx.opts.stopping();
         let mut wake = None;
         if let Some(z) = zones.as_deref_mut() {
             for kind in Batch::ORDER {
                 let batch = z.ready(kind);
-                if !batch.is_empty() {
+                // once asked to stop, only steps that do nothing (their gates are then
+                // observed once more) move on
+                let starts = kind == Batch::Nothing || !ctx.opts.stopping();
+                if !batch.is_empty() && starts {
                     actions::zone_batch(ctx, z, kind, &batch).await?;
                 }
             }
-            wake = z.settle(ctx).await?;
+            wake = z.settle(ctx, stopping).await?;
+            z.count_done(&ctx.opts.meter);
         }
         // Zone operations first: the staged operations read what they recorded.
         let pass = if wake.is_none() {
@@ -199,15 +212,26 @@ pub(in crate::apply) async fn drive(
         } else {
             Pass::default()
         };
-        let Some(wake) = earliest(wake, pass.poll) else {
-            return Ok((!pass.lines.is_empty()).then(|| Waits {
+        let waits = || {
+            (!pass.lines.is_empty()).then(|| Waits {
                 message: pass.lines.join("\n"),
                 requeue_at: pass.requeue,
-            }));
+            })
         };
-        clock
-            .sleep(wake.saturating_sub(clock.now()).max(MIN_SLEEP))
-            .await;
+        if stopping {
+            return Ok(waits());
+        }
+        let Some(wake) = earliest(wake, pass.poll) else {
+            return Ok(waits());
+        };
+        let nap = clock.sleep(wake.saturating_sub(clock.now()).max(MIN_SLEEP));
+        match &ctx.opts.stop {
+            Some(stop) => tokio::select! {
+                () = nap => {}
+                () = stop.wait() => {}
+            },
+            None => nap.await,
+        }
     }
 }
 
@@ -215,7 +239,9 @@ pub(in crate::apply) async fn drive(
 async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
     let mut out = Pass::default();
     let mut waiting: Vec<OperationRow> = Vec::new();
-    for op in ctx.store.operations(false).await? {
+    let ops = ctx.store.operations(false).await?;
+    count_steps(ctx, &ops);
+    for op in ops {
         if let Some(first) = waiting.iter().find(|w| conflict(w, &op)) {
             out.lines.push(format!(
                 "op {} ({} {}) waits for op {} ({} {}), which changes the same zones",
@@ -244,6 +270,19 @@ async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
         waiting.push(op);
     }
     Ok(out)
+}
+
+/// The steps of staged operations to do, for the progress display: those done in this
+/// apply and those the active operations have left.
+fn count_steps(ctx: &Ctx<'_>, ops: &[OperationRow]) {
+    use crate::progress::Count;
+    let left: usize = ops
+        .iter()
+        .map(|o| o.steps.iter().filter(|s| s.state != "done").count())
+        .sum();
+    let meter = &ctx.opts.meter;
+    let done = usize::try_from(meter.snapshot().get(Count::Steps).0).unwrap_or(usize::MAX);
+    meter.set_total(Count::Steps, done.saturating_add(left));
 }
 
 /// Drives one operation as far as this pass goes.
@@ -431,6 +470,14 @@ async fn run_step(
     let key = (op.id, step.idx);
     let poll = match passes.polls.get(&key) {
         Some(p) if step.state == "running" && step.attempts == p.attempts => *p,
+        _ if ctx.opts.stopping() => {
+            // asked to stop: this step does not start; the next apply starts it
+            let line = format!(
+                "op {} ({} {}): step {} ({}) not started: interrupted",
+                op.id, op.kind, op.server, step.idx, step.name
+            );
+            return Ok(Progress::Settled(Pending { line, at: None }));
+        }
         _ => {
             passes.polls.remove(&key);
             match start(ctx, op, &mut step, &spec, &rec).await? {
@@ -521,6 +568,7 @@ async fn done(
     step.next_check_at = None;
     let progress = write(ctx, op, &step, Progress::Done).await?;
     if let Progress::Done = progress {
+        ctx.opts.meter.add(crate::progress::Count::Steps);
         info!(op = op.id, step = %step.name, "step done");
     }
     Ok(progress)
