@@ -23,7 +23,10 @@ pub struct Running {
 }
 
 /// Copies everything `from` gives into `to`, until it ends.
-fn drain(mut from: impl Read + Send + 'static, to: Arc<Mutex<Vec<u8>>>) -> std::thread::JoinHandle<()> {
+fn drain(
+    mut from: impl Read + Send + 'static,
+    to: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = from.read(&mut buf) {
@@ -75,7 +78,12 @@ impl Running {
 
     /// Waits until `cond` holds (checked every few milliseconds), failing the test when the
     /// process ends first or `limit` passes.
-    pub fn wait_until(&mut self, what: &str, limit: Duration, mut cond: impl FnMut(&Running) -> bool) {
+    pub fn wait_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut cond: impl FnMut(&Running) -> bool,
+    ) {
         let start = Instant::now();
         loop {
             if cond(self) {
@@ -208,14 +216,21 @@ fn assert_recorded_exactly_then_resumes(env: &Env, before: &[u32], context: &str
         );
         updated += usize::from(served != Some(*old));
     }
-    assert!(updated > 0, "some zones were updated before the stop\n{context}");
+    assert!(
+        updated > 0,
+        "some zones were updated before the stop\n{context}"
+    );
     assert!(
         updated < before.len(),
         "the apply stopped part way ({updated} of {} updated)\n{context}",
         before.len()
     );
     let again = env.apply(&[], 0);
-    assert!(text(&again).contains("Applied revision"), "{}", text(&again));
+    assert!(
+        text(&again).contains("Applied revision"),
+        "{}",
+        text(&again)
+    );
     env.assert_converged("after resuming");
     let last = zone_names(before.len()).pop().unwrap();
     for z in [zone_names(1).remove(0), last] {
@@ -296,9 +311,16 @@ fn a_second_signal_exits_at_once_and_the_next_apply_resumes() {
         !out.contains("Interrupted: revision"),
         "no report: it did not wait for the step\n{context}"
     );
-    assert!(took < Duration::from_secs(3), "exited at once, not after {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "exited at once, not after {took:?}"
+    );
     let again = env.apply(&[], 0);
-    assert!(text(&again).contains("Applied revision"), "{}", text(&again));
+    assert!(
+        text(&again).contains("Applied revision"),
+        "{}",
+        text(&again)
+    );
     env.assert_converged("after a second signal");
 }
 
@@ -365,9 +387,17 @@ fn a_signal_at_the_prompt_cancels_and_changes_nothing() {
     let context = format!("{out}{err}");
     assert_eq!(code, Some(130), "{context}");
     assert!(out.contains("Apply cancelled"), "{context}");
-    assert_eq!(primary_serial(&env, "a.test."), None, "the primary was not changed");
+    assert_eq!(
+        primary_serial(&env, "a.test."),
+        None,
+        "the primary was not changed"
+    );
     assert!(recorded_serials(&env).is_empty(), "nothing recorded");
     // the lock was let go: an apply now runs at once
     let again = env.apply(&[], 0);
-    assert!(text(&again).contains("Applied revision"), "{}", text(&again));
+    assert!(
+        text(&again).contains("Applied revision"),
+        "{}",
+        text(&again)
+    );
 }

@@ -75,8 +75,7 @@ fn on_a_terminal_progress_bars_are_drawn() {
     changed_zones(&env, 300);
     let pid_file = env.dir.path().join("apply.pid");
     let line = zk_line(&env, "apply --auto-approve --verify-timeout 20");
-    let (code, out, err) =
-        on_pty(&env, &line, &pid_file, &[]).finish(Duration::from_secs(300));
+    let (code, out, err) = on_pty(&env, &line, &pid_file, &[]).finish(Duration::from_secs(300));
     let all = format!("{out}{err}");
     assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("Applied revision"), "{all}");

@@ -340,9 +340,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
     match state {
         "applied" => outln!("Applied revision {rev}: {done}.")?,
         "interrupted" => {
-            outln!(
-                "Interrupted: revision {rev} is not applied yet. Done, and recorded: {done}."
-            )?;
+            outln!("Interrupted: revision {rev} is not applied yet. Done, and recorded: {done}.")?;
             outln!(
                 "Left for the next apply: {} zone change(s) not started or not yet seen on every server{}. Run `zonekeeper apply` again to resume.",
                 report.interrupted.unwrap_or(0),

@@ -31,10 +31,10 @@ use super::plan::{now, open_store};
 use crate::apply::effects::Effects;
 use crate::model::Config;
 use crate::model::config::WebhookEvent;
+pub use crate::stop::Stop;
 use crate::store::{DaemonRow, Store};
 use pass::{PassOptions, pass};
 use schedule::{Outcome, Schedule, Timing};
-pub use crate::stop::Stop;
 
 /// Options of `watch`.
 #[derive(Debug, Clone, clap::Args)]

@@ -348,5 +348,8 @@ fn apply_of_many_zones_prints_nothing_until_done() {
         lines.iter().any(|l| !l.starts_with("updated 500/500")),
         "a line before the updates were done:\n{err}"
     );
-    assert!(!err.contains('\x1b'), "no escape sequence off a terminal: {err:?}");
+    assert!(
+        !err.contains('\x1b'),
+        "no escape sequence off a terminal: {err:?}"
+    );
 }
