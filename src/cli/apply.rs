@@ -224,19 +224,43 @@ async fn locked(
     if stop.requested() {
         return cancelled();
     }
+    let held = Held { store, lock, stop };
+    carry_out(g, args, held, &prepared, &overwrites, now).await
+}
+
+/// What `apply` holds while it works: the store, its lock, and the stop request.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    store: &'a Store,
+    lock: &'a ApplyLock,
+    stop: &'a Stop,
+}
+
+/// The approved plan carried out (at `now`, when it was planned), its progress shown, and
+/// reported; exit 130 when a stop was asked for.
+async fn carry_out(
+    g: &Global,
+    args: &ApplyArgs,
+    held: Held<'_>,
+    prepared: &super::plan::Prepared,
+    overwrites: &[crate::drift::resolve::Rebase],
+    now: i64,
+) -> miette::Result<u8> {
+    let Held { store, lock, stop } = held;
+    let plan = &prepared.plan;
     let opts = Options {
         allow_delete: args.allow_delete,
         adopt: args.adopt,
         verify_timeout: Duration::from_secs(args.verify_timeout),
         now,
-        today,
+        today: crate::model::serial::yyyymmdd(now),
         effects: apply::effects::Effects::real(),
         stop: Some(stop.clone()),
         meter: crate::progress::Meter::default(),
     };
     // approved: the zones to overwrite are recorded as the primary serves them, the base
     // their UPDATEs go from
-    crate::drift::resolve::rebase(store, &overwrites, &prepared.desired, now)
+    crate::drift::resolve::rebase(store, overwrites, &prepared.desired, now)
         .await
         .into_diagnostic()?;
     let shown = super::progress::Shown::start(opts.meter.clone());
@@ -245,7 +269,7 @@ async fn locked(
     let report = report.into_diagnostic()?;
     crate::drift::resolve::audit_overwritten(
         store,
-        &overwrites,
+        overwrites,
         &prepared.desired,
         &report.updated,
         now,
