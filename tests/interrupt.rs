@@ -284,6 +284,39 @@ fn sigterm_during_apply_finishes_the_step_records_it_and_exits_130() {
     one_signal(Db::Postgres, "TERM");
 }
 
+/// A signal during the first apply of a fresh store, once the primary loaded the new
+/// zones: exit 130, every zone the store records is served so, and the next apply (which
+/// finds zones served that the store may not record yet) resumes and converges.
+#[test]
+fn sigint_while_zones_are_created_leaves_a_store_the_next_apply_resumes_from() {
+    let env = Env::new(Db::Sqlite);
+    for z in zone_names(400) {
+        env.zone(z.trim_end_matches('.'), &zone_yaml("192.0.2.1"));
+    }
+    env.commit("400 zones");
+    let mut apply = start_apply(&env);
+    let first = zone_names(1).remove(0);
+    apply.wait_until("the zones loaded", Duration::from_secs(120), |_| {
+        primary_serial(&env, &first).is_some()
+    });
+    apply.signal("INT");
+    let (code, out, err) = apply.finish(Duration::from_secs(60));
+    let context = format!("{out}{err}");
+    assert_eq!(code, Some(130), "{context}");
+    assert!(err.contains("Interrupt received"), "{context}");
+    for (z, serial) in recorded_serials(&env) {
+        assert_eq!(primary_serial(&env, &z), Some(serial), "{z}\n{context}");
+    }
+    let again = env.apply(&[], 0);
+    assert!(
+        text(&again).contains("Applied revision"),
+        "{}",
+        text(&again)
+    );
+    env.assert_converged("after resuming the creation");
+    assert_eq!(recorded_serials(&env).len(), 400);
+}
+
 /// A second signal stops at once, even while the step under way cannot finish (the primary
 /// hangs); the next apply resumes and converges.
 #[test]

@@ -41,10 +41,16 @@ use crate::procedures::zone::ZoneOperation;
 use crate::procedures::{Action, Gate};
 use crate::store::RecordedZone;
 
-/// The most zones one step of zone work carries at a time: UPDATEs sent in a pass, and
-/// content checks (transfers) in a round. A stop asked for during an apply of 40,000
-/// zones waits for at most this many zones' content checks, a second or two.
-pub(super) const STEP_ZONES: usize = 100;
+/// The most zones whose UPDATEs are sent in one pass: sends and their content checks
+/// alternate, so a stop asked for waits for at most this many zones' checks, and the
+/// count of zones updated moves on every pass.
+pub(super) const SEND_AT_ONCE: usize = 100;
+
+/// The most content gates (transfers, eight at a time) observed in one round: a stop
+/// asked for during the creation of 40,000 zones waits for at most this many. As many as
+/// catalog members go to one UPDATE (`backend::catalog`), so the zones recorded in one round join
+/// their catalogs in one UPDATE per catalog.
+pub(super) const TRANSFERS_AT_ONCE: usize = crate::backend::catalog::MEMBERS_PER_UPDATE;
 
 /// Where a zone operation stands in this apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,11 +284,11 @@ impl<'a> Zones<'a> {
     }
 
     /// The operations whose step is ready to act with an action of `kind` (step 1 of a
-    /// pass: the driver hands them to `actions::zone_batch`); at most [`STEP_ZONES`]
+    /// pass: the driver hands them to `actions::zone_batch`); at most [`SEND_AT_ONCE`]
     /// UPDATEs a pass, so that sends and their content checks alternate.
     pub(super) fn ready(&self, kind: Batch) -> Vec<usize> {
         let most = if kind == Batch::Send {
-            STEP_ZONES
+            SEND_AT_ONCE
         } else {
             usize::MAX
         };
@@ -328,7 +334,7 @@ impl<'a> Zones<'a> {
     /// what they prove written. Returns when to look again (on the clock): now when a step
     /// is ready, the earliest next observation, or `None` when all are settled.
     ///
-    /// At most [`STEP_ZONES`] content gates (transfers) are observed a round. The `last`
+    /// At most [`TRANSFERS_AT_ONCE`] content gates (transfers) are observed a round. The `last`
     /// round (a stop was asked for) observes every gate not yet held at once, due or
     /// not; those that do not hold yet are left as they are, for the next apply.
     pub(super) async fn settle(
@@ -344,7 +350,7 @@ impl<'a> Zones<'a> {
                 let due = matches!(r.state, State::Polls { next, .. } if last || next <= now);
                 if due && r.gate() == Some(&Gate::ContentEquals) {
                     transfers += 1;
-                    return transfers <= STEP_ZONES;
+                    return transfers <= TRANSFERS_AT_ONCE;
                 }
                 due
             })
@@ -381,6 +387,20 @@ impl<'a> Zones<'a> {
             finish::proven(ctx, self, proven).await?;
         }
         Ok(self.wake(ctx))
+    }
+
+    /// Once a stop is asked for: the gates of the steps that acted are observed once more
+    /// and what holds is recorded; a step that does nothing follows at once (`record`
+    /// after `load`, `verify` after `send`) and its gate is observed too. Nothing else
+    /// starts.
+    pub(super) async fn last_rounds(&mut self, ctx: &Ctx<'_>) -> Result<(), ApplyError> {
+        for _ in 0..3 {
+            for i in self.ready(Batch::Nothing) {
+                self.acted(ctx, i);
+            }
+            self.settle(ctx, true).await?;
+        }
+        Ok(())
     }
 
     /// Whether operation `i`, whose gate failed for good, is served all the same: its gate

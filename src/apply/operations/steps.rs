@@ -194,16 +194,18 @@ pub(in crate::apply) async fn drive(
         let stopping = ctx.opts.stopping();
         let mut wake = None;
         if let Some(z) = zones.as_deref_mut() {
-            for kind in Batch::ORDER {
-                let batch = z.ready(kind);
-                // once asked to stop, only steps that do nothing (their gates are then
-                // observed once more) move on
-                let starts = kind == Batch::Nothing || !ctx.opts.stopping();
-                if !batch.is_empty() && starts {
-                    actions::zone_batch(ctx, z, kind, &batch).await?;
+            if stopping {
+                z.last_rounds(ctx).await?;
+            } else {
+                for kind in Batch::ORDER {
+                    let batch = z.ready(kind);
+                    // a stop asked for meanwhile: nothing more starts
+                    if !batch.is_empty() && !ctx.opts.stopping() {
+                        actions::zone_batch(ctx, z, kind, &batch).await?;
+                    }
                 }
+                wake = z.settle(ctx, false).await?;
             }
-            wake = z.settle(ctx, stopping).await?;
             z.count_done(&ctx.opts.meter);
         }
         // Zone operations first: the staged operations read what they recorded.
