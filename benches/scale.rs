@@ -46,7 +46,7 @@ fn record_all(repo: &Path, db: &str) {
     rt.block_on(async {
         let source = Source::open(repo, None, false).unwrap();
         let state = desired::load(&source).unwrap();
-        let store = Store::open(&db_url(Some(db))).await.unwrap();
+        let store = Store::open(&db_url(db).unwrap()).await.unwrap();
         let rows: Vec<(RecordedZone, AuditEntry)> = state
             .zones
             .iter()

@@ -105,7 +105,7 @@ fn misplaced_keys_are_refused_at_their_place() {
     let config = std::fs::read_to_string(examples.join("zonekeeper.yaml")).unwrap();
     std::fs::write(
         dir.path().join("zonekeeper.yaml"),
-        config.replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key"),
+        config.replace(".zonekeeper/lab/tsig.key", "/etc/zonekeeper/tsig.key"),
     )
     .unwrap();
     std::fs::create_dir(dir.path().join("zones")).unwrap();

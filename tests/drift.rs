@@ -308,7 +308,7 @@ both_stores!(import_from_primary_keeps_what_the_primary_serves, |db| {
 both_stores!(passes_go_round_every_zone_after_the_cursor, |db| {
     use zonekeeper::drift::{ZoneCheck, pass};
     let env = drifted(db);
-    let url = zonekeeper::store::db_url(Some(&env.db));
+    let url = zonekeeper::store::db_url(&env.db).unwrap();
     let primary = env.lab.dns_addr("ns0").unwrap();
     let signer = signer(&env);
     block_on(async move {

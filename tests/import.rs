@@ -37,7 +37,7 @@ fn write(path: &Path, text: &str) {
 
 /// The serials the store recorded for imported zones.
 fn floors(db: &str) -> Vec<(String, u32)> {
-    let url = zonekeeper::store::db_url(Some(db));
+    let url = zonekeeper::store::db_url(db).unwrap();
     block_on(async move {
         let s = zonekeeper::store::Store::open(&url).await.unwrap();
         let f = s.serial_floors().await.unwrap();

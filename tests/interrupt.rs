@@ -177,7 +177,7 @@ pub fn primary_serial(env: &Env, zone: &str) -> Option<u32> {
 
 /// The serial the store records for each zone.
 fn recorded_serials(env: &Env) -> std::collections::BTreeMap<String, u32> {
-    let url = zonekeeper::store::db_url(Some(&env.db));
+    let url = zonekeeper::store::db_url(&env.db).unwrap();
     block_on(async move {
         let s = zonekeeper::store::Store::open(&url).await.unwrap();
         let z = s.zone_map().await.unwrap();

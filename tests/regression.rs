@@ -26,3 +26,5 @@ mod lock;
 mod operations;
 /// 40,000 zones (issue 9): verification, output and plans at scale.
 mod scale;
+/// Prompts, exit codes and where state lives (issue 12, points 1 and 2).
+mod state;

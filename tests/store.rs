@@ -29,7 +29,7 @@ fn sqlite_store_of_7cd5e20_opens_and_migrates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite");
     std::fs::write(&path, SQLITE_7CD5E20).unwrap();
-    let url = db_url(Some(&path.display().to_string()));
+    let url = db_url(&path.display().to_string()).unwrap();
     block_on(async {
         let before = applied(&url).await;
         assert_eq!(
@@ -52,7 +52,7 @@ fn sqlite_store_with_another_checksum_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("edited.sqlite");
     std::fs::write(&path, SQLITE_7CD5E20).unwrap();
-    let url = db_url(Some(&path.display().to_string()));
+    let url = db_url(&path.display().to_string()).unwrap();
     block_on(async {
         let mut c = sqlx::AnyConnection::connect(&url).await.unwrap();
         sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1")
@@ -190,7 +190,7 @@ async fn zones_read_in_batches(url: &str) {
 #[test]
 fn sqlite_zones_are_read_in_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let url = db_url(Some(&dir.path().join("s.sqlite").display().to_string()));
+    let url = db_url(&dir.path().join("s.sqlite").display().to_string()).unwrap();
     block_on(zones_read_in_batches(&url));
 }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zonekeeper_lab::{Lab, LabSpec};
 
+pub mod tty;
 mod witness;
 pub use witness::{Soa, answer_lines, axfr, dig_short, dig_soa};
 
@@ -283,7 +284,7 @@ impl Env {
 
     /// The store's text columns, through the library.
     pub fn store_dump(&self) -> String {
-        let url = zonekeeper::store::db_url(Some(&self.db));
+        let url = zonekeeper::store::db_url(&self.db).unwrap();
         block_on(async move {
             let s = zonekeeper::store::Store::open(&url).await.unwrap();
             let d = s.dump_text().await.unwrap();

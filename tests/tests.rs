@@ -13,6 +13,8 @@ mod adopt;
 mod auto_ptr;
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
+/// Where state lives and how prompts consent (issue 12, points 1 and 2).
+mod cli_state;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.

@@ -42,7 +42,7 @@ fn secrets_in_the_repository_are_refused() {
     let config = std::fs::read_to_string(examples.join("zonekeeper.yaml")).unwrap();
     std::fs::write(
         dir.path().join("zonekeeper.yaml"),
-        config.replace("secret_file: state/lab/tsig.key", "secret: c2VjcmV0"),
+        config.replace("secret_file: .zonekeeper/lab/tsig.key", "secret: c2VjcmV0"),
     )
     .unwrap();
     let out = zk(&["validate", "--worktree", "--repo", "."], dir.path());
@@ -54,7 +54,7 @@ fn secrets_in_the_repository_are_refused() {
     );
     std::fs::write(
         dir.path().join("zonekeeper.yaml"),
-        config.replace("state/lab/tsig.key", "keys/tsig.key"),
+        config.replace(".zonekeeper/lab/tsig.key", "keys/tsig.key"),
     )
     .unwrap();
     let out = zk(&["validate", "--worktree", "--repo", "."], dir.path());
@@ -71,7 +71,7 @@ fn all_problems_are_reported_at_once() {
     std::fs::write(
         dir.path().join("zonekeeper.yaml"),
         config
-            .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key")
+            .replace(".zonekeeper/lab/tsig.key", "/etc/zonekeeper/tsig.key")
             .replace(
                 "\nsecondaries:\n",
                 "\nsecondaries:\n  ns_3:\n    addresses: [192.0.2.33]\n",
@@ -128,7 +128,7 @@ fn webhook_url_in_the_repository_and_a_bad_quorum_are_refused() {
     // the key file outside this copy of the repository
     let config = std::fs::read_to_string(examples.join("zonekeeper.yaml"))
         .unwrap()
-        .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key");
+        .replace(".zonekeeper/lab/tsig.key", "/etc/zonekeeper/tsig.key");
     let bad = config.replace(
         "    secondaries: [ns1, ns2]\n",
         "    secondaries: [ns1, ns2]\n    quorum: 3\n",
@@ -174,7 +174,7 @@ fn validate_zones(
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let config = std::fs::read_to_string(examples.join("zonekeeper.yaml"))
         .unwrap()
-        .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key");
+        .replace(".zonekeeper/lab/tsig.key", "/etc/zonekeeper/tsig.key");
     std::fs::write(dir.path().join("zonekeeper.yaml"), edit(config)).unwrap();
     std::fs::create_dir(dir.path().join("zones")).unwrap();
     for (file, text) in zones {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use miette::{IntoDiagnostic, WrapErr};
 
-use super::plan::{now, open_store, prepare, print_plan};
+use super::plan::{now, prepare, print_plan};
 use super::{Format, Global};
 use crate::apply::{self, Options, Report};
 use crate::outln;
@@ -96,7 +96,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         second: "Second interrupt: stopping now. Run `zonekeeper apply` again to resume.",
     })
     .into_diagnostic()?;
-    let store = open_store(g).await?;
+    let store = super::state::create_store(g).await?;
     let lock = match store.lock().await {
         Ok(lock) => lock,
         Err(e) => {
@@ -204,6 +204,8 @@ async fn locked(
         if g.format == Format::Text {
             print_plan(g.format, plan, true)?;
         }
+        // consent is `yes` alone; anything else cancels, exit 1, nothing changed; a
+        // signal meanwhile cancels too, exit 130
         let auto_approve = args.auto_approve;
         let asked = ask_unless_stopped(stop, move || {
             super::ops::ask(
@@ -214,10 +216,7 @@ async fn locked(
         });
         match asked.await? {
             Some(true) => {}
-            Some(false) => {
-                outln!("Nothing applied.")?;
-                return Ok(0);
-            }
+            Some(false) => return super::ops::declined("Apply cancelled."),
             None => return cancelled(),
         }
     }

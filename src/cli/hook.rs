@@ -150,7 +150,7 @@ fn post_receive(
     };
     // a daemon that leads this store has seen the ref move: the push is its to apply
     let led = runtime.block_on(async {
-        let store = super::plan::open_store(&g).await?;
+        let store = super::state::create_store(&g).await?;
         let led = store.led().await;
         store.close().await;
         led.map_err(|e| miette::miette!("{e}"))

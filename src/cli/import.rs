@@ -17,7 +17,6 @@ use std::path::PathBuf;
 
 use miette::IntoDiagnostic;
 
-use super::plan::open_store;
 use super::{Format, Global};
 use crate::apply::content::{self, same_content};
 use crate::desired::{self, Source};
@@ -95,9 +94,14 @@ async fn group_of(
     if let Ok(Some(z)) = desired::load_zone(source, config, zone, &mut problems) {
         return Ok(z.group);
     }
-    let store = open_store(g).await?;
-    let recorded = store.zone(zone).await.into_diagnostic()?;
-    store.close().await;
+    let recorded = match super::state::store_if_any(g).await? {
+        Some(store) => {
+            let recorded = store.zone(zone).await.into_diagnostic()?;
+            store.close().await;
+            recorded
+        }
+        None => None,
+    };
     if let Some(r) = recorded {
         return Ok(r.group);
     }

@@ -1,7 +1,7 @@
 //! What `zonekeeper import` of files or transfers did: each zone's outcome, the serials
 //! recorded in the store, and the summary printed (text, or `--format json`).
 
-use super::plan::{now, open_store};
+use super::plan::now;
 use super::{Format, Global};
 use crate::import::Problem;
 use crate::import::output::Outcome;
@@ -34,7 +34,9 @@ pub async fn record_floors(g: &Global, done: &[Done], source: &str) -> Result<us
     if floors.is_empty() {
         return Ok(0);
     }
-    let store = open_store(g).await.map_err(|e| e.to_string())?;
+    let store = super::state::create_store(g)
+        .await
+        .map_err(|e| e.to_string())?;
     let r = store
         .record_serial_floors(&floors)
         .await

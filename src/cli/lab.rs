@@ -2,6 +2,8 @@
 //! `zonekeeper.yaml` (its primary, secondaries, catalogs, TSIG key file, rndc.conf and
 //! config_dir), for trying zonekeeper on one machine. Not for production. Built with the cargo
 //! feature `lab` (on by default); the lab itself is the workspace crate `zonekeeper-lab`.
+//! Its files are in `.zonekeeper/lab` of the repository's top directory unless `--dir`
+//! says otherwise (`state.rs`); relative paths of zonekeeper.yaml are read from that top.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -20,15 +22,17 @@ use crate::outln;
 pub enum LabCommand {
     /// Start (or keep) the lab's named processes in the background.
     Up {
-        /// Where the lab's servers keep their files.
-        #[arg(long, default_value = "state/lab")]
-        dir: PathBuf,
+        /// Where the lab's servers keep their files (default: .zonekeeper/lab in the
+        /// repository's top directory; a relative path is read from the working directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Stop the lab's named processes.
     Down {
-        /// Where the lab's servers keep their files.
-        #[arg(long, default_value = "state/lab")]
-        dir: PathBuf,
+        /// Where the lab's servers keep their files (default: .zonekeeper/lab in the
+        /// repository's top directory; a relative path is read from the working directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -45,11 +49,13 @@ fn v4(addr: IpAddr, what: &str) -> miette::Result<std::net::Ipv4Addr> {
 pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
     match cmd {
         LabCommand::Down { dir } => {
-            lab::stop_detached(dir).into_diagnostic()?;
+            let dir = super::state::lab_dir(g, dir.as_deref())?;
+            lab::stop_detached(&dir).into_diagnostic()?;
             outln!("lab in {} stopped", dir.display())?;
             Ok(0)
         }
         LabCommand::Up { dir } => {
+            let dir = super::state::lab_dir(g, dir.as_deref())?;
             let source = Source::open(&g.repo, Some(&g.rev), g.worktree).into_diagnostic()?;
             let mut problems = Vec::new();
             let config = desired::load_config(&source, &mut problems).into_diagnostic()?;
@@ -113,6 +119,14 @@ pub fn run(g: &Global, cmd: &LabCommand) -> miette::Result<u8> {
                 serial_query_rate: lab::DEFAULT_SERIAL_QUERY_RATE,
                 max_refresh_time: lab::DEFAULT_MAX_REFRESH_TIME,
             };
+            // the lab's keys never reach Git: each directory made for its files ignores
+            // itself (`.gitignore` of `*`)
+            crate::store::create_state_dir(&dir).into_diagnostic()?;
+            for file in [&spec.tsig_key_file, &spec.primary_rndc_conf] {
+                if let Some(parent) = file.parent() {
+                    crate::store::create_state_dir(parent).into_diagnostic()?;
+                }
+            }
             lab::start_detached(spec).into_diagnostic()?;
             outln!(
                 "lab up in {}: primary {}, {} secondar{}",

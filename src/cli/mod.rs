@@ -17,6 +17,7 @@ pub mod ops;
 pub mod plan;
 pub mod progress;
 pub mod show;
+pub mod state;
 pub mod status;
 pub mod unlock;
 pub mod validate;
@@ -41,7 +42,9 @@ pub struct Cli {
 /// Options every command shares.
 #[derive(Debug, clap::Args)]
 pub struct Global {
-    /// The desired-state Git repository.
+    /// The desired-state Git repository (its top directory, or a bare repository). Its top
+    /// is where state lives: the default store and lab in `.zonekeeper/`, and relative
+    /// paths of zonekeeper.yaml.
     #[arg(long, global = true, default_value = ".", env = "ZONEKEEPER_REPO")]
     pub repo: PathBuf,
     /// The revision to read (a commit, branch or tag).
@@ -50,8 +53,9 @@ pub struct Global {
     /// Read the uncommitted files of the work tree instead of a commit (validate and plan).
     #[arg(long, global = true)]
     pub worktree: bool,
-    /// The store: a SQLite path or sqlite:// URL, or postgres://… (default state/zonekeeper.sqlite).
-    #[arg(long, global = true, env = "ZONEKEEPER_DB")]
+    /// The store: an SQLite file path (relative: from the working directory), sqlite:PATH,
+    /// or postgres://… [default: .zonekeeper/zonekeeper.sqlite in the repository's top]
+    #[arg(long, global = true, env = "ZONEKEEPER_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]

@@ -2,7 +2,7 @@
 //! staged operation (a manual gate passed, a stuck operation retried, an unwanted one
 //! dropped).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use miette::IntoDiagnostic;
 
@@ -15,8 +15,12 @@ use crate::{out, outln};
 /// Exit code of `apply` when an operation waits at a closed gate: not an error, not done.
 pub const WAITING: u8 = 3;
 
+/// The line every question ends with.
+pub const ONLY_YES: &str = "Only 'yes' will be accepted to approve.";
+
 /// Asks `question` on the terminal unless `yes`; refuses without a terminal, naming
-/// `flag`, the option that answers yes in advance.
+/// `flag`, the option that answers yes in advance. Consent is the answer `yes`, as
+/// Terraform asks: anything else (`y`, an empty line, the end of input) is a no.
 pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
     if yes {
         return Ok(true);
@@ -27,11 +31,22 @@ pub fn ask(question: &str, yes: bool, flag: &str) -> miette::Result<bool> {
             "not asking \"{question}\" without a terminal"
         ));
     }
-    out!("{question} [y/N] ")?;
-    let _ = std::io::stdout().flush();
+    out!("{question}\n  {ONLY_YES}\n\n  Enter a value: ")?;
     let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    Ok(matches!(answer.trim(), "y" | "yes"))
+    let read = std::io::stdin().lock().read_line(&mut answer);
+    if !matches!(read, Ok(n) if n > 0 && answer.ends_with('\n')) {
+        // the end of input: the prompt's line is ended here
+        outln!()?;
+    }
+    outln!()?;
+    Ok(read.is_ok() && answer.trim() == "yes")
+}
+
+/// A question answered other than `yes`: prints `message` (what was cancelled, and that
+/// nothing changed); exit code 1.
+pub fn declined(message: &str) -> miette::Result<u8> {
+    outln!("{message}")?;
+    Ok(1)
 }
 
 /// What to do to an operation.
@@ -76,7 +91,9 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                 yes,
                 "--yes",
             )? {
-                return Ok(1);
+                return declined(&format!(
+                    "Confirm cancelled: step {idx} of operation {id} still waits; nothing changed."
+                ));
             }
             let action = Operator::Confirm { idx };
             let done = store
@@ -100,7 +117,9 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                 yes,
                 "--yes",
             )? {
-                return Ok(1);
+                return declined(&format!(
+                    "Reset cancelled: operation {id} is left as it was; nothing changed."
+                ));
             }
             let action = Operator::Reset { idx: step.idx };
             let done = store
@@ -122,7 +141,9 @@ pub async fn run(g: &Global, what: What, yes: bool) -> miette::Result<u8> {
                 yes,
                 "--yes",
             )? {
-                return Ok(1);
+                return declined(&format!(
+                    "Cancel cancelled: operation {id} goes on; nothing changed."
+                ));
             }
             cancel(&store, &op, now).await?
         }

@@ -40,11 +40,8 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Opens the store named by `--db` / `ZONEKEEPER_DB`.
-pub async fn open_store(g: &Global) -> miette::Result<Store> {
-    let url = store::db_url(g.db.as_deref());
-    Store::open(&url).await.into_diagnostic()
-}
+/// Opens the store for a command that needs what was recorded (`state.rs`).
+pub use super::state::open_store;
 
 /// Everything `plan` and `apply` work from.
 pub struct Prepared {
@@ -157,7 +154,8 @@ pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Resu
 
 /// Runs `plan`.
 pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
-    let store = open_store(g).await?;
+    // plan writes nothing: without a store it plans against an empty one in memory
+    let store = super::state::plan_store(g).await?;
     let today = crate::model::serial::yyyymmdd(now());
     let detail = if g.format == Format::Json || args.out.is_some() {
         Detail::Full

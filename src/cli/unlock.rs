@@ -33,9 +33,8 @@ pub async fn run(g: &Global, lock_id: &str, yes: bool) -> miette::Result<u8> {
         }
     };
     if !super::ops::ask(&question, yes, "--yes")? {
-        outln!("Nothing removed.")?;
         store.close().await;
-        return Ok(1);
+        return super::ops::declined("Unlock cancelled: the lock stays; nothing changed.");
     }
     let result = store.break_lock(lock_id).await;
     let backend = store.backend();

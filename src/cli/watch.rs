@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use tracing::{error, info, warn};
 
 use super::Global;
-use super::plan::{now, open_store};
+use super::plan::now;
 use crate::apply::effects::Effects;
 use crate::model::Config;
 use crate::model::config::WebhookEvent;
@@ -65,7 +65,7 @@ pub struct WatchArgs {
 
 /// Runs the daemon until it is asked to stop; exit 0.
 pub async fn run(g: &Global, args: &WatchArgs) -> miette::Result<u8> {
-    let store = open_store(g).await?;
+    let store = super::state::create_store(g).await?;
     let stop = Stop::new();
     stop.on_signals(crate::stop::Messages {
         first: Box::new(|| {

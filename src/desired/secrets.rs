@@ -3,12 +3,13 @@
 //! - The `secret_file` named in `zonekeeper.yaml` must not be a file of the revision: the
 //!   revision's tree is looked at (git2), not the disk, so the check holds from any
 //!   working directory, in a bare clone, and when the file is missing from the work tree.
-//!   A relative path is looked up from the repository's top.
+//!   A relative path is read from the repository's top. Inside the work tree it is taken
+//!   only where Git ignores it and does not track it.
 //! - No file of the revision may hold key material (a BIND `secret "…";`).
 //! - Every text shown with a problem is redacted first ([`redact`]): a secret's value is
 //!   replaced by `*`, byte for byte, so spans still point at the right place.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use super::yaml::At;
 
@@ -175,80 +176,73 @@ pub fn place_of(text: &str, offset: usize, len: usize) -> Place {
     }
 }
 
-/// `path` relative to the repository's top, if it names a place inside it: a relative
-/// path as it is (cleaned), an absolute one under the work tree without that prefix.
-fn in_repository(path: &Path, workdir: Option<&Path>) -> Option<String> {
-    let relative = if path.is_absolute() {
-        let wd = workdir?;
-        let wd = std::fs::canonicalize(wd).unwrap_or_else(|_| wd.to_path_buf());
-        path.strip_prefix(&wd).ok()?.to_path_buf()
-    } else {
-        path.to_path_buf()
-    };
-    let mut parts: Vec<String> = Vec::new();
-    for c in relative.components() {
-        match c {
-            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                parts.pop()?;
+/// `path` (absolute) relative to the repository's top `top`, cleaned, if it lies inside
+/// it: as written, or once links are followed (a link may lead into the repository).
+fn in_repository(path: &Path, top: &Path) -> Option<String> {
+    let clean = |p: &Path| -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    parts.pop()?;
+                }
+                _ => return None,
             }
-            _ => return None,
         }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-/// Whether `path` lies inside `dir` (both made absolute against the working directory).
-fn is_inside(path: &Path, dir: &Path) -> bool {
-    let abs = |p: &Path| {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        std::fs::canonicalize(&p).unwrap_or(p)
+        (!parts.is_empty()).then(|| parts.join("/"))
     };
-    abs(path).starts_with(abs(dir))
+    if let Some(rel) = path.strip_prefix(top).ok().and_then(clean) {
+        return Some(rel);
+    }
+    let real = std::fs::canonicalize(path).ok()?;
+    real.strip_prefix(top).ok().and_then(clean)
 }
 
-/// Why the `secret_file` named at `f` is in the repository, if it is: `(message, help)`.
+/// Why the secret file named at `f` must not be used, if it must not: `(message,
+/// help)`. A relative path is read from the repository's top. The file must not be in the
+/// revision's tree (from any working directory, in a bare clone, and when it is gone from
+/// the work tree). Inside the work tree it is taken only when Git ignores it and does not
+/// track it (`.zonekeeper/` of the example repository: its `.gitignore` says so), so no
+/// `git add -A` ever commits it.
 pub fn secret_file_problem(f: &At<String>, source: &Source) -> Option<(String, String)> {
-    let path = PathBuf::from(&f.value);
-    let workdir = source.workdir();
-    let rotate = "remove it from Git (and its history), rotate the key, and keep the key file outside the repository, e.g. /etc/zonekeeper/tsig.key";
-    if let Some(rel) = in_repository(&path, workdir.as_deref()) {
-        if source.has_committed(&rel) {
-            return Some((
-                format!(
-                    "the TSIG secret file {} is committed to Git (as {rel})",
-                    f.value
-                ),
-                rotate.into(),
-            ));
-        }
-        if let Some(wd) = &workdir
-            && !path.is_absolute()
-            && std::fs::symlink_metadata(wd.join(&rel)).is_ok()
-        {
-            return Some((
-                format!(
-                    "the TSIG secret file {} is inside the repository's work tree",
-                    f.value
-                ),
-                "keep secrets out of Git: move the file outside the repository".into(),
-            ));
-        }
-    }
-    if let Some(wd) = &workdir
-        && is_inside(&path, wd)
-    {
+    let top = source.top()?;
+    let path = source.resolve(&f.value);
+    let rel = in_repository(&path, &top)?;
+    if source.has_committed(&rel) {
         return Some((
-            format!("the TSIG secret file {} is inside the repository", f.value),
-            "keep secrets out of Git: move the file outside the repository".into(),
+            format!(
+                "the TSIG secret file {} is committed to Git (as {rel})",
+                f.value
+            ),
+            "remove it from Git (and its history), rotate the key, and keep the key file outside the repository, e.g. /etc/zonekeeper/tsig.key".into(),
         ));
     }
-    None
+    // a bare repository's Git directory: no work tree to commit the file from
+    source.workdir()?;
+    let path = top.join(&rel);
+    match source.git_status_of(&path) {
+        Some((true, false)) => None,
+        Some((_, true)) => Some((
+            format!(
+                "the TSIG secret file {} is inside the repository, and Git tracks it (as {rel})",
+                f.value
+            ),
+            format!(
+                "unstage it (`git rm --cached {rel}`), add it to .gitignore, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key"
+            ),
+        )),
+        _ => Some((
+            format!(
+                "the TSIG secret file {} is inside the repository, and Git does not ignore it (as {rel})",
+                f.value
+            ),
+            format!(
+                "add `/{rel}` (or its directory) to the repository's .gitignore so it is never committed, or move it outside the repository, e.g. /etc/zonekeeper/tsig.key"
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -283,17 +277,15 @@ mod tests {
 
     #[test]
     fn paths_in_the_repository() {
+        let top = Path::new("/nonexistent-repo");
         assert_eq!(
-            in_repository(Path::new("./keys/../keys/t.key"), None).as_deref(),
+            in_repository(&top.join("./keys/../keys/t.key"), top).as_deref(),
             Some("keys/t.key")
         );
-        assert_eq!(in_repository(Path::new("../t.key"), None), None);
+        assert_eq!(in_repository(&top.join("../t.key"), top), None);
+        assert_eq!(in_repository(Path::new("/etc/t.key"), top), None);
         assert_eq!(
-            in_repository(Path::new("/etc/t.key"), Some(Path::new("/repo"))),
-            None
-        );
-        assert_eq!(
-            in_repository(Path::new("/repo/k/t.key"), Some(Path::new("/repo"))).as_deref(),
+            in_repository(&top.join("k/t.key"), top).as_deref(),
             Some("k/t.key")
         );
     }

@@ -249,6 +249,54 @@ impl Source {
         }
     }
 
+    /// The repository's top directory, absolute: the work tree read (`--worktree`), the
+    /// repository's work tree, or a bare repository's Git directory. Relative paths of
+    /// `zonekeeper.yaml` are read from here ([`Source::resolve`]), whatever the working
+    /// directory.
+    pub fn top(&self) -> Option<PathBuf> {
+        let dir = match (&self.worktree, &self.repo) {
+            (Some(w), _) => w.clone(),
+            (None, Some(r)) => r.workdir().unwrap_or_else(|| r.path()).to_path_buf(),
+            _ => return None,
+        };
+        Some(std::fs::canonicalize(&dir).unwrap_or(dir))
+    }
+
+    /// A path written in `zonekeeper.yaml`: as written when absolute, else under
+    /// [`Source::top`].
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        match self.top() {
+            Some(top) if p.is_relative() => top.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+
+    /// What Git says of the file at `path` (absolute) in the work tree it lies in: whether
+    /// its ignore rules ignore it, and whether its index tracks it. The repository read,
+    /// or with `--worktree` of a directory below a repository's top that repository.
+    /// `None` when no work tree of a repository holds `path`.
+    pub fn git_status_of(&self, path: &Path) -> Option<(bool, bool)> {
+        let discovered;
+        let repo = match (&self.repo, &self.worktree) {
+            (Some(r), _) => r,
+            (None, Some(w)) => {
+                discovered = Repository::discover(w).ok()?;
+                &discovered
+            }
+            _ => return None,
+        };
+        let wd = repo.workdir()?;
+        let wd = std::fs::canonicalize(wd).unwrap_or_else(|_| wd.to_path_buf());
+        let rel = path.strip_prefix(&wd).ok()?;
+        let ignored = repo.is_path_ignored(rel).unwrap_or(false);
+        let tracked = repo
+            .index()
+            .ok()
+            .is_some_and(|i| i.get_path(rel, 0).is_some());
+        Some((ignored, tracked))
+    }
+
     /// Reads one file; `None` when it does not exist. A symbolic link (on disk, or a blob
     /// of mode 120000 in Git), anywhere on the path, is refused, never followed.
     pub fn read(&self, path: &str) -> Result<Option<Content>, SourceError> {

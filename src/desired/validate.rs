@@ -201,7 +201,7 @@ fn build_webhook(c: &mut Checker<'_>, item: &At<WebhookYaml>, source: &Source) -
             if let Some((message, help)) = super::secrets::secret_file_problem(f, source) {
                 c.report("webhook::url-in-repository", at(f), message, help);
             }
-            SecretSource::File(PathBuf::from(&f.value))
+            SecretSource::File(source.resolve(&f.value))
         }
         (None, Some(e)) => SecretSource::Env(e.value.clone()),
         (Some(f), Some(_)) => {
@@ -278,7 +278,7 @@ fn build_primary(c: &mut Checker<'_>, p: &PrimaryYaml, source: &Source) -> Prima
             if let Some((message, help)) = super::secrets::secret_file_problem(f, source) {
                 c.report("tsig::secret-in-repository", at(f), message, help);
             }
-            SecretSource::File(PathBuf::from(&f.value))
+            SecretSource::File(source.resolve(&f.value))
         }
         (None, Some(e)) => SecretSource::Env(e.value.clone()),
         _ => {
@@ -294,9 +294,14 @@ fn build_primary(c: &mut Checker<'_>, p: &PrimaryYaml, source: &Source) -> Prima
             algorithm: "hmac-sha256".into(),
             secret,
         },
-        rndc: PathBuf::from(p.control.rndc.clone().unwrap_or_else(|| "rndc".into())),
-        rndc_conf: PathBuf::from(&p.control.rndc_conf.value),
-        config_dir: PathBuf::from(&p.control.config_dir.value),
+        // a program name is looked up in PATH; a path is read from the repository's top
+        rndc: match &p.control.rndc {
+            Some(r) if r.contains('/') => source.resolve(r),
+            Some(r) => PathBuf::from(r),
+            None => PathBuf::from("rndc"),
+        },
+        rndc_conf: source.resolve(&p.control.rndc_conf.value),
+        config_dir: source.resolve(&p.control.config_dir.value),
     }
 }
 

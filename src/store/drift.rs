@@ -153,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn drift_rows_are_replaced_cleared_and_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let url = db_url(Some(dir.path().join("s.db").to_str().unwrap()));
+        let url = db_url(dir.path().join("s.db").to_str().unwrap()).unwrap();
         let store = Store::open(&url).await.unwrap();
         let recorded = |name: &str, serial: u32| {
             let z = crate::store::RecordedZone {

@@ -1,5 +1,5 @@
-//! The recorded state: what zonekeeper applied, kept in SQLite (default, a file under
-//! `state/`) or PostgreSQL (`--db postgres://…`), through one set of runtime queries.
+//! The recorded state: what zonekeeper applied, kept in SQLite (default, a file in the
+//! repository's `.zonekeeper/`) or PostgreSQL (`--db postgres://…`), through one set of runtime queries.
 //!
 //! It holds the applied revision, each zone's group, serial and canonical content, the
 //! groups and servers as applied with their last check, an audit entry per applied change,
@@ -12,7 +12,10 @@
 //!
 //! - this file: [`StoreError`] (and how a read-only or full store is recognised),
 //!   [`Backend`], [`Store`] itself, and [`Store::dump_text`] for tests;
-//! - `open.rs`: `--db` to a URL ([`db_url`]), redaction, [`Store::open`] and the list of
+//! - `location.rs`: where the store is ([`Location`]: `--db`, or the default
+//!   `<repository top>/.zonekeeper/zonekeeper.sqlite`), and the state directories made
+//!   with a `.gitignore` ([`create_state_dir`]);
+//! - `open.rs`: redaction, [`Store::open`] and the list of
 //!   migrations (their SQL lives in one tree, `migrations/NNNN_name.sql`, for both
 //!   dialects; the dialect differences are placeholders rendered in `open.rs`);
 //! - `zones.rs`: recorded zones ([`RecordedZone`]) and the zone intents written before an
@@ -39,6 +42,7 @@ mod audit;
 mod drift;
 mod fleet;
 mod health;
+mod location;
 mod open;
 mod operations;
 mod serial_floor;
@@ -48,7 +52,7 @@ pub use audit::{AppliedRevision, AuditEntry};
 pub use drift::{DriftCursor, DriftRow};
 pub use fleet::{GroupRow, ServerRow};
 pub use health::{LagRow, LastSweep, ServerCheck, SweepRecord};
-pub use open::{DEFAULT_DB, db_url};
+pub use location::{Location, LocationError, STATE_DIR, create_state_dir, db_url};
 pub use operations::{NewOperationRow, OperationRow, Operator, StepRow};
 pub use serial_floor::SerialFloor;
 pub use zones::{RecordedZone, ZoneIntent};

@@ -1,6 +1,6 @@
-//! Opening the store: `--db` to a URL, the URL without its password for messages,
-//! [`Store::open`] (connect, create the SQLite file's directory, migrate), and the
-//! migrations.
+//! Opening the store: the URL without its password for messages, [`Store::open`]
+//! (connect, migrate), and the migrations. Where the store is (`--db`, the default) is
+//! `location.rs`'s.
 //!
 //! The migrations are one tree, `migrations/NNNN_name.sql`, listed in `MIGRATIONS` and
 //! applied by number. A file is a template for both dialects: the few places where SQLite
@@ -18,21 +18,8 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use super::{Backend, Store, StoreError, unwritable};
 
-/// The default store when neither `--db` nor `ZONEKEEPER_DB` says otherwise.
-pub const DEFAULT_DB: &str = "state/zonekeeper.sqlite";
-
-/// Turns `--db` into a URL: a bare path is an SQLite file.
-pub fn db_url(db: Option<&str>) -> String {
-    let db = db.unwrap_or(DEFAULT_DB);
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:")
-    {
-        db.to_string()
-    } else {
-        format!("sqlite://{db}?mode=rwc")
-    }
-}
-
-fn redact(url: &str) -> String {
+/// `url` without its password.
+pub(super) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let creds = &url[s + 3..at];
@@ -139,7 +126,8 @@ fn migrator(backend: Backend) -> Migrator {
 }
 
 impl Store {
-    /// Opens (and creates or migrates) the store at `url`.
+    /// Opens (and migrates) the store at `url`; an SQLite file is created only when the
+    /// URL says so (`mode=rwc`), in a directory that exists ([`super::Location`]).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres") {
@@ -147,16 +135,6 @@ impl Store {
         } else {
             Backend::Sqlite
         };
-        if backend == Backend::Sqlite
-            && let Some(path) = url
-                .strip_prefix("sqlite://")
-                .map(|p| p.split('?').next().unwrap_or(p))
-            && let Some(dir) = std::path::Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-        {
-            let _ = std::fs::create_dir_all(dir);
-        }
         // SQLite: one connection, to a local file that cannot drop it, so it is not
         // pinged before each use (a round trip to its worker thread per query).
         let sqlite = backend == Backend::Sqlite;
@@ -218,11 +196,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls() {
-        assert_eq!(db_url(None), "sqlite://state/zonekeeper.sqlite?mode=rwc");
-        assert_eq!(db_url(Some("/tmp/x.db")), "sqlite:///tmp/x.db?mode=rwc");
-        assert_eq!(db_url(Some("postgres://u@h/db")), "postgres://u@h/db");
+    fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     /// The SHA-384 checksums (what sqlx records and compares) of the SQL each migration

@@ -439,7 +439,7 @@ mod tests {
 
     async fn store_with_operation() -> (tempfile::TempDir, Store, OperationRow) {
         let dir = tempfile::tempdir().unwrap();
-        let url = super::super::db_url(Some(dir.path().join("s.db").to_str().unwrap()));
+        let url = super::super::db_url(dir.path().join("s.db").to_str().unwrap()).unwrap();
         let store = Store::open(&url).await.unwrap();
         let zones = vec!["a.test.".to_string()];
         let row = NewOperationRow {

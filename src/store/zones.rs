@@ -318,7 +318,7 @@ mod tests {
     #[tokio::test]
     async fn sqlite_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let url = db_url(Some(dir.path().join("s.db").to_str().unwrap()));
+        let url = db_url(dir.path().join("s.db").to_str().unwrap()).unwrap();
         let store = Store::open(&url).await.unwrap();
         assert!(store.applied_revision().await.unwrap().is_none());
         let z = RecordedZone {

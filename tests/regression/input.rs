@@ -132,7 +132,7 @@ impl ValidateRepo {
         let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
         let config = std::fs::read_to_string(examples.join("zonekeeper.yaml"))
             .unwrap()
-            .replace("state/lab/tsig.key", "/etc/zonekeeper/tsig.key");
+            .replace(".zonekeeper/lab/tsig.key", "/etc/zonekeeper/tsig.key");
         let r = ValidateRepo { dir };
         r.write("zonekeeper.yaml", config.as_bytes());
         for (path, bytes) in files {

@@ -48,7 +48,7 @@ fn applied_commit(env: &Env) -> Option<String> {
 
 /// The serial the store records for `zone`, if any.
 fn recorded(env: &Env, zone: &str) -> Option<u32> {
-    let url = zonekeeper::store::db_url(Some(&env.db));
+    let url = zonekeeper::store::db_url(&env.db).unwrap();
     let zone = zone.to_string();
     block_on(async move {
         let s = zonekeeper::store::Store::open(&url).await.unwrap();

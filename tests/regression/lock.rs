@@ -154,7 +154,7 @@ fn applied_then_changed(env: &Env) -> String {
 
 // Repro: `apply` (interactive) shows the plan of C1 (a new zone b.test, www .2) and waits
 // at its prompt; meanwhile C2 (b.test www .3) is applied with `--auto-approve`; answering
-// "y" puts C1's content back on the servers (www .2) and the store's revision back to C1. The prompt needs a terminal, so the interactive
+// "y" (consent then; "yes" now) puts C1's content back on the servers (www .2) and the store's revision back to C1. The prompt needs a terminal, so the interactive
 // apply runs under `script` (a pty), as an operator's would.
 both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
     use std::io::{Read, Write};
@@ -199,7 +199,7 @@ both_stores!(interactive_apply_does_not_apply_a_stale_plan, |db| {
         .stdin
         .as_mut()
         .unwrap()
-        .write_all(b"y\n")
+        .write_all(b"yes\n")
         .unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();

@@ -58,7 +58,7 @@ fn ops_wait_for_show(env: &Env, zone: &str, what: &str) {
 
 /// Runs one SQL statement on the store of `env` (to set up a state a test needs).
 fn ops_store_exec(env: &Env, sql: &str) {
-    let url = zonekeeper::store::db_url(Some(&env.db));
+    let url = zonekeeper::store::db_url(&env.db).unwrap();
     let sql = sql.to_string();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

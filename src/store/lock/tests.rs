@@ -5,7 +5,7 @@ use super::*;
 use crate::store::db_url;
 
 async fn store(dir: &tempfile::TempDir) -> Store {
-    Store::open(&db_url(Some(dir.path().join("s.db").to_str().unwrap())))
+    Store::open(&db_url(dir.path().join("s.db").to_str().unwrap()).unwrap())
         .await
         .unwrap()
 }
