@@ -13,6 +13,8 @@ mod adoption;
 mod content;
 /// Running it every day (issue 10): unattended applies, CI.
 mod daily;
+/// Errors in the operator's words (issue 12, point 5).
+mod errors;
 /// A fresh machine.
 mod fresh_machine;
 /// IDN, names, limits, symlinks, secrets, UTF-8.

@@ -19,6 +19,8 @@ mod cli_state;
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
 mod e2e;
+/// Errors in the operator's words: Git, the store, the TSIG key file (issue 12, point 5).
+mod errors;
 /// Changes by `git push`: the hooks in a real bare repository.
 mod hooks;
 /// `import`: zone files, named.conf, transfers and catalogs; round trips; serials.

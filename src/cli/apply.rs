@@ -96,6 +96,13 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         second: "Second interrupt: stopping now. Run `zonekeeper apply` again to resume.",
     })
     .into_diagnostic()?;
+    // a key that cannot be loaded is said before the store, the lock and the servers
+    let rev = saved
+        .as_ref()
+        .map_or(g.rev.as_str(), |p| p.revision.as_str());
+    if let Some(e) = super::plan::key_problem(g, rev)? {
+        return Err(e).into_diagnostic();
+    }
     let store = super::state::create_store(g).await?;
     let lock = match store.lock().await {
         Ok(lock) => lock,

@@ -2,7 +2,8 @@
 //! would do: zone changes, and staged operations with their steps and waits, then the
 //! drift the store records. It reads the repository and the store only, never a server
 //! (what the parents' servers would tell a staged operation shows as unknown until
-//! `apply` asks them). Also the shared preparation of `apply`. Exit code with
+//! `apply` asks them). It first says when the TSIG key cannot be loaded (a warning: plan
+//! does not use it, `apply` refuses to start). Also the shared preparation of `apply`. Exit code with
 //! `--detailed-exitcode`: 0 nothing to do, 2 something to do (a staged operation to
 //! create or to carry on counts, and so does drift), 1 error.
 
@@ -13,6 +14,7 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::{Format, Global, color_wanted};
 use crate::apply;
+use crate::backend::tsig::TsigError;
 use crate::desired::{self, DesiredState, LoadError, Source};
 use crate::plan::{self, Detail, Plan, Recorded};
 use crate::store::{self, Store};
@@ -42,6 +44,21 @@ pub fn now() -> i64 {
 
 /// Opens the store for a command that needs what was recorded (`state.rs`).
 pub use super::state::open_store;
+
+/// The first check of `plan` and `apply`, before the store is opened, a lock taken or a
+/// server asked: whether the TSIG key the primary's `tsig` names at `rev` can be loaded
+/// (its file exists and holds that key with that algorithm, or its variable is set).
+/// `Some` says why not. A `zonekeeper.yaml` with problems is left to the full load, which
+/// reports them all.
+pub fn key_problem(g: &Global, rev: &str) -> miette::Result<Option<TsigError>> {
+    let source = Source::open(&g.repo, Some(rev), g.worktree).into_diagnostic()?;
+    let mut problems = Vec::new();
+    let config = desired::load_config(&source, &mut problems).into_diagnostic()?;
+    Ok(match config {
+        Some(c) if problems.is_empty() => crate::backend::tsig::check(&c.primary.tsig).err(),
+        _ => None,
+    })
+}
 
 /// Everything `plan` and `apply` work from.
 pub struct Prepared {
@@ -154,7 +171,11 @@ pub fn print_plan(format: Format, plan: &Plan, to_approve: bool) -> miette::Resu
 
 /// Runs `plan`.
 pub async fn run(g: &Global, args: &PlanArgs) -> miette::Result<u8> {
-    // plan writes nothing: without a store it plans against an empty one in memory
+    // plan never uses the key (CI plans without one), but says first that apply would
+    // refuse to start; without a store it plans against an empty one in memory
+    if let Some(e) = key_problem(g, &g.rev)? {
+        eprintln!("Warning: {e}. `zonekeeper apply` refuses to start until this is fixed.");
+    }
     let store = super::state::plan_store(g).await?;
     let today = crate::model::serial::yyyymmdd(now());
     let detail = if g.format == Format::Json || args.out.is_some() {

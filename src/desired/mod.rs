@@ -105,6 +105,11 @@ fn parse_problem(file: &SourceFile, err: &serde_saphyr::Error) -> Problem {
         .filter(|(head, _)| head.starts_with("line "))
         .map(|(_, m)| m.to_string())
         .unwrap_or(message);
+    // the place is shown with the problem: not again at the end of the message
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => message[..i].to_string(),
+        _ => message,
+    };
     Problem::new("yaml::syntax", file, place, message.trim().to_string())
         .label("here")
         .help("fix the YAML here; `zonekeeper validate --worktree` checks uncommitted files")

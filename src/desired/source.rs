@@ -13,41 +13,6 @@ pub const CONFIG_FILE: &str = "zonekeeper.yaml";
 /// The folder of zone files, one per zone, named after the zone.
 pub const ZONES_DIR: &str = "zones";
 
-/// Errors reading the repository.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The folder is not a Git repository.
-    #[error("cannot open Git repository at {path}: {source}")]
-    Open {
-        /// The folder given.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: git2::Error,
-    },
-    /// The revision does not name a commit.
-    #[error("revision `{rev}` does not name a commit: {source}")]
-    Revision {
-        /// The revision given.
-        rev: String,
-        /// Why.
-        #[source]
-        source: git2::Error,
-    },
-    /// Reading from Git failed.
-    #[error("reading the Git repository failed: {0}")]
-    Git(#[from] git2::Error),
-    /// Reading a file of the work tree failed.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 /// Which revision was read, and who made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revision {
@@ -163,10 +128,7 @@ pub(crate) fn text_of(path: &str, bytes: Vec<u8>) -> Content {
 /// Opens a repository. In a receive hook (Git sets `GIT_QUARANTINE_PATH`), the objects
 /// being pushed are read too: Git keeps them apart until the hook accepts them.
 pub fn open_repository(repo_dir: &Path) -> Result<Repository, SourceError> {
-    let open = |source| SourceError::Open {
-        path: repo_dir.to_path_buf(),
-        source,
-    };
+    let open = |e| error::open_failed(repo_dir, e);
     let repo = Repository::open(repo_dir).map_err(open)?;
     if let Some(quarantine) = std::env::var_os("GIT_QUARANTINE_PATH") {
         let quarantine = Path::new(&quarantine);
@@ -215,10 +177,7 @@ impl Source {
         let commit = repo
             .revparse_single(rev)
             .and_then(|o| o.peel_to_commit())
-            .map_err(|source| SourceError::Revision {
-                rev: rev.to_string(),
-                source,
-            })?;
+            .map_err(|e| error::revision_failed(&repo, repo_dir, rev, e))?;
         let revision = Revision {
             id: commit.id().to_string(),
             author: signature(&commit.author()),
@@ -233,6 +192,14 @@ impl Source {
             revision,
             diff: Default::default(),
         })
+    }
+
+    /// `e`, naming this repository when it names none.
+    fn locate(&self, e: SourceError) -> SourceError {
+        match &self.repo {
+            Some(r) => e.in_repository(r.workdir().unwrap_or(r.path())),
+            None => e,
+        }
     }
 
     /// The revision read.
@@ -300,6 +267,10 @@ impl Source {
     /// Reads one file; `None` when it does not exist. A symbolic link (on disk, or a blob
     /// of mode 120000 in Git), anywhere on the path, is refused, never followed.
     pub fn read(&self, path: &str) -> Result<Option<Content>, SourceError> {
+        self.read_file(path).map_err(|e| self.locate(e))
+    }
+
+    fn read_file(&self, path: &str) -> Result<Option<Content>, SourceError> {
         if let Some(root) = &self.worktree {
             return read_disk(root, path);
         }
@@ -318,6 +289,10 @@ impl Source {
     /// Every zone file (`zones/*.yaml`), sorted by path, listed but not read: reading is
     /// left to the threads that check them ([`Source::reader`]).
     pub fn zone_list(&self) -> Result<Vec<(String, Pending)>, SourceError> {
+        self.list_zones().map_err(|e| self.locate(e))
+    }
+
+    fn list_zones(&self) -> Result<Vec<(String, Pending)>, SourceError> {
         let mut out = Vec::new();
         if let Some(root) = &self.worktree {
             let dir = root.join(ZONES_DIR);
@@ -406,6 +381,15 @@ impl Source {
     /// since commit `since`, when given and known), links and submodules left out, and
     /// the files `skip` names not read. With `--worktree`, the files of the current commit.
     pub fn each_file(
+        &self,
+        since: Option<&str>,
+        skip: &dyn Fn(&str) -> bool,
+        f: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<(), SourceError> {
+        self.walk_files(since, skip, f).map_err(|e| self.locate(e))
+    }
+
+    fn walk_files(
         &self,
         since: Option<&str>,
         skip: &dyn Fn(&str) -> bool,
@@ -582,8 +566,10 @@ fn blob_content(
     Ok(text_of(path, blob.content().to_vec()))
 }
 
+mod error;
 mod pending;
 
+pub use error::SourceError;
 pub use pending::{Bytes, Pending, Reader};
 
 #[cfg(test)]

@@ -279,7 +279,16 @@ impl<'de> Deserialize<'de> for RrsetYaml {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RrsetYaml, A::Error> {
                 let mut out = RrsetYaml::default();
+                // `value` and `values` both given: which one first (one or the other)
+                let mut given: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
+                    if (key == "value" || key == "values")
+                        && let Some(first) = given.replace(key.clone())
+                    {
+                        return Err(A::Error::custom(format!(
+                            "`{key}` after `{first}`: an RRset gives either `value` (one record) or `values` (a list), not both; put every record in `values`"
+                        )));
+                    }
                     match key.as_str() {
                         "ttl" => out.ttl = Some(map.next_value()?),
                         "values" => {

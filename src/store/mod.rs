@@ -15,6 +15,8 @@
 //! - `location.rs`: where the store is ([`Location`]: `--db`, or the default
 //!   `<repository top>/.zonekeeper/zonekeeper.sqlite`), and the state directories made
 //!   with a `.gitignore` ([`create_state_dir`]);
+//! - `connect.rs`: reaching the store, and why it could not be reached in the operator's
+//!   words ([`ConnectError`]: host and port, file, what to do; never the password);
 //! - `open.rs`: redaction, [`Store::open`] and the list of
 //!   migrations (their SQL lives in one tree, `migrations/NNNN_name.sql`, for both
 //!   dialects; the dialect differences are placeholders rendered in `open.rs`);
@@ -39,6 +41,7 @@ pub mod lock;
 use sqlx::{AnyPool, Row};
 
 mod audit;
+mod connect;
 mod drift;
 mod fleet;
 mod health;
@@ -49,6 +52,7 @@ mod serial_floor;
 mod zones;
 
 pub use audit::{AppliedRevision, AuditEntry};
+pub use connect::{CONNECT_TIMEOUT, ConnectError};
 pub use drift::{DriftCursor, DriftRow};
 pub use fleet::{GroupRow, ServerRow};
 pub use health::{LagRow, LastSweep, ServerCheck, SweepRecord};
@@ -66,14 +70,16 @@ pub enum StoreError {
     /// Leadership could not be tried (the lock file of a SQLite store).
     #[error("cannot take part in leadership: {0}")]
     Leader(String),
-    /// Connecting failed.
-    #[error("cannot open the store {url}: {source}")]
+    /// The store could not be reached or opened: why, naming it, and what to do.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Opening failed otherwise.
+    #[error("cannot open the store {url}: {reason}")]
     Open {
         /// The URL, without password.
         url: String,
-        /// Why.
-        #[source]
-        source: sqlx::Error,
+        /// Why (without password).
+        reason: String,
     },
     /// The schema could not be brought up to date.
     #[error("cannot migrate the store: {0}")]
@@ -81,14 +87,15 @@ pub enum StoreError {
     /// The schema is older than this release and the store (or the role) refuses the
     /// change.
     #[error(
-        "the store's schema is older than this zonekeeper (migration {first} and later are not applied), and this connection may not change it: run any zonekeeper command once with a role that owns the schema (or on a writable file), then again with this one: {source}"
+        "the store's schema is older than this zonekeeper (migration {first} and later are not applied), and {this} may not change it: run any zonekeeper command once with a role that owns the schema{owner}, then again with this one"
     )]
     Outdated {
         /// The first migration not applied.
         first: i64,
-        /// The refusal.
-        #[source]
-        source: sqlx::Error,
+        /// Who may not: ``role `ci` `` or `this connection (the file is read-only)`.
+        this: String,
+        /// Who may, when known: `` (`zonekeeper`, the owner of its tables)``.
+        owner: String,
     },
     /// A query failed.
     #[error("store query failed: {0}")]

@@ -16,6 +16,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
+use super::connect::Target;
 use super::{Backend, Store, StoreError, unwritable};
 
 /// `url` without its password.
@@ -127,13 +128,26 @@ fn migrator(backend: Backend) -> Migrator {
 
 impl Store {
     /// Opens (and migrates) the store at `url`; an SQLite file is created only when the
-    /// URL says so (`mode=rwc`), in a directory that exists ([`super::Location`]).
+    /// URL says so (`mode=rwc`), in a directory that exists ([`super::Location`]). A store
+    /// that cannot be reached or opened says why in the operator's words
+    /// ([`super::ConnectError`]); PostgreSQL within [`super::CONNECT_TIMEOUT`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        let target = Target::of(url)?;
         let backend = if url.starts_with("postgres") {
             Backend::Postgres
         } else {
             Backend::Sqlite
+        };
+        if backend == Backend::Postgres {
+            super::connect::reach_postgres(url, &target).await?;
+        }
+        let failed = |e: sqlx::Error| match target.explain(&e) {
+            Some(why) => StoreError::Connect(why),
+            None => StoreError::Open {
+                url: redact(url),
+                reason: e.to_string(),
+            },
         };
         // SQLite: one connection, to a local file that cannot drop it, so it is not
         // pinged before each use (a round trip to its worker thread per query).
@@ -141,54 +155,112 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 1 } else { 4 })
             .test_before_acquire(!sqlite)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
-            .map_err(|source| StoreError::Open {
-                url: redact(url),
-                source,
-            })?;
+            .map_err(failed)?;
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA busy_timeout = 10000")
                 .execute(&pool)
-                .await?;
+                .await
+                .map_err(failed)?;
         }
         let migrator = migrator(backend);
-        let pending = pending(&pool, &migrator).await;
-        if let Some(first) = pending {
-            migrator.run(&pool).await.map_err(|e| match e {
+        let first = pending(&pool, &migrator).await.map_err(failed)?;
+        if let Some(first) = first {
+            let migrated = migrator.run(&pool).await.map_err(|e| match e {
                 sqlx::migrate::MigrateError::Execute(e)
-                | sqlx::migrate::MigrateError::ExecuteMigration(e, _)
-                    if unwritable(&e).is_some() =>
-                {
-                    match StoreError::from(e) {
-                        StoreError::ReadOnly(e) => StoreError::Outdated { first, source: e },
-                        other => other,
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                    match (unwritable(&e), target.explain(&e)) {
+                        (Some(super::Unwritable::ReadOnly), _) => StoreError::Outdated {
+                            first,
+                            this: String::new(),
+                            owner: String::new(),
+                        },
+                        (_, Some(why)) => StoreError::Connect(why),
+                        _ => StoreError::from(e),
                     }
                 }
                 other => StoreError::Migrate(other),
-            })?;
+            });
+            if let Err(StoreError::Outdated { first, .. }) = &migrated {
+                return Err(outdated(&pool, backend, *first).await);
+            }
+            migrated?;
         }
         Ok(Store { pool, backend })
     }
 }
 
+/// How long a command waits for one of the pool's connections (PostgreSQL: a new one is
+/// made when none is free) before it says the store is unreachable.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The refusal of a store whose schema is older than this release, to a connection that
+/// may not change it: who may not, and who may (PostgreSQL: the owner of its tables).
+async fn outdated(pool: &sqlx::AnyPool, backend: Backend, first: i64) -> StoreError {
+    let (this, owner) = match backend {
+        Backend::Sqlite => (
+            "this connection".to_string(),
+            " (or on a writable file)".to_string(),
+        ),
+        Backend::Postgres => {
+            let who: Option<(String, Option<String>)> = sqlx::query_as(
+                "SELECT CAST(current_user AS TEXT), \
+                 (SELECT CAST(tableowner AS TEXT) FROM pg_tables \
+                  WHERE tablename = '_sqlx_migrations' LIMIT 1)",
+            )
+            .fetch_one(pool)
+            .await
+            .ok();
+            match who {
+                Some((me, Some(owner))) => (
+                    format!("role `{me}`"),
+                    format!(" (`{owner}`, the owner of its tables)"),
+                ),
+                Some((me, None)) => (format!("role `{me}`"), String::new()),
+                None => ("this role".to_string(), String::new()),
+            }
+        }
+    };
+    StoreError::Outdated { first, this, owner }
+}
+
 /// The first migration the store has not applied (with the checksum of this release's
 /// SQL), if any. A store that has them all is opened without a write, so a read-only role
-/// (a CI job's) can plan; any doubt (no migrations table yet) counts as pending.
-async fn pending(pool: &sqlx::AnyPool, migrator: &Migrator) -> Option<i64> {
+/// (a CI job's) can plan; a store without the migrations table (new, or a role that may
+/// not read it) counts as pending. `Err` only when the store cannot be read at all (not a
+/// database, locked).
+async fn pending(pool: &sqlx::AnyPool, migrator: &Migrator) -> Result<Option<i64>, sqlx::Error> {
     let applied: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+        match sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
             .fetch_all(pool)
             .await
-            .unwrap_or_default();
-    migrator
+        {
+            Ok(rows) => rows,
+            Err(e) if matches!(&e, sqlx::Error::Database(_)) && !unreadable(&e) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+    Ok(migrator
         .iter()
         .find(|m| {
             !applied
                 .iter()
                 .any(|(v, c)| *v == m.version && c[..] == m.checksum[..])
         })
-        .map(|m| m.version)
+        .map(|m| m.version))
+}
+
+/// Whether SQLite says the file cannot be read as a database at all: busy or locked (5,
+/// 6), cannot open (14), not a database (26).
+fn unreadable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+            .and_then(|_| db.code()?.parse::<i64>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 14 | 26)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

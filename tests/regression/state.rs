@@ -150,6 +150,10 @@ fn mistyped_db_scheme_becomes_a_sqlite_file() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("dns");
     copied_example(&repo, 53);
+    // the key apply checks before the store is there, so that the store's URL is judged
+    let key = repo.join(".zonekeeper/lab/tsig.key");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    std::fs::write(&key, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0\n").unwrap();
     let before = files_below(tmp.path());
     for (db, scheme) in [
         ("postgress://zk:hunter2@127.0.0.1/zk", "postgress"),

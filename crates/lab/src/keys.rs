@@ -111,8 +111,12 @@ pub(crate) fn read_key_file(path: &Path) -> Result<(String, String), LabError> {
         path: path.to_path_buf(),
         reason: reason.to_string(),
     };
+    // the secret is looked for inside the key's block, not in its name
+    // (`key "zonekeeper-secret" {`)
+    let block = text.find('{').unwrap_or(text.len());
     let quoted_after = |keyword: &str| -> Option<String> {
-        let start = text.find(keyword)? + keyword.len();
+        let from = if keyword == "secret" { block } else { 0 };
+        let start = from + text[from..].find(keyword)? + keyword.len();
         let rest = &text[start..];
         let open = rest.find('"')?;
         let rest = &rest[open + 1..];

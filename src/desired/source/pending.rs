@@ -63,10 +63,16 @@ impl Reader {
         match pending {
             Pending::Known(Ok(text)) => Ok(Some(Ok(text.clone().into_bytes()))),
             Pending::Known(Err(r)) => Ok(Some(Err(r.clone()))),
-            Pending::Blob(id) => match &self.repo {
-                Some(repo) => Ok(Some(Ok(repo.find_blob(*id)?.content().to_vec()))),
-                None => Ok(Some(Err(not_regular(path)))),
-            },
+            Pending::Blob(id) => {
+                match &self.repo {
+                    Some(repo) => match repo.find_blob(*id) {
+                        Ok(blob) => Ok(Some(Ok(blob.content().to_vec()))),
+                        Err(e) => Err(SourceError::from(e)
+                            .in_repository(repo.workdir().unwrap_or(repo.path()))),
+                    },
+                    None => Ok(Some(Err(not_regular(path)))),
+                }
+            }
             Pending::Disk => match &self.root {
                 Some(root) => disk_bytes(root, path),
                 None => Ok(None),
