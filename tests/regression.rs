@@ -9,6 +9,8 @@
 
 /// Adopting an existing fleet (issue 11): record types, names, zone rules.
 mod adoption;
+/// The command line (issue 12): help, logging, schemas.
+mod cli;
 /// UPDATEs, content verification, adoption, resume, loading, probes, connections.
 mod content;
 /// Running it every day (issue 10): unattended applies, CI.

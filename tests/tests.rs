@@ -13,8 +13,12 @@ mod adopt;
 mod auto_ptr;
 /// Checks in CI: planned with a read-only store; usage errors exit 1.
 mod ci;
+/// --help (examples, exit codes, the README's table), completions, man pages, -v/-q.
+mod cli_help;
 /// Where state lives and how prompts consent (issue 12, points 1 and 2).
 mod cli_state;
+/// One version of each crate where two would be built (base64, sha2).
+mod dependencies;
 /// Drift: found by transfer, shown, and resolved either way (issue 10).
 mod drift;
 /// End to end: create, change, delete, bad input, unreachable primary, secrets, saved plans.
@@ -35,6 +39,9 @@ mod procedures;
 mod progress;
 /// One test per reported defect, named after it.
 mod regression;
+/// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas
+/// against real outputs.
+mod schema;
 /// The simulated fleet: every procedure, a crash after every store write, and random fault
 /// schedules, on in-memory servers and a simulated clock, driving the real driver and store.
 mod sim;

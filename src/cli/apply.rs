@@ -19,6 +19,9 @@ use crate::plan::{Plan, ZoneChange};
 use crate::stop::{INTERRUPTED, Stop};
 use crate::store::{ApplyLock, Store};
 
+/// The format of apply's JSON (schema/output/apply.schema.json).
+pub const FORMAT: &str = "zonekeeper-apply/1";
+
 /// Options of `apply`.
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -201,7 +204,7 @@ async fn locked(
         } else {
             outln!(
                 "{}",
-                serde_json::json!({"applied": true, "state": "applied", "changes": false, "recorded": recorded})
+                serde_json::json!({"format": FORMAT, "applied": true, "state": "applied", "changes": false, "recorded": recorded})
             )?;
         }
         return Ok(0);
@@ -345,6 +348,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
         return outln!(
             "{}",
             serde_json::json!({
+                "format": FORMAT,
                 "applied": report.revision_recorded,
                 "state": state,
                 "revision": plan.revision,
@@ -352,7 +356,7 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
                 "created": report.created, "updated": report.updated, "deleted": report.deleted,
                 "verified": report.verified, "skipped_deletes": report.skipped_deletes, "failures": report.failures,
                 "waiting": report.waiting,
-                "requeue_at": report.requeue_at,
+                "requeue_at": report.requeue_at.map(crate::store::lock::utc),
                 "not_waited_for": report.missed,
                 "interrupted": report.interrupted.is_some(),
                 "left": report.interrupted,

@@ -11,6 +11,9 @@ use crate::health::{self, SweepOutcome};
 use crate::live::batch::BatchOptions;
 use crate::outln;
 
+/// The format of check's JSON (schema/output/check.schema.json).
+pub const FORMAT: &str = "zonekeeper-check/1";
+
 /// Options of `check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -37,7 +40,9 @@ pub async fn run(g: &Global, args: &CheckArgs) -> miette::Result<u8> {
     store.close().await;
     let outcome = outcome.into_diagnostic()?;
     if g.format == Format::Json {
-        outln!("{}", json(&outcome))?;
+        let mut shown = json(&outcome);
+        shown["format"] = FORMAT.into();
+        outln!("{shown}")?;
     } else {
         print(&outcome)?;
     }
@@ -48,7 +53,7 @@ pub async fn run(g: &Global, args: &CheckArgs) -> miette::Result<u8> {
 pub fn json(o: &SweepOutcome) -> serde_json::Value {
     let r = &o.record;
     serde_json::json!({
-        "started_at": r.started_at,
+        "started_at": crate::store::lock::utc(r.started_at),
         "duration_ms": r.duration_ms,
         "zones": r.zones,
         "queries": r.queries,

@@ -20,6 +20,9 @@ use crate::store::DriftRow;
 /// Exit code when drift is found (as `plan --detailed-exitcode` exits with changes).
 pub const DRIFT: u8 = 2;
 
+/// The format of drift's JSON (schema/output/drift.schema.json).
+pub const FORMAT: &str = "zonekeeper-drift/1";
+
 /// Options of `drift`.
 #[derive(Debug, clap::Args)]
 pub struct DriftArgs {
@@ -85,6 +88,7 @@ pub async fn run(g: &Global, args: &DriftArgs) -> miette::Result<u8> {
         outln!(
             "{}",
             serde_json::json!({
+                "format": FORMAT,
                 "checked": report.zones.len(),
                 "drift": drifting.iter().map(|d| drift_json(&d.zone, d.served_serial, d.recorded_serial, None, &d.changes)).collect::<Vec<_>>(),
                 "landed": report.zones.iter().filter_map(|z| match z { ZoneCheck::Landed(n) => Some(n), _ => None }).collect::<Vec<_>>(),

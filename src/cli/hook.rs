@@ -147,6 +147,8 @@ fn post_receive(
         worktree: false,
         db: g.db.clone(),
         format: g.format,
+        verbose: g.verbose,
+        quiet: g.quiet,
     };
     // a daemon that leads this store has seen the ref move: the push is its to apply
     let led = runtime.block_on(async {

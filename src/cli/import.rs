@@ -25,6 +25,10 @@ use crate::drift::zone_yaml;
 use crate::model::Config;
 use crate::outln;
 
+/// The format of import's JSON (schema/output/import.schema.json): `--from-primary`
+/// prints one zone's object, every other source the report of all zones.
+pub const FORMAT: &str = "zonekeeper-import/1";
+
 /// Where zones are imported from: exactly one source.
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
@@ -195,7 +199,7 @@ pub async fn run(g: &Global, args: &ImportArgs) -> miette::Result<u8> {
     if g.format == Format::Json {
         outln!(
             "{}",
-            serde_json::json!({"zone": zone, "file": rel, "serial": serial, "group": group_name, "written": true})
+            serde_json::json!({"format": FORMAT, "zone": zone, "file": rel, "serial": serial, "group": group_name, "written": true})
         )?;
     } else {
         outln!(

@@ -88,6 +88,7 @@ pub fn report(
         outln!(
             "{}",
             serde_json::json!({
+                "format": super::import::FORMAT,
                 "written": written.len(), "records": records, "exists": exists.len(), "failed": failed,
                 "zonekeeper_yaml_written": wrote_config,
                 "serials_recorded": floors.as_ref().ok(), "store_error": floors.as_ref().err(),

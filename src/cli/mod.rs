@@ -5,7 +5,10 @@ pub mod out;
 
 pub mod apply;
 pub mod check;
+pub mod completions;
 pub mod drift;
+pub mod error_json;
+pub mod help;
 pub mod hook;
 pub mod import;
 pub mod import_fleet;
@@ -13,6 +16,7 @@ pub mod import_report;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod maintenance;
+pub mod man;
 pub mod ops;
 pub mod plan;
 pub mod progress;
@@ -29,7 +33,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Keeps authoritative DNS servers in line with a desired state held in Git.
 #[derive(Debug, Parser)]
-#[command(name = "zonekeeper", version, about, propagate_version = true)]
+#[command(
+    name = "zonekeeper",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::top()
+)]
 pub struct Cli {
     /// Options every command shares.
     #[command(flatten)]
@@ -39,8 +49,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command shares.
+/// Options every command shares: listed under "Global options", after each command's own.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// The desired-state Git repository (its top directory, or a bare repository). Its top
     /// is where state lives: the default store and lab in `.zonekeeper/`, and relative
@@ -57,9 +68,16 @@ pub struct Global {
     /// or postgres://… [default: .zonekeeper/zonekeeper.sqlite in the repository's top]
     #[arg(long, global = true, env = "ZONEKEEPER_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
-    /// Output format.
+    /// Output format: json is documented by schema/output/<command>.schema.json, errors
+    /// included (zonekeeper-error/1, on stdout).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Log more on stderr: -v zonekeeper's info, -vv its debug (ZONEKEEPER_LOG, when set, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Log errors only (ZONEKEEPER_LOG, when set, wins).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 /// Output formats.
@@ -74,19 +92,25 @@ pub enum Format {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the desired state at a revision; report every problem at once (exit 0 valid, 1 invalid).
+    /// Check the desired state at a revision; report every problem at once.
+    #[command(after_help = help::after("validate"))]
     Validate,
     /// Show what apply would change: zones created, updated, deleted, record by record.
+    #[command(after_help = help::after("plan"))]
     Plan(plan::PlanArgs),
     /// Carry out the plan on the servers, verify every server, record the result.
+    #[command(after_help = help::after("apply"))]
     Apply(apply::ApplyArgs),
     /// The primary, groups and servers with their zone counts and last checks, and the
     /// last applied revision.
+    #[command(after_help = help::after("status"))]
     Status,
     /// Ask every server about each of its zones now: OK, RETRY or BROKEN, and the zones
-    /// each lags on (exit 0 all OK, 2 not).
+    /// each lags on.
+    #[command(after_help = help::after("check"))]
     Check(check::CheckArgs),
     /// Take a secondary out knowingly (`on`), or bring it back (`off`).
+    #[command(after_help = help::after("maintenance"))]
     Maintenance {
         /// The secondary's name.
         server: String,
@@ -94,10 +118,11 @@ pub enum Command {
         #[arg(value_enum)]
         switch: maintenance::Switch,
     },
-    /// One zone as desired, recorded and served, with its operations.
-    #[command(subcommand)]
+    /// Show a zone (desired, recorded, served; its operations) or a saved plan.
+    #[command(subcommand, after_help = help::after("show"))]
     Show(show::ShowCommand),
     /// Pass a manual gate of an operation (e.g. "registrar updated").
+    #[command(after_help = help::after("confirm"))]
     Confirm {
         /// The operation's number.
         op: i64,
@@ -108,6 +133,7 @@ pub enum Command {
         yes: bool,
     },
     /// Put a stuck operation's current step back to pending, so the next apply acts again.
+    #[command(after_help = help::after("reset"))]
     Reset {
         /// The operation's number.
         op: i64,
@@ -116,6 +142,7 @@ pub enum Command {
         yes: bool,
     },
     /// Drop an unwanted operation.
+    #[command(after_help = help::after("cancel"))]
     Cancel {
         /// The operation's number.
         op: i64,
@@ -125,6 +152,7 @@ pub enum Command {
     },
     /// Remove the apply lock of an apply that is gone (its id is shown by `status` and by
     /// the refusal of a second apply).
+    #[command(after_help = help::after("unlock"))]
     Unlock {
         /// The lock's id.
         lock_id: String,
@@ -134,20 +162,37 @@ pub enum Command {
     },
     /// The daemon: apply new commits of the branch, carry waiting operations on, sweep
     /// the fleet; one of several daemons on a PostgreSQL store leads.
+    #[command(after_help = help::after("watch"))]
     Watch(watch::WatchArgs),
     /// Compare the primary's zones (AXFR) with what was recorded now; show drift record by
-    /// record (exit 0 none, 2 drift, 1 error).
+    /// record.
+    #[command(after_help = help::after("drift"))]
     Drift(drift::DriftArgs),
-    /// Write a zone's YAML file into the work tree from another source (the primary), for
-    /// review and commit.
+    /// Write zones' YAML files into the work tree from the primary, zone files, a BIND
+    /// named.conf or transfers, for review and commit.
+    #[command(after_help = help::after("import"))]
     Import(import::ImportArgs),
     /// Git server hooks of the desired-state repository: validate pushes, apply them.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::after("hook"))]
     Hook(hook::HookCommand),
     /// A local BIND lab shaped after zonekeeper.yaml, for trying zonekeeper out.
     #[cfg(feature = "lab")]
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::after("lab"))]
     Lab(lab::LabCommand),
+    /// Print the completion script of a shell (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = help::after("completions"))]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(after_help = help::after("man"))]
+    Man {
+        /// Write zonekeeper.1 and a page per command here instead of printing zonekeeper.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Whether to colour output: only on a terminal, and never with NO_COLOR set.
@@ -163,6 +208,13 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         .build()
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
     let g = &cli.global;
+    tracing::info!(
+        repo = %g.repo.display(),
+        rev = %g.rev,
+        worktree = g.worktree,
+        "zonekeeper {}",
+        env!("CARGO_PKG_VERSION")
+    );
     match &cli.command {
         Command::Validate => validate::run(g),
         Command::Plan(args) => runtime.block_on(plan::run(g, args)),
@@ -185,6 +237,8 @@ pub fn run(cli: Cli) -> miette::Result<u8> {
         Command::Watch(args) => runtime.block_on(watch::run(g, args)),
         Command::Drift(args) => runtime.block_on(drift::run(g, args)),
         Command::Import(args) => runtime.block_on(import::run(g, args)),
+        Command::Completions { shell } => completions::run(*shell),
+        Command::Man { dir } => man::run(dir.as_deref()),
     }
 }
 
@@ -228,6 +282,10 @@ mod tests {
             &["zonekeeper", "unlock", "3f9a1c2e4b5d6e7f", "--yes"],
             &["zonekeeper", "hook", "pre-receive", "--branch", "main"],
             &["zonekeeper", "hook", "post-receive"],
+            &["zonekeeper", "completions", "zsh"],
+            &["zonekeeper", "man", "--dir", "man"],
+            &["zonekeeper", "-vv", "plan"],
+            &["zonekeeper", "status", "-q"],
         ] {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
@@ -240,6 +298,10 @@ mod tests {
         assert!(
             Cli::try_parse_from(["zonekeeper", "confirm", "x", "1"]).is_err(),
             "operation numbers are numbers"
+        );
+        assert!(
+            Cli::try_parse_from(["zonekeeper", "-v", "-q", "status"]).is_err(),
+            "-v and -q contradict each other"
         );
     }
 }

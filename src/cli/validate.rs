@@ -6,6 +6,10 @@ use super::{Format, Global, color_wanted};
 use crate::desired::{self, LoadError, Source};
 use crate::outln;
 
+/// The format of validate's JSON (schema/output/validate.schema.json), also printed by
+/// every command that finds the desired state invalid.
+pub const FORMAT: &str = "zonekeeper-validate/1";
+
 /// Exit code of an invalid desired state.
 pub const INVALID: u8 = 1;
 
@@ -29,7 +33,7 @@ pub fn run(g: &Global) -> miette::Result<u8> {
                 )?,
                 Format::Json => outln!(
                     "{}",
-                    serde_json::json!({"valid": true, "revision": state.revision.id, "zones": state.zones, "problems": []})
+                    serde_json::json!({"format": FORMAT, "valid": true, "revision": state.revision.id, "zones": state.zones, "problems": []})
                 )?,
             }
             Ok(0)
@@ -56,6 +60,7 @@ pub fn report_problems(
         Format::Json => outln!(
             "{}",
             serde_json::json!({
+                "format": FORMAT,
                 "valid": false,
                 "revision": revision,
                 "problems": problems.0.iter().map(|p| p.to_json()).collect::<Vec<_>>(),

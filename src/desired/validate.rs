@@ -84,6 +84,18 @@ impl Checker<'_> {
         }
     }
 
+    /// A server's DNS port: 53 when not given; 0 is refused (no server listens there).
+    fn port(&mut self, port: Option<&At<u16>>) -> u16 {
+        match port {
+            None => 53,
+            Some(p) if p.value == 0 => {
+                self.report("value::port", at(p), "port 0 is not a port a server answers on", "write the server's DNS port, 1 to 65535 (53 unless it listens elsewhere), or leave `port` out for 53");
+                53
+            }
+            Some(p) => p.value,
+        }
+    }
+
     /// RFC 1912 sanity of SOA timers; `place` is where to point for each field.
     pub(super) fn soa_timers(&mut self, soa: &Soa, place: &dyn Fn(&str) -> Place) {
         if soa.refresh <= soa.retry {
@@ -288,7 +300,7 @@ fn build_primary(c: &mut Checker<'_>, p: &PrimaryYaml, source: &Source) -> Prima
     };
     Primary {
         name: p.name.clone().unwrap_or_else(|| "primary".into()),
-        addr: SocketAddr::new(addr, p.port.unwrap_or(53)),
+        addr: SocketAddr::new(addr, c.port(p.port.as_ref())),
         tsig: TsigKeyRef {
             name: key_name,
             algorithm: "hmac-sha256".into(),
@@ -346,7 +358,7 @@ fn build_secondary(c: &mut Checker<'_>, name: &At<String>, s: &SecondaryYaml) ->
     Secondary {
         name: name.value.clone(),
         addresses,
-        port: s.port.unwrap_or(53),
+        port: c.port(s.port.as_ref()),
         software,
         nameserver,
     }

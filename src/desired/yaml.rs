@@ -83,8 +83,8 @@ pub struct PrimaryYaml {
     pub name: Option<String>,
     /// Its DNS address.
     pub address: At<String>,
-    /// Its DNS port.
-    pub port: Option<u16>,
+    /// Its DNS port (1-65535).
+    pub port: Option<At<u16>>,
     /// The most records of one type at one name the servers load (BIND's
     /// `max-records-per-type`; default 100, 0 for no limit).
     pub max_records_per_type: Option<At<u64>>,
@@ -131,8 +131,8 @@ pub struct ControlYaml {
 pub struct SecondaryYaml {
     /// IPv4/IPv6 addresses.
     pub addresses: Vec<At<String>>,
-    /// DNS port.
-    pub port: Option<u16>,
+    /// DNS port (1-65535).
+    pub port: Option<At<u16>>,
     /// bind or knot.
     pub software: Option<At<String>>,
     /// The name published for it in NS RRsets (absent for a stealth secondary).

@@ -224,6 +224,8 @@ impl<'r> Sim<'r> {
             worktree: false,
             db: None,
             format: Format::Text,
+            verbose: 0,
+            quiet: false,
         };
         let now = i64::try_from(self.fleet.world().now.as_secs()).unwrap_or(i64::MAX);
         let today = zonekeeper::model::serial::yyyymmdd(now);
