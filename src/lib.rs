@@ -18,6 +18,8 @@
 //! - [`drift`]: zones the primary serves other than recorded, found by transfer, and how
 //!   the operator resolves them.
 //! - [`import`]: bringing an existing fleet in: zone files, `named.conf`, transfers.
+//! - [`progress`]: how far an apply is, counted by the driver; [`stop`]: SIGINT/SIGTERM
+//!   asking `apply` and the daemon to stop after the step under way.
 //!
 //! The throw-away BIND lab of the demo and the tests is the workspace crate `zonekeeper-lab`
 //! (`crates/lab`); the `lab` command (`cli::lab`, cargo feature `lab`, on by default) uses it.
@@ -34,4 +36,6 @@ pub mod live;
 pub mod model;
 pub mod plan;
 pub mod procedures;
+pub mod progress;
+pub mod stop;
 pub mod store;

@@ -21,7 +21,8 @@ mod errors;
 mod fresh_machine;
 /// IDN, names, limits, symlinks, secrets, UTF-8.
 mod input;
-/// Interrupted applies and failed reconfigs the simulated fleet found (issue 8).
+/// Interrupted applies and failed reconfigs the simulated fleet found (issue 8); a long
+/// apply silent until done (issue 12).
 mod interrupted;
 /// The apply lock and honest output.
 mod lock;

@@ -29,10 +29,14 @@ mod errors;
 mod hooks;
 /// `import`: zone files, named.conf, transfers and catalogs; round trips; serials.
 mod import;
+/// SIGINT and SIGTERM during `apply` and at its prompt (issue 12, point 3).
+mod interrupt;
 /// The lab harness itself.
 mod lab;
 /// Staged procedures: add and remove a secondary, with a lame-delegation monitor.
 mod procedures;
+/// Progress of a long apply: bars on a terminal, lines elsewhere (issue 12, point 3).
+mod progress;
 /// One test per reported defect, named after it.
 mod regression;
 /// JSON Schemas: the editor schemas against validate (a corpus), the outputs' schemas

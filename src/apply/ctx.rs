@@ -28,6 +28,18 @@ pub struct Options {
     pub today: u32,
     /// The primary, the network and the clock (real ones but in the simulated fleet).
     pub effects: Effects,
+    /// Asked to stop (SIGINT, SIGTERM): the step under way finishes and is recorded,
+    /// nothing more starts. `None`: nobody can ask.
+    pub stop: Option<crate::stop::Stop>,
+    /// Counts what is done, for a progress display.
+    pub meter: crate::progress::Meter,
+}
+
+impl Options {
+    /// Whether a stop was asked for: start nothing more.
+    pub fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(crate::stop::Stop::requested)
+    }
 }
 
 /// What an apply did.
@@ -54,6 +66,10 @@ pub struct Report {
     pub requeue_at: Option<i64>,
     /// Secondaries zone changes did not wait for (the quorum held without them).
     pub missed: Vec<Missed>,
+    /// A stop was asked for: the step under way finished and was recorded, nothing more
+    /// started. How many zone operations were left (not started, or their gate not yet
+    /// seen to hold) for the next apply.
+    pub interrupted: Option<usize>,
 }
 
 /// A secondary zone changes did not wait for.
@@ -71,7 +87,10 @@ pub struct Missed {
 impl Report {
     /// Whether everything planned was done.
     pub fn complete(&self) -> bool {
-        self.failures.is_empty() && self.skipped_deletes.is_empty() && self.waiting.is_none()
+        self.failures.is_empty()
+            && self.skipped_deletes.is_empty()
+            && self.waiting.is_none()
+            && self.interrupted.is_none()
     }
 }
 

@@ -18,6 +18,8 @@
 //!    right after a transfer shows the primary serving exactly its desired RRsets, and
 //!    recorded verified once every server of its group serves it, so a failure later loses
 //!    nothing: the next apply sees that zone as done and carries on.
+//!    A stop asked for (SIGINT, SIGTERM: [`Options::stop`]) lets the step under way finish
+//!    and be recorded, and starts nothing more (`operations/steps.rs`, `drive`).
 //! 4. Each server's health is recorded; the revision is recorded as applied only when
 //!    everything above held (`record.rs`). A later apply with nothing left to do records it
 //!    when this one was interrupted first ([`record_unchanged`]).
@@ -86,6 +88,7 @@ async fn run(
         return Ok(Report {
             waiting: Some(waiting.message),
             requeue_at: waiting.requeue_at,
+            interrupted: opts.stopping().then_some(0),
             ..Report::default()
         });
     }
@@ -122,7 +125,12 @@ async fn run(
     let mut zones = zones::Zones::new(plan, &index, &cats, &desired_groups, ops);
     zones.absent = absent(store).await?;
     let waits = operations::drive(&ctx, Some(&mut zones)).await?;
+    let left = zones.left();
     let mut report = zones.report();
+    // asked to stop with something left: the revision is not recorded as applied
+    if opts.stopping() && (left > 0 || waits.is_some()) {
+        report.interrupted = Some(left);
+    }
     if !opts.allow_delete {
         report.skipped_deletes = plan
             .zones

@@ -41,6 +41,17 @@ use crate::procedures::zone::ZoneOperation;
 use crate::procedures::{Action, Gate};
 use crate::store::RecordedZone;
 
+/// The most zones whose UPDATEs are sent in one pass: sends and their content checks
+/// alternate, so a stop asked for waits for at most this many zones' checks, and the
+/// count of zones updated moves on every pass.
+pub(super) const SEND_AT_ONCE: usize = 100;
+
+/// The most content gates (transfers, eight at a time) observed in one round: a stop
+/// asked for during the creation of 40,000 zones waits for at most this many. As many as
+/// catalog members go to one UPDATE (`backend::catalog`), so the zones recorded in one round join
+/// their catalogs in one UPDATE per catalog.
+pub(super) const TRANSFERS_AT_ONCE: usize = crate::backend::catalog::MEMBERS_PER_UPDATE;
+
 /// Where a zone operation stands in this apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -273,23 +284,76 @@ impl<'a> Zones<'a> {
     }
 
     /// The operations whose step is ready to act with an action of `kind` (step 1 of a
-    /// pass: the driver hands them to `actions::zone_batch`).
+    /// pass: the driver hands them to `actions::zone_batch`); at most [`SEND_AT_ONCE`]
+    /// UPDATEs a pass, so that sends and their content checks alternate.
     pub(super) fn ready(&self, kind: Batch) -> Vec<usize> {
+        let most = if kind == Batch::Send {
+            SEND_AT_ONCE
+        } else {
+            usize::MAX
+        };
         (0..self.ops.len())
             .filter(|i| {
                 let r = &self.ops[*i];
                 r.state == State::Ready && r.action().map(Batch::of) == Some(kind)
             })
+            .take(most)
             .collect()
+    }
+
+    /// The operations not settled: not started, or their gate not yet seen to hold.
+    pub(super) fn left(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|r| matches!(r.state, State::Ready | State::Polls { .. }))
+            .count()
+    }
+
+    /// Sets the totals of `meter` (each zone's kind of change, and every zone that is
+    /// not deleted to verify).
+    pub(super) fn count_totals(&self, meter: &crate::progress::Meter) {
+        use crate::procedures::zone::ZoneKind;
+        use crate::progress::Count;
+        let of = |k: ZoneKind| self.ops.iter().filter(|r| r.op.kind == k).count();
+        meter.set_total(Count::Created, of(ZoneKind::Create));
+        meter.set_total(Count::Updated, of(ZoneKind::Update));
+        meter.set_total(Count::Deleted, of(ZoneKind::Delete));
+        meter.set_total(Count::Verified, self.ops.len() - of(ZoneKind::Delete));
+    }
+
+    /// Sets what `meter` counts done from what the operations did.
+    pub(super) fn count_done(&self, meter: &crate::progress::Meter) {
+        use crate::progress::Count;
+        meter.set_done(Count::Created, self.out.created.len());
+        meter.set_done(Count::Updated, self.out.updated.len());
+        meter.set_done(Count::Verified, self.out.verified.len());
+        meter.set_done(Count::Deleted, self.out.deleted.len());
     }
 
     /// Steps 2 and 3 of a pass (see the module doc): the due gates observed and judged,
     /// what they prove written. Returns when to look again (on the clock): now when a step
     /// is ready, the earliest next observation, or `None` when all are settled.
-    pub(super) async fn settle(&mut self, ctx: &Ctx<'_>) -> Result<Option<Duration>, ApplyError> {
+    ///
+    /// At most [`TRANSFERS_AT_ONCE`] content gates (transfers) are observed a round. The `last`
+    /// round (a stop was asked for) observes every gate not yet held at once, due or
+    /// not; those that do not hold yet are left as they are, for the next apply.
+    pub(super) async fn settle(
+        &mut self,
+        ctx: &Ctx<'_>,
+        last: bool,
+    ) -> Result<Option<Duration>, ApplyError> {
         let now = ctx.opts.effects.clock.now();
+        let mut transfers = 0;
         let due: Vec<usize> = (0..self.ops.len())
-            .filter(|i| matches!(self.ops[*i].state, State::Polls { next, .. } if next <= now))
+            .filter(|i| {
+                let r = &self.ops[*i];
+                let due = matches!(r.state, State::Polls { next, .. } if last || next <= now);
+                if due && r.gate() == Some(&Gate::ContentEquals) {
+                    transfers += 1;
+                    return transfers <= TRANSFERS_AT_ONCE;
+                }
+                due
+            })
             .collect();
         if !due.is_empty() {
             let observed = observe::round(ctx, self, &due).await?;
@@ -323,6 +387,20 @@ impl<'a> Zones<'a> {
             finish::proven(ctx, self, proven).await?;
         }
         Ok(self.wake(ctx))
+    }
+
+    /// Once a stop is asked for: the gates of the steps that acted are observed once more
+    /// and what holds is recorded; a step that does nothing follows at once (`record`
+    /// after `load`, `verify` after `send`) and its gate is observed too. Nothing else
+    /// starts.
+    pub(super) async fn last_rounds(&mut self, ctx: &Ctx<'_>) -> Result<(), ApplyError> {
+        for _ in 0..3 {
+            for i in self.ready(Batch::Nothing) {
+                self.acted(ctx, i);
+            }
+            self.settle(ctx, true).await?;
+        }
+        Ok(())
     }
 
     /// Whether operation `i`, whose gate failed for good, is served all the same: its gate

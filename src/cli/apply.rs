@@ -1,4 +1,10 @@
 //! `zonekeeper apply [FILE]`: carry out the plan (computed now, or saved by `plan --out`).
+//!
+//! SIGINT or SIGTERM (`crate::stop`): before the work starts (planning, the prompt) it
+//! cancels, nothing changed; during the work, the step under way finishes and is
+//! recorded, nothing more starts, and apply says what was done and how to go on; either
+//! way exit 130. A second signal exits 130 at once; the next apply resumes. Long work
+//! shows its progress on stderr (`progress.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +16,7 @@ use super::{Format, Global};
 use crate::apply::{self, Options, Report};
 use crate::outln;
 use crate::plan::{Plan, ZoneChange};
+use crate::stop::{INTERRUPTED, Stop};
 use crate::store::{ApplyLock, Store};
 
 /// The format of apply's JSON (schema/output/apply.schema.json).
@@ -77,6 +84,12 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
         Some(path) => Some(crate::plan::serialize::read(path)?),
         None => None,
     };
+    let stop = Stop::new();
+    stop.on_signals(crate::stop::Messages {
+        first: Box::new(|| eprintln!("Interrupt received, finishing the current step…")),
+        second: "Second interrupt: stopping now. Run `zonekeeper apply` again to resume.",
+    })
+    .into_diagnostic()?;
     // a key that cannot be loaded is said before the store, the lock and the servers
     let rev = saved
         .as_ref()
@@ -101,7 +114,7 @@ pub async fn run(g: &Global, args: &ApplyArgs) -> miette::Result<u8> {
             help = "`zonekeeper status` shows who holds the lock now; run apply again once it is free",
             "this apply stopped: it lost the apply lock: {why}. What took effect is recorded"
         )),
-        r = locked(g, args, &store, &lock, saved.as_ref()) => r,
+        r = locked(g, args, &store, &lock, saved.as_ref(), &stop) => r,
     };
     lock.release().await;
     store.close().await;
@@ -115,6 +128,7 @@ async fn locked(
     store: &Store,
     lock: &ApplyLock,
     saved: Option<&Plan>,
+    stop: &Stop,
 ) -> miette::Result<u8> {
     let now = now();
     let today = crate::model::serial::yyyymmdd(now);
@@ -191,41 +205,80 @@ async fn locked(
         if g.format == Format::Text {
             print_plan(g.format, plan, true)?;
         }
-        // consent is `yes` alone; anything else cancels, exit 1, nothing changed
-        if !super::ops::ask(
-            "Apply these changes?",
-            args.auto_approve,
-            "--auto-approve, or apply a saved plan file",
-        )? {
-            return super::ops::declined("Apply cancelled.");
+        // consent is `yes` alone; anything else cancels, exit 1, nothing changed; a
+        // signal meanwhile cancels too, exit 130
+        let auto_approve = args.auto_approve;
+        let asked = ask_unless_stopped(stop, move || {
+            super::ops::ask(
+                "Apply these changes?",
+                auto_approve,
+                "--auto-approve, or apply a saved plan file",
+            )
+        });
+        match asked.await? {
+            Some(true) => {}
+            Some(false) => return super::ops::declined("Apply cancelled."),
+            None => return cancelled(),
         }
     }
+    if stop.requested() {
+        return cancelled();
+    }
+    let held = Held { store, lock, stop };
+    carry_out(g, args, held, &prepared, &overwrites, now).await
+}
+
+/// What `apply` holds while it works: the store, its lock, and the stop request.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    store: &'a Store,
+    lock: &'a ApplyLock,
+    stop: &'a Stop,
+}
+
+/// The approved plan carried out (at `now`, when it was planned), its progress shown, and
+/// reported; exit 130 when a stop was asked for.
+async fn carry_out(
+    g: &Global,
+    args: &ApplyArgs,
+    held: Held<'_>,
+    prepared: &super::plan::Prepared,
+    overwrites: &[crate::drift::resolve::Rebase],
+    now: i64,
+) -> miette::Result<u8> {
+    let Held { store, lock, stop } = held;
+    let plan = &prepared.plan;
     let opts = Options {
         allow_delete: args.allow_delete,
         adopt: args.adopt,
         verify_timeout: Duration::from_secs(args.verify_timeout),
         now,
-        today,
+        today: crate::model::serial::yyyymmdd(now),
         effects: apply::effects::Effects::real(),
+        stop: Some(stop.clone()),
+        meter: crate::progress::Meter::default(),
     };
     // approved: the zones to overwrite are recorded as the primary serves them, the base
     // their UPDATEs go from
-    crate::drift::resolve::rebase(store, &overwrites, &prepared.desired, now)
+    crate::drift::resolve::rebase(store, overwrites, &prepared.desired, now)
         .await
         .into_diagnostic()?;
-    let report = apply::apply(store, lock, &prepared.desired, plan, &opts)
-        .await
-        .into_diagnostic()?;
+    let shown = super::progress::Shown::start(opts.meter.clone());
+    let report = apply::apply(store, lock, &prepared.desired, plan, &opts).await;
+    shown.finish().await;
+    let report = report.into_diagnostic()?;
     crate::drift::resolve::audit_overwritten(
         store,
-        &overwrites,
+        overwrites,
         &prepared.desired,
         &report.updated,
         now,
     )
     .await
     .into_diagnostic()?;
-    let code = if report.revision_recorded {
+    let code = if stop.requested() {
+        INTERRUPTED
+    } else if report.revision_recorded {
         0
     } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
         super::ops::WAITING
@@ -239,6 +292,33 @@ async fn locked(
     }
 }
 
+/// Asks with `ask` (a blocking read of the terminal, on a thread of its own) unless a stop
+/// is asked for first: `None` then.
+async fn ask_unless_stopped(
+    stop: &Stop,
+    ask: impl FnOnce() -> miette::Result<bool> + Send + 'static,
+) -> miette::Result<Option<bool>> {
+    if stop.requested() {
+        return Ok(None);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // a plain thread, not the runtime's blocking pool: the process may end while it
+    // still waits for a line, and the runtime would wait for it
+    std::thread::spawn(move || {
+        let _ = tx.send(ask());
+    });
+    tokio::select! {
+        answer = rx => answer.unwrap_or(Ok(false)).map(Some),
+        () = stop.wait() => Ok(None),
+    }
+}
+
+/// Interrupted before anything changed: the apply is cancelled (exit 130).
+fn cancelled() -> miette::Result<u8> {
+    eprintln!("Apply cancelled: interrupted before anything changed.");
+    Ok(INTERRUPTED)
+}
+
 /// A commit id as people read it.
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
@@ -248,6 +328,8 @@ fn short(id: &str) -> &str {
 fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<()> {
     let state = if report.revision_recorded {
         "applied"
+    } else if report.interrupted.is_some() {
+        "interrupted"
     } else if report.failures.is_empty() && report.skipped_deletes.is_empty() {
         "waiting"
     } else {
@@ -267,6 +349,8 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
                 "waiting": report.waiting,
                 "requeue_at": report.requeue_at.map(crate::store::lock::utc),
                 "not_waited_for": report.missed,
+                "interrupted": report.interrupted.is_some(),
+                "left": report.interrupted,
             })
         );
     }
@@ -280,6 +364,18 @@ fn print_report(format: Format, plan: &Plan, report: &Report) -> miette::Result<
     );
     match state {
         "applied" => outln!("Applied revision {rev}: {done}.")?,
+        "interrupted" => {
+            outln!("Interrupted: revision {rev} is not applied yet. Done, and recorded: {done}.")?;
+            outln!(
+                "Left for the next apply: {} zone change(s) not started or not yet seen on every server{}. Run `zonekeeper apply` again to resume.",
+                report.interrupted.unwrap_or(0),
+                if report.waiting.is_some() {
+                    ", and the staged operations below"
+                } else {
+                    ""
+                }
+            )?;
+        }
         "waiting" => outln!(
             "Revision {rev} is not applied yet: an operation waits. Done so far, and recorded: {done}."
         )?,

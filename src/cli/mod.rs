@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod man;
 pub mod ops;
 pub mod plan;
+pub mod progress;
 pub mod show;
 pub mod state;
 pub mod status;

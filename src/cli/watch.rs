@@ -8,13 +8,13 @@
 //!
 //! Several daemons may share one PostgreSQL store: one leads, the others stand by and
 //! take over within seconds when it dies (`store::leader`). SIGTERM or SIGINT stops it
-//! after the current step, recorded (`stop.rs`); a second signal exits at once.
+//! after the current step, recorded (`crate::stop`, shared with `apply`); a second signal
+//! exits at once.
 
 mod metrics;
 mod pass;
 mod refs;
 mod schedule;
-mod stop;
 mod sweep;
 mod webhook;
 
@@ -31,10 +31,10 @@ use super::plan::now;
 use crate::apply::effects::Effects;
 use crate::model::Config;
 use crate::model::config::WebhookEvent;
+pub use crate::stop::Stop;
 use crate::store::{DaemonRow, Store};
 use pass::{PassOptions, pass};
 use schedule::{Outcome, Schedule, Timing};
-pub use stop::Stop;
 
 /// Options of `watch`.
 #[derive(Debug, Clone, clap::Args)]
@@ -67,7 +67,15 @@ pub struct WatchArgs {
 pub async fn run(g: &Global, args: &WatchArgs) -> miette::Result<u8> {
     let store = super::state::create_store(g).await?;
     let stop = Stop::new();
-    stop.on_signals().into_diagnostic()?;
+    stop.on_signals(crate::stop::Messages {
+        first: Box::new(|| {
+            tracing::info!(
+                "stopping: the current step finishes and is recorded (a second signal exits at once)"
+            )
+        }),
+        second: "zonekeeper watch: second signal: exiting now; the next run resumes where this one stopped",
+    })
+    .into_diagnostic()?;
     let figures = metrics::Shared::default();
     if let Some(addr) = args.metrics {
         let bound = metrics::serve(addr, figures.clone())

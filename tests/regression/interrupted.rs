@@ -323,3 +323,33 @@ fn failed_reconfig_is_done_again_by_the_next_apply() {
     assert_eq!(applied_commit(&env), Some(commit));
     env.assert_converged("after the reconfig was done again");
 }
+
+/// Reproduction (issue 12, point 3): `apply` of 1,000 zone updates ran 13 s and printed
+/// nothing until it ended; off a terminal there was no sign of life in a log. Here 500
+/// zones are updated with a 100 ms progress interval: lines counting the zones updated and
+/// verified appear on stderr while the apply works, at least one of them part way, and
+/// never an escape sequence.
+#[test]
+fn apply_of_many_zones_prints_nothing_until_done() {
+    let env = Env::new(Db::Sqlite);
+    crate::interrupt::changed_zones(&env, 500);
+    let out = env.zk_env(
+        &["apply", "--auto-approve", "--verify-timeout", "20"],
+        &[("ZONEKEEPER_PROGRESS_INTERVAL_MS", "100")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("updated ") && l.contains("/500 zones, verified "))
+        .collect();
+    assert!(!lines.is_empty(), "progress lines while it works:\n{err}");
+    assert!(
+        lines.iter().any(|l| !l.starts_with("updated 500/500")),
+        "a line before the updates were done:\n{err}"
+    );
+    assert!(
+        !err.contains('\x1b'),
+        "no escape sequence off a terminal: {err:?}"
+    );
+}

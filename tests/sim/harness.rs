@@ -265,6 +265,8 @@ impl<'r> Sim<'r> {
             now,
             today,
             effects: self.fleet.effects(),
+            stop: None,
+            meter: Default::default(),
         };
         let mut fut = pin!(apply::apply(
             &self.store,

@@ -2,7 +2,8 @@
 //! for the batch: the zone index holds none) as signed UPDATEs, written ahead in the
 //! store, with the recorded SOA as prerequisite (see `apply::change`). Zone by
 //! zone, in plan order, so that a crash always leaves the same writes behind; a zone whose
-//! UPDATE fails fails alone, named.
+//! UPDATE fails fails alone, named. A stop asked for ends the batch after the zone being
+//! sent: the others are not started.
 
 use tracing::debug;
 
@@ -17,6 +18,9 @@ const READ_AT_ONCE: usize = 500;
 /// Sends the changes of operations `batch`.
 pub(crate) async fn send(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
     for part in batch.chunks(READ_AT_ONCE) {
+        if ctx.opts.stopping() {
+            return;
+        }
         send_part(ctx, zones, part).await;
     }
 }
@@ -48,6 +52,10 @@ async fn send_part(ctx: &Ctx<'_>, zones: &mut Zones<'_>, batch: &[usize]) {
             }
         };
     for &i in batch {
+        if ctx.opts.stopping() {
+            // asked to stop: the zones not sent yet stay ready, for the next apply
+            return;
+        }
         let r = &zones.ops[i];
         let zone = r.op.zone.clone();
         let Some(desired) = ctx.desired.zones.get(&zone) else {

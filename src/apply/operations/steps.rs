@@ -176,22 +176,37 @@ fn earliest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
 /// Drives every active operation as far as its gates allow (see the module doc): passes
 /// while a gate is being polled, sleeping on the apply's clock in between. Returns what the
 /// waiting operations wait for and when to look again, or `None` when none waits.
+///
+/// Once a stop is asked for ([`crate::apply::Options::stopping`]) nothing more starts: the
+/// step under way finishes (a zone's UPDATEs, the pass's `rndc reconfig`, a staged step's
+/// action), the gates of the steps that acted are observed once more and what holds is
+/// recorded, and the drive returns; what is left is the next apply's.
 pub(in crate::apply) async fn drive(
     ctx: &Ctx<'_>,
     mut zones: Option<&mut Zones<'_>>,
 ) -> Result<Option<Waits>, ApplyError> {
     let clock = ctx.opts.effects.clock.as_ref();
     let mut passes = Passes::default();
+    if let Some(z) = zones.as_deref() {
+        z.count_totals(&ctx.opts.meter);
+    }
     loop {
+        let stopping = ctx.opts.stopping();
         let mut wake = None;
         if let Some(z) = zones.as_deref_mut() {
-            for kind in Batch::ORDER {
-                let batch = z.ready(kind);
-                if !batch.is_empty() {
-                    actions::zone_batch(ctx, z, kind, &batch).await?;
+            if stopping {
+                z.last_rounds(ctx).await?;
+            } else {
+                for kind in Batch::ORDER {
+                    let batch = z.ready(kind);
+                    // a stop asked for meanwhile: nothing more starts
+                    if !batch.is_empty() && !ctx.opts.stopping() {
+                        actions::zone_batch(ctx, z, kind, &batch).await?;
+                    }
                 }
+                wake = z.settle(ctx, false).await?;
             }
-            wake = z.settle(ctx).await?;
+            z.count_done(&ctx.opts.meter);
         }
         // Zone operations first: the staged operations read what they recorded.
         let pass = if wake.is_none() {
@@ -199,15 +214,26 @@ pub(in crate::apply) async fn drive(
         } else {
             Pass::default()
         };
-        let Some(wake) = earliest(wake, pass.poll) else {
-            return Ok((!pass.lines.is_empty()).then(|| Waits {
+        let waits = || {
+            (!pass.lines.is_empty()).then(|| Waits {
                 message: pass.lines.join("\n"),
                 requeue_at: pass.requeue,
-            }));
+            })
         };
-        clock
-            .sleep(wake.saturating_sub(clock.now()).max(MIN_SLEEP))
-            .await;
+        if stopping {
+            return Ok(waits());
+        }
+        let Some(wake) = earliest(wake, pass.poll) else {
+            return Ok(waits());
+        };
+        let nap = clock.sleep(wake.saturating_sub(clock.now()).max(MIN_SLEEP));
+        match &ctx.opts.stop {
+            Some(stop) => tokio::select! {
+                () = nap => {}
+                () = stop.wait() => {}
+            },
+            None => nap.await,
+        }
     }
 }
 
@@ -215,7 +241,9 @@ pub(in crate::apply) async fn drive(
 async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
     let mut out = Pass::default();
     let mut waiting: Vec<OperationRow> = Vec::new();
-    for op in ctx.store.operations(false).await? {
+    let ops = ctx.store.operations(false).await?;
+    count_steps(ctx, &ops);
+    for op in ops {
         if let Some(first) = waiting.iter().find(|w| conflict(w, &op)) {
             out.lines.push(format!(
                 "op {} ({} {}) waits for op {} ({} {}), which changes the same zones",
@@ -244,6 +272,19 @@ async fn pass(ctx: &Ctx<'_>, passes: &mut Passes) -> Result<Pass, ApplyError> {
         waiting.push(op);
     }
     Ok(out)
+}
+
+/// The steps of staged operations to do, for the progress display: those done in this
+/// apply and those the active operations have left.
+fn count_steps(ctx: &Ctx<'_>, ops: &[OperationRow]) {
+    use crate::progress::Count;
+    let left: usize = ops
+        .iter()
+        .map(|o| o.steps.iter().filter(|s| s.state != "done").count())
+        .sum();
+    let meter = &ctx.opts.meter;
+    let done = usize::try_from(meter.snapshot().get(Count::Steps).0).unwrap_or(usize::MAX);
+    meter.set_total(Count::Steps, done.saturating_add(left));
 }
 
 /// Drives one operation as far as this pass goes.
@@ -431,6 +472,14 @@ async fn run_step(
     let key = (op.id, step.idx);
     let poll = match passes.polls.get(&key) {
         Some(p) if step.state == "running" && step.attempts == p.attempts => *p,
+        _ if ctx.opts.stopping() => {
+            // asked to stop: this step does not start; the next apply starts it
+            let line = format!(
+                "op {} ({} {}): step {} ({}) not started: interrupted",
+                op.id, op.kind, op.server, step.idx, step.name
+            );
+            return Ok(Progress::Settled(Pending { line, at: None }));
+        }
         _ => {
             passes.polls.remove(&key);
             match start(ctx, op, &mut step, &spec, &rec).await? {
@@ -521,6 +570,7 @@ async fn done(
     step.next_check_at = None;
     let progress = write(ctx, op, &step, Progress::Done).await?;
     if let Progress::Done = progress {
+        ctx.opts.meter.add(crate::progress::Count::Steps);
         info!(op = op.id, step = %step.name, "step done");
     }
     Ok(progress)
@@ -555,49 +605,5 @@ async fn failed(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(id: i64, kind: procedures::Kind, group: &str, zones: &[&str]) -> OperationRow {
-        OperationRow {
-            id,
-            kind: kind.as_str().into(),
-            group: group.into(),
-            server: "ns3".into(),
-            zones: zones.iter().map(|z| z.to_string()).collect(),
-            revision: "c".into(),
-            state: "active".into(),
-            version: 0,
-            steps: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn only_operations_on_the_same_zones_or_group_membership_wait_for_each_other() {
-        use procedures::Kind::*;
-        let add = op(1, AddSecondary, "default", &["a.test.", "b.test."]);
-        let remove = op(2, RemoveSecondary, "default", &["a.test.", "b.test."]);
-        let renumber_c = op(3, Renumber, "other", &["c.test."]);
-        let renumber_a = op(4, Renumber, "default", &["a.test."]);
-        let move_d = op(5, MoveZone, "other", &["d.test."]);
-        let empty_group_add = op(6, AddSecondary, "empty", &[]);
-        let empty_group_remove = op(7, RemoveSecondary, "empty", &[]);
-        assert!(
-            conflict(&add, &remove),
-            "a replacement adds before it removes"
-        );
-        assert!(conflict(&add, &renumber_a), "same zone");
-        assert!(!conflict(&add, &renumber_c), "other group, other zones");
-        assert!(!conflict(&renumber_c, &move_d), "other zones");
-        assert!(!conflict(&add, &empty_group_add));
-        assert!(
-            conflict(&empty_group_add, &empty_group_remove),
-            "same group"
-        );
-        let renumber_b = op(8, Renumber, "default", &["b.test."]);
-        assert!(
-            !conflict(&renumber_a, &renumber_b),
-            "two cut-overs of other zones"
-        );
-    }
-}
+#[path = "steps_tests.rs"]
+mod tests;

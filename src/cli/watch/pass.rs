@@ -147,6 +147,8 @@ async fn locked(
         now,
         today,
         effects,
+        stop: None,
+        meter: Default::default(),
     };
     let report = apply::apply(store, lock, &prepared.desired, plan, &options)
         .await

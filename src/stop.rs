@@ -1,8 +1,11 @@
-//! Stopping the daemon. The first SIGTERM or SIGINT asks it to stop: a pass under way
-//! runs on to its next step boundary (every store write is one: what is before it is
-//! durable, nothing after it has happened), parks there, and the daemon records nothing
-//! more and exits 0. A second signal exits at once; that is as safe as a `kill -9`, which
-//! the crash tests prove every boundary survives: the next run resumes.
+//! Stopping on SIGTERM or SIGINT, shared by `apply` and the daemon (`watch`).
+//!
+//! The first signal asks to stop: the work under way finishes its current step, records
+//! it, and starts nothing more. `apply` checks [`Stop::requested`] between steps (the
+//! driver, `apply::operations::steps`), the daemon parks its pass at the next step boundary
+//! ([`Stop::hook`]: every store write is one; what is before it is durable, nothing after
+//! it has happened). A second signal exits at once with status 130; that is as safe as a
+//! `kill -9`, which the crash tests prove every boundary survives: the next run resumes.
 
 use std::sync::Arc;
 
@@ -11,7 +14,19 @@ use tokio::sync::{Notify, watch};
 
 use crate::apply::effects::{Boundary, KillHook};
 
-/// The stop request, shared by the signal handler, the loop and the boundary hook.
+/// The exit status of a command stopped by a signal (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: u8 = 130;
+
+/// What the signal handler says; `first` is called on the first signal (after the stop is
+/// requested), `second` is printed on stderr before exiting at once on the second.
+pub struct Messages {
+    /// Called once, on the first signal.
+    pub first: Box<dyn Fn() + Send + Sync>,
+    /// Printed on the second signal, before exiting with status 130.
+    pub second: &'static str,
+}
+
+/// The stop request, shared by the signal handler, the work and the boundary hook.
 #[derive(Debug, Clone)]
 pub struct Stop {
     requested: watch::Receiver<bool>,
@@ -30,9 +45,10 @@ impl Stop {
         }
     }
 
-    /// Installs the SIGTERM/SIGINT handlers: the first signal asks to stop, the second
-    /// exits at once (status 130).
-    pub fn on_signals(&self) -> std::io::Result<()> {
+    /// Installs the SIGTERM/SIGINT handlers: the first signal asks to stop and calls
+    /// `messages.first`, the second prints `messages.second` and exits at once (status
+    /// 130).
+    pub fn on_signals(&self, messages: Messages) -> std::io::Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
@@ -46,15 +62,11 @@ impl Stop {
                 }
                 seen += 1;
                 if seen == 1 {
-                    tracing::info!(
-                        "stopping: the current step finishes and is recorded (a second signal exits at once)"
-                    );
                     stop.request();
+                    (messages.first)();
                 } else {
-                    eprintln!(
-                        "zonekeeper watch: second signal: exiting now; the next run resumes where this one stopped"
-                    );
-                    std::process::exit(130);
+                    eprintln!("{}", messages.second);
+                    std::process::exit(i32::from(INTERRUPTED));
                 }
             }
         });
@@ -82,8 +94,8 @@ impl Stop {
         self.parked.notified().await;
     }
 
-    /// The boundary hook for a pass: the crash-test hook, then, once a stop is asked for,
-    /// parking for good.
+    /// The boundary hook for a daemon's pass: the crash-test hook, then, once a stop is
+    /// asked for, parking for good.
     pub fn hook(&self) -> Arc<dyn Boundary> {
         Arc::new(StopHook { stop: self.clone() })
     }
