@@ -61,6 +61,17 @@ fn main() -> ExitCode {
         said.unwrap_or_else(|| format!("{level} (-v, -vv, -q; ZONEKEEPER_LOG wins when set)"))
     );
     let json = cli.global.format == zonekeeper::cli::Format::Json;
+    // messages are wrapped at spaces only: a path, URL or command in an error stays whole
+    // on its line, to be copied as it is
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .break_words(false)
+                .word_separator(textwrap::WordSeparator::AsciiSpace)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+                .build(),
+        )
+    }));
     match zonekeeper::cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(report) if zonekeeper::cli::out::is_stdout_closed(&report) => ExitCode::SUCCESS,

@@ -188,7 +188,12 @@ impl Problems {
         } else {
             miette::GraphicalTheme::unicode_nocolor()
         };
-        let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+        // wrapped at spaces only, as every message (main.rs): a path stays whole
+        let handler = miette::GraphicalReportHandler::new_themed(theme)
+            .with_width(100)
+            .with_break_words(false)
+            .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+            .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
         let mut out = String::new();
         for p in &self.0 {
             let _ = handler.render_report(&mut out, p);

@@ -149,8 +149,10 @@ fn missing_secret_file_is_reported_after_the_primary_changed() {
     env.commit("a zone, and a key file that is not there");
     let out = env.apply(&[], 1);
     let shown = text(&out);
+    let flat = shown.replace('│', " ");
+    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        shown.contains(&format!("{} does not exist", missing.display())),
+        flat.contains(&format!("{} does not exist", missing.display())),
         "{shown}"
     );
     assert_eq!(
@@ -161,5 +163,35 @@ fn missing_secret_file_is_reported_after_the_primary_changed() {
     assert!(
         !std::path::Path::new(&env.db).exists(),
         "the store was not even opened: {shown}"
+    );
+}
+
+/// Found by CI, whose temporary directories have long names: an error naming a long path
+/// wrapped it at its hyphens and slashes ("/tmp/zonekeeper-" on one line, "ci.Kjq…/repo"
+/// on the next), so the path could not be copied from the message. Messages now wrap at
+/// spaces only.
+#[test]
+fn long_path_in_an_error_is_broken_across_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join(
+        "a-rather-long-directory-name-for-the-desired-state/of-the-dns-team-of-example-net/repo",
+    );
+    std::fs::create_dir_all(&repo).unwrap();
+    git2::Repository::init(&repo).unwrap();
+    std::fs::write(repo.join("zonekeeper.yaml"), "primary: {}\n").unwrap();
+    commit_all(&repo, "one commit");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .args(["plan", "--rev", "nosuch", "--repo"])
+        .arg(&repo)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let path = repo.display().to_string();
+    assert!(path.len() > 100, "{path}");
+    assert!(
+        shown.lines().any(|l| l.contains(&path)),
+        "the path whole on one line: {shown}"
     );
 }
