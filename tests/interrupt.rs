@@ -40,9 +40,14 @@ fn drain(
 
 impl Running {
     /// Starts `cmd` with stdin closed and its output captured.
-    pub fn spawn(mut cmd: Command) -> Running {
+    pub fn spawn(cmd: Command) -> Running {
+        Running::spawn_with(cmd, Stdio::null())
+    }
+
+    /// Starts `cmd` with `stdin` as given and its output captured.
+    pub fn spawn_with(mut cmd: Command, stdin: Stdio) -> Running {
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -390,24 +395,7 @@ pub fn on_pty(env: &Env, command: &str, pid_file: &Path, vars: &[(&str, &str)]) 
         .env_remove("ZONEKEEPER_REPO")
         .envs(vars.iter().copied());
     // stdin stays open (a pipe nobody writes to): script keeps the terminal up
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let err = Arc::new(Mutex::new(Vec::new()));
-    let readers = vec![
-        drain(child.stdout.take().unwrap(), out.clone()),
-        drain(child.stderr.take().unwrap(), err.clone()),
-    ];
-    Running {
-        child,
-        out,
-        err,
-        readers,
-    }
+    Running::spawn_with(cmd, Stdio::piped())
 }
 
 /// The binary with `--repo` and `--db` of `env`, as a shell command line.
